@@ -1,0 +1,7 @@
+//! The front end: text → syntax tree → checked model.
+//!
+//! Invariant: nothing here does I/O. Files arrive through
+//! [`crate::source::SourceLoader`]; diagnostics leave as data.
+
+pub mod ast;
+pub mod vocabulary;

@@ -1,0 +1,9 @@
+//! snnc: a compiler for spiking-neural-network models.
+//!
+//! Data flows one way: `front` (parse, resolve, check units) → `ir` → `back`.
+//! See ARCHITECTURE.md in the workspace root.
+
+pub mod diagnostic;
+pub mod front;
+pub mod source;
+pub mod stdlib;
