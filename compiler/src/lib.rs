@@ -3,7 +3,10 @@
 //! Data flows one way: `front` (parse, resolve, check units) → `ir` → `back`.
 //! See ARCHITECTURE.md in the workspace root.
 
+pub mod back;
 pub mod diagnostic;
 pub mod front;
+pub mod ir;
+pub mod run;
 pub mod source;
 pub mod stdlib;

@@ -4,4 +4,9 @@
 //! [`crate::source::SourceLoader`]; diagnostics leave as data.
 
 pub mod ast;
+pub mod lexer;
+pub mod parser;
 pub mod vocabulary;
+pub mod units;
+
+pub use parser::parse;

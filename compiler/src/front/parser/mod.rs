@@ -1,0 +1,567 @@
+//! Tokens → syntax tree, with error recovery.
+//!
+//! A hand-written recursive-descent parser over the tokens of
+//! [`crate::front::lexer`]. Hand-written rather than chumsky combinators for
+//! three reasons the language forces on us: the unit after a number depends on
+//! spacing and line breaks (see `units.rs`), the depth of nesting must be capped
+//! with a diagnostic instead of a stack overflow, and each error message names
+//! the construct it is in ("expected `=` after the param type").
+//!
+//! Recovery works at three levels, so that one run reports every independent
+//! error: a broken item, member, statement or clause is skipped up to the next
+//! `;`, line break or `}` at its own nesting level and becomes an `Error` node;
+//! a broken element of a comma list skips to the next `,`; an unclosed `{`
+//! ends where the next line starts with a word that cannot be inside it.
+//!
+//! Each parsing function returns `PResult<T>`: `Err(Reported)` means the error
+//! is already in `diags` and the caller should recover, never report again.
+
+mod expr;
+mod model;
+mod network;
+mod units;
+
+use crate::diagnostic::Diagnostic;
+use crate::front::ast::*;
+use crate::front::lexer::{self, Token, TokenKind};
+use crate::source::{SourceId, Span};
+
+/// Parses one file. Always returns a tree — the parts that could not be read
+/// are `Error` nodes — together with every lexical and syntax error found.
+/// Never panics, whatever the input.
+pub fn parse(source: SourceId, text: &str) -> (File, Vec<Diagnostic>) {
+    let (tokens, diags) = lexer::lex(source, text);
+    let mut p = Parser {
+        tokens,
+        pos: 0,
+        source,
+        diags,
+        depth: 0,
+        depth_reported: false,
+        unwinding: false,
+    };
+    let items = p.file_items();
+    let file = File {
+        items,
+        span: Span::new(source, 0..text.len()),
+    };
+    (file, p.diags)
+}
+
+/// How deeply expressions, blocks and units may nest. Deep enough for any
+/// real model, shallow enough that a debug build on a 2 MiB test thread never
+/// runs out of stack.
+const MAX_DEPTH: u32 = 64;
+
+/// Marker: the error has been reported; the caller recovers.
+#[derive(Debug)]
+pub(crate) struct Reported;
+
+pub(crate) type PResult<T> = Result<T, Reported>;
+
+/// Keywords that start a top-level item: met where a member or a network item
+/// should be, they mean the enclosing `}` is missing.
+const ITEM_KEYWORDS: &[&str] = &["import", "neuron", "synapse", "output", "network"];
+
+/// Keywords that start a network item.
+const NET_ITEM_KEYWORDS: &[&str] = &["population", "projection", "stimulus", "record"];
+
+/// Keywords that start a model member.
+const MEMBER_KEYWORDS: &[&str] = &[
+    "param",
+    "state",
+    "current",
+    "let",
+    "spike",
+    "reset",
+    "refractory",
+    "on_pre",
+    "integrate",
+];
+
+pub(crate) struct Parser {
+    tokens: Vec<Token>,
+    pos: usize,
+    source: SourceId,
+    diags: Vec<Diagnostic>,
+    depth: u32,
+    depth_reported: bool,
+    /// Set when nesting went too deep: every enclosing bracket would now
+    /// report itself unclosed, so nothing is reported until the parser is back
+    /// at member or item level.
+    unwinding: bool,
+}
+
+impl Parser {
+    // ------------------------------------------------------------ cursor
+
+    fn tok(&self) -> &Token {
+        // The stream always ends with `Eof` and `bump` never moves past it.
+        &self.tokens[self.pos.min(self.tokens.len() - 1)]
+    }
+
+    fn kind(&self) -> &TokenKind {
+        &self.tok().kind
+    }
+
+    fn nth(&self, n: usize) -> &TokenKind {
+        &self.tokens[(self.pos + n).min(self.tokens.len() - 1)].kind
+    }
+
+    fn nth_token(&self, n: usize) -> &Token {
+        &self.tokens[(self.pos + n).min(self.tokens.len() - 1)]
+    }
+
+    fn span(&self) -> Span {
+        self.tok().span
+    }
+
+    fn bump(&mut self) -> Token {
+        let t = self.tok().clone();
+        if t.kind != TokenKind::Eof {
+            self.pos += 1;
+        }
+        t
+    }
+
+    fn at(&self, kind: &TokenKind) -> bool {
+        self.kind() == kind
+    }
+
+    fn at_kw(&self, kw: &str) -> bool {
+        matches!(self.kind(), TokenKind::Keyword(k) if *k == kw)
+    }
+
+    /// A contextual keyword (`weight`, `from`, …) is lexed as a name.
+    fn at_word(&self, word: &str) -> bool {
+        matches!(self.kind(), TokenKind::Ident(n) if n == word)
+    }
+
+    fn eat(&mut self, kind: &TokenKind) -> Option<Span> {
+        if self.at(kind) {
+            Some(self.bump().span)
+        } else {
+            None
+        }
+    }
+
+    fn start(&self) -> u32 {
+        self.span().start
+    }
+
+    /// The end of the last token consumed.
+    fn prev_end(&self) -> u32 {
+        if self.pos == 0 {
+            0
+        } else {
+            self.tokens[self.pos - 1].span.end
+        }
+    }
+
+    fn prev_kind(&self) -> Option<&TokenKind> {
+        self.pos.checked_sub(1).map(|i| &self.tokens[i].kind)
+    }
+
+    /// From `start` to the end of the last token consumed.
+    fn span_from(&self, start: u32) -> Span {
+        Span {
+            source: self.source,
+            start,
+            end: self.prev_end().max(start),
+        }
+    }
+
+    fn skip_newlines(&mut self) {
+        while self.at(&TokenKind::Newline) {
+            self.bump();
+        }
+    }
+
+    /// Skips line breaks and `;` between members, items and statements, and
+    /// doc comments that have nothing to attach to.
+    fn skip_separators(&mut self) {
+        if self.depth == 0 {
+            self.unwinding = false;
+        }
+        while matches!(
+            self.kind(),
+            TokenKind::Newline | TokenKind::Semi | TokenKind::Doc(_)
+        ) {
+            self.bump();
+        }
+    }
+
+    /// Skips separators, collecting the `///` lines on the way: the doc of the
+    /// definition that follows.
+    fn take_docs(&mut self) -> Option<String> {
+        // Called at the top of every member, item and clause: back at a level
+        // where reports are independent again.
+        if self.depth == 0 {
+            self.unwinding = false;
+        }
+        let mut lines: Vec<String> = Vec::new();
+        loop {
+            match self.kind() {
+                TokenKind::Newline | TokenKind::Semi => {
+                    self.bump();
+                }
+                TokenKind::Doc(text) => {
+                    lines.push(text.clone());
+                    self.bump();
+                }
+                _ => break,
+            }
+        }
+        (!lines.is_empty()).then(|| lines.join("\n"))
+    }
+
+    /// Whether the token after the current line break starts a line that
+    /// cannot belong to what is being skipped or parsed.
+    fn line_start_keyword_at(&self, n: usize) -> bool {
+        matches!(self.nth(n), TokenKind::Keyword(k)
+            if ITEM_KEYWORDS.contains(k) || NET_ITEM_KEYWORDS.contains(k)
+                || MEMBER_KEYWORDS.contains(k) || *k == "connect")
+    }
+
+    // ------------------------------------------------------------ diagnostics
+
+    fn report(&mut self, d: Diagnostic) -> Reported {
+        // A character the lexer could not read is reported once, by the lexer;
+        // the parser stumbling over it would only repeat that.
+        if !self.unwinding && !matches!(self.kind(), TokenKind::Unknown(_)) {
+            self.diags.push(d);
+        }
+        Reported
+    }
+
+    /// "expected {what} {context}, found {current token}".
+    fn expected(&self, what: &str, context: &str) -> Diagnostic {
+        let found = self.kind().to_string();
+        let message = if context.is_empty() {
+            format!("expected {what}, found {found}")
+        } else {
+            format!("expected {what} {context}, found {found}")
+        };
+        Diagnostic::error("E0010", message).with_primary(self.span(), format!("expected {what}"))
+    }
+
+    fn expect(&mut self, kind: TokenKind, context: &str) -> PResult<Span> {
+        if let Some(span) = self.eat(&kind) {
+            return Ok(span);
+        }
+        let d = self.expected(&kind.to_string(), context);
+        Err(self.report(d))
+    }
+
+    fn expect_kw(&mut self, kw: &'static str, context: &str) -> PResult<Span> {
+        self.expect(TokenKind::Keyword(kw), context)
+    }
+
+    fn expect_word(&mut self, word: &str, context: &str) -> PResult<Span> {
+        if self.at_word(word) {
+            return Ok(self.bump().span);
+        }
+        let d = self.expected(&format!("`{word}`"), context);
+        Err(self.report(d))
+    }
+
+    /// A name. A reserved word in its place is reported and then used as the
+    /// name anyway, so that the rest of the declaration is still checked.
+    fn expect_name(&mut self, what: &str, context: &str) -> PResult<Ident> {
+        match self.kind().clone() {
+            TokenKind::Ident(name) => {
+                let span = self.bump().span;
+                Ok(Ident { name, span })
+            }
+            TokenKind::Keyword(kw) => {
+                let span = self.bump().span;
+                let d = Diagnostic::error(
+                    "E0018",
+                    format!("expected {what} {context}, found keyword `{kw}`"),
+                )
+                .with_primary(span, "a reserved word")
+                .with_help(format!("`{kw}` is reserved; choose another name"));
+                self.report(d);
+                Ok(Ident {
+                    name: kw.to_string(),
+                    span,
+                })
+            }
+            _ => {
+                let d = self.expected(what, context);
+                Err(self.report(d))
+            }
+        }
+    }
+
+    /// Runs `f` one nesting level deeper, or reports that the input nests
+    /// too deeply (once per file) instead of overflowing the stack.
+    fn nested<T>(&mut self, f: impl FnOnce(&mut Self) -> PResult<T>) -> PResult<T> {
+        if self.depth >= MAX_DEPTH {
+            if !self.depth_reported {
+                self.depth_reported = true;
+                let d = Diagnostic::error("E0013", "this is nested too deeply")
+                    .with_primary(self.span(), format!("more than {MAX_DEPTH} levels deep"))
+                    .with_help("split the expression with `let`");
+                self.report(d);
+            }
+            self.unwinding = true;
+            return Err(Reported);
+        }
+        self.depth += 1;
+        let result = f(self);
+        self.depth -= 1;
+        result
+    }
+
+    // ------------------------------------------------------------ recovery
+
+    /// Skips to the first token in `stops` at the current nesting level
+    /// (not consumed), a `}` closing the enclosing braces, or — when
+    /// `newline_stops` — a line break. A line break followed by a keyword that
+    /// starts an item or member stops it at any nesting: the bracket it is in
+    /// was probably never closed.
+    fn skip_until(&mut self, stops: &[TokenKind], newline_stops: bool) {
+        let mut depth = 0usize;
+        loop {
+            let kind = self.kind();
+            match kind {
+                TokenKind::Eof => return,
+                TokenKind::Newline if self.line_start_keyword_at(1) => return,
+                TokenKind::Newline if depth == 0 && newline_stops => return,
+                TokenKind::LParen | TokenKind::LBracket | TokenKind::LBrace => depth += 1,
+                TokenKind::RParen | TokenKind::RBracket | TokenKind::RBrace => {
+                    if depth == 0 {
+                        if stops.contains(kind) || *kind == TokenKind::RBrace {
+                            return;
+                        }
+                        // a stray closing bracket: skip it
+                    } else {
+                        depth -= 1;
+                    }
+                }
+                _ if depth == 0 && stops.contains(kind) => return,
+                _ => {}
+            }
+            self.bump();
+        }
+    }
+
+    /// Skips the rest of a broken member, statement, clause or item.
+    fn recover_line(&mut self) {
+        self.skip_until(&[TokenKind::Semi], true);
+    }
+
+    /// After a member, statement, clause or item: the line must end here (or a
+    /// `;` or the closing `}` follow). Reports and skips anything else.
+    fn end_of_line(&mut self, what: &str) {
+        match self.kind() {
+            TokenKind::Newline | TokenKind::Semi | TokenKind::RBrace | TokenKind::Eof => {}
+            // The line break was already taken (by a body that ended unclosed).
+            _ if self.tok().line_break_before => {}
+            // `reset { … } spike when …` on one line: a closing brace ends a
+            // member as well as a line break does.
+            _ if self.prev_kind() == Some(&TokenKind::RBrace) => {}
+            TokenKind::RParen | TokenKind::RBracket => {
+                let d = Diagnostic::error("E0012", format!("unmatched closing {}", self.kind()))
+                    .with_primary(self.span(), "nothing opened here is closed by this");
+                self.report(d);
+                self.recover_line();
+            }
+            _ => {
+                let d = self.expected("`;` or a new line", &format!("after {what}"));
+                self.report(d);
+                self.recover_line();
+            }
+        }
+    }
+
+    /// Reports a `{` that is never closed, at the token that ended it.
+    fn unclosed(&mut self, open: Span, what: &str) {
+        let found = self.kind().to_string();
+        let d = Diagnostic::error(
+            "E0011",
+            format!("expected `}}` to close {what}, found {found}"),
+        )
+        .with_primary(self.span(), "expected `}` before this")
+        .with_secondary(open, "this `{` is never closed");
+        self.report(d);
+    }
+
+    /// The elements of a comma-separated list after its opening bracket (`open`,
+    /// already consumed), up to and including `close`. Line breaks between
+    /// elements are allowed (inside `{}` the lexer keeps them, so they are
+    /// skipped here). A broken element becomes `error(span)` and the list goes on
+    /// at the next comma.
+    fn comma_list<T>(
+        &mut self,
+        open: Span,
+        close: TokenKind,
+        what: &str,
+        mut element: impl FnMut(&mut Self) -> PResult<T>,
+        error: impl Fn(Span) -> T,
+    ) -> Vec<T> {
+        let mut items = Vec::new();
+        loop {
+            self.skip_newlines();
+            if self.eat(&close).is_some() {
+                return items;
+            }
+            if self.at(&TokenKind::Eof)
+                || self.at(&TokenKind::RBrace)
+                || self.line_start_keyword_at(0)
+            {
+                let found = self.kind().to_string();
+                let d = Diagnostic::error(
+                    "E0011",
+                    format!("expected {close} to close {what}, found {found}"),
+                )
+                .with_primary(self.span(), format!("expected {close} before this"))
+                .with_secondary(open, "the list starts here");
+                self.report(d);
+                return items;
+            }
+            let start = self.start();
+            match element(self) {
+                Ok(item) => items.push(item),
+                Err(Reported) => {
+                    self.skip_until(&[TokenKind::Comma, close.clone()], false);
+                    items.push(error(self.span_from(start)));
+                }
+            }
+            self.skip_newlines();
+            if self.eat(&TokenKind::Comma).is_some() || self.at(&close) {
+                continue;
+            }
+            if self.at(&TokenKind::Eof)
+                || self.at(&TokenKind::RBrace)
+                || self.line_start_keyword_at(0)
+            {
+                continue; // reported as unclosed at the top of the loop
+            }
+            let d = self.expected(&format!("`,` or {close}"), &format!("in {what}"));
+            self.report(d);
+            self.skip_until(&[TokenKind::Comma, close.clone()], false);
+            self.eat(&TokenKind::Comma);
+        }
+    }
+
+    // ------------------------------------------------------------ file
+
+    fn file_items(&mut self) -> Vec<Item> {
+        let mut items = Vec::new();
+        loop {
+            let doc = self.take_docs();
+            if self.at(&TokenKind::Eof) {
+                return items;
+            }
+            let before = self.pos;
+            let start = self.start();
+            let item = match self.kind() {
+                TokenKind::Keyword("import") => self.import().map(Item::Import),
+                TokenKind::Keyword("neuron" | "synapse" | "output") => {
+                    self.model(doc).map(Item::Model)
+                }
+                TokenKind::Keyword("network") => self.network(doc).map(Item::Network),
+                TokenKind::RBrace | TokenKind::RParen | TokenKind::RBracket => {
+                    let d =
+                        Diagnostic::error("E0012", format!("unmatched closing {}", self.kind()))
+                            .with_primary(self.span(), "nothing opened here is closed by this");
+                    self.bump();
+                    Err(self.report(d))
+                }
+                _ => {
+                    let d = self.expected(
+                        "`import`, `neuron`, `synapse`, `output` or `network`",
+                        "at the top level",
+                    );
+                    Err(self.report(d))
+                }
+            };
+            match item {
+                Ok(item) => {
+                    items.push(item);
+                    self.end_of_line("the definition");
+                }
+                Err(Reported) => {
+                    self.recover_line();
+                    if self.at(&TokenKind::RBrace) {
+                        self.bump(); // no enclosing braces at file level
+                    }
+                    if self.pos == before {
+                        self.bump();
+                    }
+                    items.push(Item::Error(self.span_from(start)));
+                }
+            }
+        }
+    }
+
+    /// `import std.{LIF, Expon}`, `import std.LIF`, `import models.cortex.*`.
+    fn import(&mut self) -> PResult<Import> {
+        let start = self.start();
+        self.bump();
+        let mut module = vec![self.expect_name("a module name", "after `import`")?];
+        loop {
+            if self.eat(&TokenKind::Dot).is_none() {
+                let last = module.last().map_or(String::new(), |m| m.name.clone());
+                let d = self
+                    .expected("`.`", &format!("and the names to import after `{last}`"))
+                    .with_help(format!(
+                        "name what to import: `import {}.{{A, B}}` or `import {}.*`",
+                        path_text(&module),
+                        path_text(&module)
+                    ));
+                return Err(self.report(d));
+            }
+            match self.kind() {
+                TokenKind::LBrace => {
+                    let open = self.bump().span;
+                    let names = self.comma_list(
+                        open,
+                        TokenKind::RBrace,
+                        "the import list",
+                        |p| p.expect_name("a name to import", "in the import list"),
+                        |span| Ident {
+                            name: String::new(),
+                            span,
+                        },
+                    );
+                    let names = names.into_iter().filter(|n| !n.name.is_empty()).collect();
+                    return Ok(Import {
+                        module,
+                        names: ImportNames::List(names),
+                        span: self.span_from(start),
+                    });
+                }
+                TokenKind::Star => {
+                    let span = self.bump().span;
+                    return Ok(Import {
+                        module,
+                        names: ImportNames::Glob(span),
+                        span: self.span_from(start),
+                    });
+                }
+                _ => {
+                    let name = self.expect_name("a module or a name", "after `.`")?;
+                    if !self.at(&TokenKind::Dot) {
+                        return Ok(Import {
+                            module,
+                            names: ImportNames::List(vec![name]),
+                            span: self.span_from(start),
+                        });
+                    }
+                    module.push(name);
+                }
+            }
+        }
+    }
+}
+
+fn path_text(segments: &[Ident]) -> String {
+    segments
+        .iter()
+        .map(|s| s.name.as_str())
+        .collect::<Vec<_>>()
+        .join(".")
+}

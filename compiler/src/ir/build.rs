@@ -1,0 +1,115 @@
+//! Small constructors for IR expressions, with constant folding of
+//! constant-only subtrees (so `exp(-dt/tau)` with a folded `tau` becomes a
+//! number). Used by the lowering and by hand-built modules in tests.
+
+use super::arena::{Arena, Handle};
+use super::expr::{BinaryOp, Expr, MathOp, UnaryOp, Var};
+
+/// Builds expressions into an arena.
+pub struct Builder<'a> {
+    pub exprs: &'a mut Arena<Expr>,
+}
+
+impl<'a> Builder<'a> {
+    pub fn new(exprs: &'a mut Arena<Expr>) -> Self {
+        Self { exprs }
+    }
+
+    pub fn c(&mut self, v: f64) -> Handle<Expr> {
+        self.exprs.append(Expr::Const(v))
+    }
+
+    pub fn load(&mut self, v: Var) -> Handle<Expr> {
+        self.exprs.append(Expr::Load(v))
+    }
+
+    fn konst(&self, h: Handle<Expr>) -> Option<f64> {
+        match self.exprs[h] {
+            Expr::Const(v) => Some(v),
+            _ => None,
+        }
+    }
+
+    pub fn binary(&mut self, op: BinaryOp, a: Handle<Expr>, b: Handle<Expr>) -> Handle<Expr> {
+        if let (Some(x), Some(y)) = (self.konst(a), self.konst(b)) {
+            if let Some(v) = fold_binary(op, x, y) {
+                return self.c(v);
+            }
+        }
+        // Identities that keep expanded updates readable; exact in IEEE
+        // arithmetic for finite operands.
+        match (op, self.konst(a), self.konst(b)) {
+            (BinaryOp::Add, Some(0.0), _) => return b,
+            (BinaryOp::Add | BinaryOp::Sub, _, Some(0.0)) => return a,
+            (BinaryOp::Mul, Some(1.0), _) => return b,
+            (BinaryOp::Mul | BinaryOp::Div, _, Some(1.0)) => return a,
+            _ => {}
+        }
+        self.exprs.append(Expr::Binary(op, a, b))
+    }
+
+    pub fn add(&mut self, a: Handle<Expr>, b: Handle<Expr>) -> Handle<Expr> {
+        self.binary(BinaryOp::Add, a, b)
+    }
+    pub fn sub(&mut self, a: Handle<Expr>, b: Handle<Expr>) -> Handle<Expr> {
+        self.binary(BinaryOp::Sub, a, b)
+    }
+    pub fn mul(&mut self, a: Handle<Expr>, b: Handle<Expr>) -> Handle<Expr> {
+        self.binary(BinaryOp::Mul, a, b)
+    }
+    pub fn div(&mut self, a: Handle<Expr>, b: Handle<Expr>) -> Handle<Expr> {
+        self.binary(BinaryOp::Div, a, b)
+    }
+
+    pub fn neg(&mut self, a: Handle<Expr>) -> Handle<Expr> {
+        if let Some(x) = self.konst(a) {
+            return self.c(-x);
+        }
+        self.exprs.append(Expr::Unary(UnaryOp::Neg, a))
+    }
+
+    pub fn math(&mut self, op: MathOp, a: Handle<Expr>) -> Handle<Expr> {
+        if let Some(x) = self.konst(a) {
+            return self.c(apply_math(op, x));
+        }
+        self.exprs.append(Expr::Math(op, a))
+    }
+}
+
+/// Folds only ops whose result is a plain number (no division by zero).
+fn fold_binary(op: BinaryOp, x: f64, y: f64) -> Option<f64> {
+    let v = match op {
+        BinaryOp::Add => x + y,
+        BinaryOp::Sub => x - y,
+        BinaryOp::Mul => x * y,
+        BinaryOp::Div if y != 0.0 => x / y,
+        BinaryOp::Pow => x.powf(y),
+        BinaryOp::Min => x.min(y),
+        BinaryOp::Max => x.max(y),
+        _ => return None,
+    };
+    v.is_finite().then_some(v)
+}
+
+/// The meaning of each [`MathOp`] in f64; backends must match it.
+#[must_use]
+pub fn apply_math(op: MathOp, x: f64) -> f64 {
+    match op {
+        MathOp::Exp => x.exp(),
+        MathOp::Exprel => {
+            if x.abs() < 1e-8 {
+                1.0 + x / 2.0
+            } else {
+                x.exp_m1() / x
+            }
+        }
+        MathOp::Log => x.ln(),
+        MathOp::Sqrt => x.sqrt(),
+        MathOp::Abs => x.abs(),
+        MathOp::Sin => x.sin(),
+        MathOp::Cos => x.cos(),
+        MathOp::Tanh => x.tanh(),
+        MathOp::Floor => x.floor(),
+        MathOp::Ceil => x.ceil(),
+    }
+}

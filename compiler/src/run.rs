@@ -1,0 +1,425 @@
+//! The run driver behind `snnc run`: validate the module, bind and validate
+//! inputs, check memory, build connectivity, execute on the chosen backend,
+//! write recordings (`.npy`) and `summary.json` into the output directory.
+//! Everything that can be refused is refused before the first step.
+//!
+//! Batching: item `k` uses Philox batch counter `k` for every per-neuron draw
+//! (initial values, noise, injections); connectivity, weights and delays are
+//! drawn once and shared. So item `k` is the same trial whatever the batch
+//! size, and item 0 of a batch equals the unbatched run with the same seed.
+//! A sweep `E.tau=a:b` sets the parameter of item `k` to `a + (b−a)·k/(B−1)`
+//! (`a` when B = 1).
+
+use std::fmt;
+use std::path::PathBuf;
+
+use crate::back::reference::{self, PopState, Setup};
+use crate::ir::{self, Module, Record, SynapseLayout};
+use snnc_runtime::connectivity::{connect, ConnectSpec, Rule};
+use snnc_runtime::memory::{self, PopulationSize, ProjectionSize, RecordingSize, RunSizes};
+use snnc_runtime::record::{SpikeRecorder, TraceRecorder, DEFAULT_FLUSH_BYTES};
+use snnc_runtime::stimulus::{load_stimulus, Stimulus};
+use snnc_runtime::summary::{RunFacts, Summary};
+use snnc_runtime::synapse_values::{self, SynapseTable};
+use snnc_runtime::RuntimeError;
+
+pub use snnc_runtime::summary::Summary as RunSummary;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Backend {
+    #[default]
+    Reference,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Precision {
+    #[default]
+    F64,
+    F32,
+}
+
+/// `--sweep POP.PARAM=FROM:TO` (SI values).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Sweep {
+    pub population: String,
+    pub param: String,
+    pub from: f64,
+    pub to: f64,
+}
+
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// Seconds; `None`: the network's `duration`.
+    pub duration: Option<f64>,
+    pub batch: usize,
+    /// `None`: the network's `seed`.
+    pub seed: Option<u64>,
+    /// `--input NAME=FILE`.
+    pub inputs: Vec<(String, PathBuf)>,
+    pub out_dir: PathBuf,
+    pub backend: Backend,
+    pub precision: Precision,
+    pub sweeps: Vec<Sweep>,
+    pub progress: bool,
+    /// Bytes the run may use; `None`: what the machine has available now.
+    pub memory_limit: Option<u64>,
+}
+
+impl RunOptions {
+    #[must_use]
+    pub fn new(out_dir: PathBuf) -> Self {
+        Self {
+            duration: None,
+            batch: 1,
+            seed: None,
+            inputs: Vec::new(),
+            out_dir,
+            backend: Backend::Reference,
+            precision: Precision::F64,
+            sweeps: Vec::new(),
+            progress: false,
+            memory_limit: None,
+        }
+    }
+}
+
+/// Why a run was refused or failed: one clear message.
+#[derive(Debug)]
+pub enum RunError {
+    /// The IR is malformed (a compiler bug, not a user error).
+    InvalidModule(Vec<ir::ValidationError>),
+    /// Bad options: unknown input, missing binding, bad sweep, bad duration.
+    Options(String),
+    /// Files, shapes, memory, connectivity: from the runtime.
+    Runtime(RuntimeError),
+}
+
+impl fmt::Display for RunError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RunError::InvalidModule(errors) => {
+                write!(f, "internal error: the compiled module is invalid")?;
+                for e in errors {
+                    write!(f, "\n  {e}")?;
+                }
+                Ok(())
+            }
+            RunError::Options(m) => f.write_str(m),
+            RunError::Runtime(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+impl std::error::Error for RunError {}
+
+impl From<RuntimeError> for RunError {
+    fn from(e: RuntimeError) -> Self {
+        RunError::Runtime(e)
+    }
+}
+
+fn options(m: impl Into<String>) -> RunError {
+    RunError::Options(m.into())
+}
+
+/// Per item, per population parameter values with sweeps applied.
+fn sweep_params(
+    module: &Module,
+    opts: &RunOptions,
+    batch: usize,
+) -> Result<Vec<Vec<Vec<f64>>>, RunError> {
+    let base: Vec<Vec<f64>> = module
+        .populations
+        .iter()
+        .map(|p| p.params.iter().map(|q| q.value).collect())
+        .collect();
+    let mut items = vec![base; batch];
+    for sw in &opts.sweeps {
+        let Some(pi) = module.population_index(&sw.population) else {
+            return Err(options(format!(
+                "--sweep {}.{}: no population named '{}'",
+                sw.population, sw.param, sw.population
+            )));
+        };
+        let p = &module.populations[pi as usize];
+        let Some(qi) = p.params.iter().position(|q| q.name == sw.param) else {
+            let names: Vec<&str> = p.params.iter().map(|q| q.name.as_str()).collect();
+            return Err(options(format!(
+                "--sweep {}.{}: population '{}' has no parameter '{}' (parameters: {})",
+                sw.population,
+                sw.param,
+                sw.population,
+                sw.param,
+                names.join(", ")
+            )));
+        };
+        if !(sw.from.is_finite() && sw.to.is_finite()) {
+            return Err(options(format!(
+                "--sweep {}.{}: bounds must be finite",
+                sw.population, sw.param
+            )));
+        }
+        for (k, item) in items.iter_mut().enumerate() {
+            let frac = if batch > 1 {
+                k as f64 / (batch - 1) as f64
+            } else {
+                0.0
+            };
+            item[pi as usize][qi] = sw.from + (sw.to - sw.from) * frac;
+        }
+    }
+    Ok(items)
+}
+
+/// Expected synapse count before building (for the memory check).
+fn expected_synapses(rule: Rule, n_pre: u64, n_post: u64) -> u64 {
+    match rule {
+        Rule::FixedProb(p) => (p.clamp(0.0, 1.0) * (n_pre * n_post) as f64).ceil() as u64,
+        Rule::FixedInDegree(k) => u64::from(k) * n_post,
+        Rule::FixedOutDegree(k) => u64::from(k) * n_pre,
+        Rule::AllToAll => n_pre * n_post,
+        Rule::OneToOne => n_pre.min(n_post),
+    }
+}
+
+/// Run `module` as `opts` say. Returns the summary also written to
+/// `out_dir/summary.json`.
+pub fn run(module: &Module, opts: &RunOptions) -> Result<Summary, RunError> {
+    ir::validate(module).map_err(RunError::InvalidModule)?;
+    let batch = opts.batch;
+    if batch == 0 || batch > u32::MAX as usize {
+        return Err(options(format!(
+            "--batch must be between 1 and {}, got {batch}",
+            u32::MAX
+        )));
+    }
+    let seed = opts.seed.unwrap_or(module.seed);
+    let duration = opts.duration.unwrap_or(module.duration);
+    if !(duration.is_finite() && duration >= 0.0) {
+        return Err(options(format!(
+            "duration must be a non-negative time, got {duration} s"
+        )));
+    }
+    let steps = (duration / module.dt).round();
+    if steps > f64::from(u32::MAX) {
+        return Err(options(format!(
+            "{duration} s is {steps} steps of {} s; at most {} steps are supported",
+            module.dt,
+            u32::MAX
+        )));
+    }
+    let steps = steps as u64;
+    let params = sweep_params(module, opts, batch)?;
+    // Parameters not swept become constants (and fold); swept ones stay loads.
+    let folded = ir::fold::fold_params(module, &|p, q| {
+        let p = &module.populations[p];
+        opts.sweeps
+            .iter()
+            .any(|s| s.population == p.name && s.param == p.params[q].name)
+    });
+    let valid = ir::validate(&folded).map_err(RunError::InvalidModule)?;
+
+    // Inputs: every declared input bound exactly once, nothing unknown.
+    for (name, _) in &opts.inputs {
+        if !module.inputs.iter().any(|i| &i.name == name) {
+            let known: Vec<&str> = module.inputs.iter().map(|i| i.name.as_str()).collect();
+            return Err(options(format!(
+                "--input {name}=…: the network has no input named '{name}' (inputs: {})",
+                if known.is_empty() {
+                    "none".to_string()
+                } else {
+                    known.join(", ")
+                }
+            )));
+        }
+    }
+    let mut stimuli: Vec<Stimulus> = Vec::new();
+    for input in &module.inputs {
+        let Some((_, path)) = opts.inputs.iter().find(|(n, _)| n == &input.name) else {
+            return Err(options(format!(
+                "input '{}' is not bound: pass --input {}=FILE.npy (or .csv)",
+                input.name, input.name
+            )));
+        };
+        let n = module.populations[input.population as usize].size;
+        stimuli.push(load_stimulus(&input.name, path, n, batch as u32)?);
+    }
+
+    // Memory, before anything large is allocated.
+    let precision_bytes = match opts.precision {
+        Precision::F64 => 8,
+        Precision::F32 => 4,
+    };
+    let sizes = RunSizes {
+        batch: batch as u64,
+        precision_bytes,
+        populations: module
+            .populations
+            .iter()
+            .map(|p| PopulationSize {
+                neurons: u64::from(p.size),
+                states: (p.states.len() + p.currents.len() + 1) as u64,
+            })
+            .collect(),
+        projections: module
+            .projections
+            .iter()
+            .map(|j| {
+                let n_pre = u64::from(module.populations[j.pre as usize].size);
+                let n_post = u64::from(module.populations[j.post as usize].size);
+                let synapses = expected_synapses(j.rule, n_pre, n_post);
+                let per_syn_state = j.synapse.layout == SynapseLayout::PerSynapse;
+                ProjectionSize {
+                    pre_neurons: n_pre,
+                    synapses,
+                    per_synapse_weights: j.weight.constant_value().is_none(),
+                    per_synapse_delays: j.delay.constant_value().is_none(),
+                    post_states: j.synapse.states.len() as u64,
+                    post_neurons: if per_syn_state { synapses } else { n_post },
+                    max_delay_steps: j
+                        .delay
+                        .constant_value()
+                        .map_or(0, |d| (d / module.dt).round().max(0.0) as u64),
+                }
+            })
+            .collect(),
+        recordings: module
+            .records
+            .iter()
+            .map(|_| RecordingSize {
+                buffer_bytes: DEFAULT_FLUSH_BYTES as u64,
+            })
+            .collect(),
+    };
+    let estimate = memory::estimate(&sizes);
+    if let Some(available) = opts.memory_limit.or_else(memory::available_memory) {
+        memory::check(&estimate, available)?;
+    }
+
+    // Connectivity, weights, delays: shared by every batch item.
+    let mut tables = Vec::with_capacity(module.projections.len());
+    for (k, j) in module.projections.iter().enumerate() {
+        let spec = ConnectSpec {
+            projection: j.name.clone(),
+            projection_id: k as u32,
+            n_pre: module.populations[j.pre as usize].size,
+            n_post: module.populations[j.post as usize].size,
+            same_population: j.pre == j.post,
+            allow_autapses: j.allow_autapses,
+            seed,
+            threads: 1,
+        };
+        let structure = connect(j.rule, &spec)?;
+        let weights = synapse_values::weights(&structure, j.weight, seed, k as u32, 1);
+        let delays =
+            synapse_values::delays(&structure, &j.name, j.delay, module.dt, seed, k as u32, 1)?;
+        tables.push(SynapseTable {
+            structure,
+            weights,
+            delays,
+        });
+    }
+
+    // Recorders.
+    std::fs::create_dir_all(&opts.out_dir).map_err(|e| {
+        options(format!(
+            "cannot create output directory {}: {e}",
+            opts.out_dir.display()
+        ))
+    })?;
+    let batch_dim = (batch > 1).then_some(batch as u32);
+    let mut spike_rec: Vec<Option<SpikeRecorder>> =
+        module.populations.iter().map(|_| None).collect();
+    let mut traces: Vec<(usize, u32, Vec<u32>, TraceRecorder<f64>)> = Vec::new();
+    for r in &module.records {
+        match r {
+            Record::Spikes { population } => {
+                let name = &module.populations[*population as usize].name;
+                let path = opts.out_dir.join(format!("spikes_{name}.npy"));
+                spike_rec[*population as usize] =
+                    Some(SpikeRecorder::create(&path, DEFAULT_FLUSH_BYTES)?);
+            }
+            Record::Trace {
+                population,
+                state,
+                neurons,
+            } => {
+                let p = &module.populations[*population as usize];
+                let ns: Vec<u32> = neurons.clone().unwrap_or_else(|| (0..p.size).collect());
+                let path = opts.out_dir.join(format!(
+                    "trace_{}_{}.npy",
+                    p.name, p.states[*state as usize].name
+                ));
+                let rec =
+                    TraceRecorder::create(&path, ns.len() as u32, batch_dim, DEFAULT_FLUSH_BYTES)?;
+                traces.push((*population as usize, *state, ns, rec));
+            }
+        }
+    }
+
+    let mut on_spikes = |pop: u32, step: u32, b: u32, fired: &[u32]| -> Result<(), RuntimeError> {
+        if let Some(rec) = &mut spike_rec[pop as usize] {
+            rec.record_step(step, b, fired)?;
+        }
+        Ok(())
+    };
+    let mut row = Vec::new();
+    let progress = opts.progress;
+    let mut on_step = |step: u64, items: &[Vec<PopState>]| -> Result<(), RuntimeError> {
+        if progress && steps >= 10 && step.is_multiple_of(steps / 10) {
+            eprintln!("step {step}/{steps}");
+        }
+        for (pop, state, ns, rec) in &mut traces {
+            row.clear();
+            for item in items {
+                let values = &item[*pop].states[*state as usize];
+                row.extend(ns.iter().map(|&n| values[n as usize]));
+            }
+            rec.sample(&row)?;
+        }
+        Ok(())
+    };
+    let outcome = match opts.backend {
+        Backend::Reference => reference::execute(
+            valid,
+            Setup {
+                steps,
+                batch: batch as u32,
+                seed,
+                f32: opts.precision == Precision::F32,
+                params,
+                stimuli: &stimuli,
+                tables: &tables,
+                on_spikes: &mut on_spikes,
+                on_step: &mut on_step,
+            },
+        )?,
+    };
+    for rec in spike_rec.into_iter().flatten() {
+        rec.finish()?;
+    }
+    for (_, _, _, rec) in traces {
+        rec.finish()?;
+    }
+    let summary = Summary::from_facts(RunFacts {
+        backend: "reference".into(),
+        precision: match opts.precision {
+            Precision::F64 => "f64".into(),
+            Precision::F32 => "f32".into(),
+        },
+        batch: batch as u32,
+        seed,
+        dt_s: module.dt,
+        steps,
+        wall_s: outcome.wall_s,
+        synaptic_events: outcome.synaptic_events,
+        spikes: module
+            .populations
+            .iter()
+            .zip(&outcome.spikes)
+            .map(|(p, &s)| (p.name.clone(), p.size, s))
+            .collect(),
+    });
+    summary.write_json(&opts.out_dir.join("summary.json"))?;
+    Ok(summary)
+}

@@ -1,0 +1,253 @@
+//! Hand-lowered models shared by the run and IR tests (the lowering from the
+//! checker's Program is not wired yet): std.LIF, Expon + COBA, the COBA network.
+#![allow(dead_code)]
+
+use snnc::ir::build::Builder;
+use snnc::ir::classify::classify;
+use snnc::ir::{
+    Assign, AssignOp, BinaryOp, Expr, Handle, Injection, Module, NamedValue, Ode, Output,
+    Population, Projection, RandomKind, Record, StateVar, Synapse, SynapseLayout, Var,
+};
+use snnc_runtime::connectivity::Rule;
+use snnc_runtime::rng::Distribution;
+
+pub struct Lif {
+    pub v_rest: f64,
+    pub v_reset: f64,
+    pub v_th: f64,
+    pub tau: f64,
+    pub r: f64,
+    pub t_ref: f64,
+}
+
+/// std.LIF, lowered by hand: params stay loads (they may be swept).
+/// `init` builds V's initial value.
+pub fn add_lif(
+    m: &mut Module,
+    name: &str,
+    n: u32,
+    p: &Lif,
+    init: impl FnOnce(&mut Builder) -> Handle<Expr>,
+) -> u32 {
+    let dt = m.dt;
+    let mut b = Builder::new(&mut m.exprs);
+    let [v_rest, v_reset, v_th, tau, r, t_ref] = [0, 1, 2, 3, 4, 5].map(|i| b.load(Var::Param(i)));
+    let v = b.load(Var::State(0));
+    let i = b.load(Var::Current(0));
+    let d = b.sub(v_rest, v);
+    let ri = b.mul(r, i);
+    let num = b.add(d, ri);
+    let rhs = b.div(num, tau);
+    let (method, update, note) = classify(&mut b, rhs, Var::State(0), "V", dt, None);
+    let spike = b.binary(BinaryOp::Ge, v, v_th);
+    let init = init(&mut b);
+    let params = [
+        ("V_rest", p.v_rest),
+        ("V_reset", p.v_reset),
+        ("V_th", p.v_th),
+        ("tau", p.tau),
+        ("R", p.r),
+        ("t_ref", p.t_ref),
+    ]
+    .map(|(n, v)| NamedValue {
+        name: n.into(),
+        value: v,
+    })
+    .to_vec();
+    m.populations.push(Population {
+        name: name.into(),
+        model: "LIF".into(),
+        size: n,
+        params,
+        states: vec![StateVar {
+            name: "V".into(),
+            init,
+        }],
+        currents: vec!["I".into()],
+        odes: vec![Ode {
+            state: 0,
+            rhs,
+            method,
+            update,
+            note,
+        }],
+        spike: Some(spike),
+        reset: vec![Assign {
+            target: Var::State(0),
+            op: AssignOp::Set,
+            value: v_reset,
+        }],
+        refractory: Some(t_ref),
+        held: vec![0],
+    });
+    (m.populations.len() - 1) as u32
+}
+
+/// Expon synapse (align post) with a COBA output `I += g (E - post.V)`.
+#[allow(clippy::too_many_arguments)]
+pub fn add_coba(
+    m: &mut Module,
+    pre: u32,
+    post: u32,
+    p: f64,
+    w: f64,
+    tau: f64,
+    e_rev: f64,
+    g0: Distribution,
+) {
+    let dt = m.dt;
+    let mut b = Builder::new(&mut m.exprs);
+    let g = b.load(Var::Syn(0));
+    let tau_h = b.load(Var::SynParam(0));
+    let ng = b.neg(g);
+    let rhs = b.div(ng, tau_h);
+    let (method, update, note) = classify(&mut b, rhs, Var::Syn(0), "g", dt, None);
+    let init = match g0 {
+        Distribution::Normal { mean, sd } => {
+            let z = b.exprs.append(Expr::Random {
+                kind: RandomKind::Normal,
+                slot: 0,
+            });
+            let s = b.c(sd);
+            let sz = b.mul(s, z);
+            let mu = b.c(mean);
+            b.add(mu, sz)
+        }
+        _ => b.c(0.0),
+    };
+    let wl = b.load(Var::Weight);
+    let e = b.load(Var::SynParam(1));
+    let vpost = b.load(Var::PostState(0));
+    let drive = b.sub(e, vpost);
+    let out = b.mul(g, drive);
+    let name = format!(
+        "{}->{}",
+        m.populations[pre as usize].name, m.populations[post as usize].name
+    );
+    m.projections.push(Projection {
+        name,
+        pre,
+        post,
+        rule: Rule::FixedProb(p),
+        allow_autapses: false,
+        weight: Distribution::Constant(w),
+        delay: Distribution::Constant(0.0),
+        synapse: Synapse {
+            model: "Expon".into(),
+            layout: SynapseLayout::AlignPost,
+            params: vec![
+                NamedValue {
+                    name: "tau".into(),
+                    value: tau,
+                },
+                NamedValue {
+                    name: "E".into(),
+                    value: e_rev,
+                },
+            ],
+            states: vec![StateVar {
+                name: "g".into(),
+                init,
+            }],
+            odes: vec![Ode {
+                state: 0,
+                rhs,
+                method,
+                update,
+                note,
+            }],
+            method,
+            on_pre: vec![Assign {
+                target: Var::Syn(0),
+                op: AssignOp::Add,
+                value: wl,
+            }],
+        },
+        output: Some(Output {
+            model: "COBA".into(),
+            current: 0,
+            value: out,
+        }),
+    });
+}
+
+/// One LIF under a constant injected current.
+pub fn single_lif(i_amp: f64, t_ref: f64, duration: f64) -> Module {
+    let mut m = Module::new("lif", 1e-4, duration, 7);
+    let p = Lif {
+        v_rest: -0.065,
+        v_reset: -0.065,
+        v_th: -0.050,
+        tau: 0.010,
+        r: 1e7,
+        t_ref,
+    };
+    let pop = add_lif(&mut m, "N", 1, &p, |b| b.load(Var::Param(0)));
+    let value = Builder::new(&mut m.exprs).c(i_amp);
+    m.injections.push(Injection {
+        population: pop,
+        current: 0,
+        value,
+    });
+    m.records.push(Record::Spikes { population: pop });
+    m
+}
+
+/// COBA (Vogels & Abbott / Brette et al. benchmark 1), hand-lowered.
+pub fn coba(n_e: u32, n_i: u32, p: f64, duration: f64) -> Module {
+    let mut m = Module::new("coba", 1e-4, duration, 42);
+    let lif = Lif {
+        v_rest: -0.060,
+        v_reset: -0.060,
+        v_th: -0.050,
+        tau: 0.020,
+        r: 1e8,
+        t_ref: 0.005,
+    };
+    // V = -60 mV + 5 mV * randn() - 5 mV
+    let init = |b: &mut Builder| {
+        let z = b.exprs.append(Expr::Random {
+            kind: RandomKind::Normal,
+            slot: 0,
+        });
+        let s = b.c(0.005);
+        let sz = b.mul(s, z);
+        let base = b.c(-0.065);
+        b.add(base, sz)
+    };
+    let e = add_lif(&mut m, "E", n_e, &lif, init);
+    let i = add_lif(&mut m, "I", n_i, &lif, init);
+    for post in [e, i] {
+        add_coba(
+            &mut m,
+            e,
+            post,
+            p,
+            6e-9,
+            0.005,
+            0.0,
+            Distribution::Normal {
+                mean: 40e-9,
+                sd: 15e-9,
+            },
+        );
+    }
+    for post in [e, i] {
+        add_coba(
+            &mut m,
+            i,
+            post,
+            p,
+            67e-9,
+            0.010,
+            -0.080,
+            Distribution::Normal {
+                mean: 200e-9,
+                sd: 120e-9,
+            },
+        );
+    }
+    m.records.push(Record::Spikes { population: e });
+    m.records.push(Record::Spikes { population: i });
+    m
+}

@@ -1,0 +1,279 @@
+//! The runtime's one error type. Variants carry the values involved (file,
+//! names, expected and found shapes); `Display` turns them into the sentence a
+//! user sees, so every message is checked in one place.
+
+use std::fmt;
+use std::path::PathBuf;
+
+/// What a file is being read for; named in every message about it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FileRole {
+    /// `stimulus 'drive'`.
+    Stimulus(String),
+    /// `spike train 'input'`.
+    SpikeTrain(String),
+    /// `projection 'EE' connectivity`.
+    Connectivity(String),
+}
+
+impl fmt::Display for FileRole {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            FileRole::Stimulus(name) => write!(f, "stimulus '{name}'"),
+            FileRole::SpikeTrain(name) => write!(f, "spike train '{name}'"),
+            FileRole::Connectivity(name) => write!(f, "projection '{name}' connectivity"),
+        }
+    }
+}
+
+/// Everything that can go wrong building tables, reading inputs or writing
+/// recordings.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RuntimeError {
+    /// The file could not be opened, read or written.
+    Io {
+        role: Option<FileRole>,
+        path: PathBuf,
+        message: String,
+    },
+    /// The file is not a readable `.npy` / CSV file at all.
+    Malformed {
+        role: FileRole,
+        path: PathBuf,
+        message: String,
+    },
+    /// The array's element type is not a number we convert.
+    UnsupportedDtype {
+        role: FileRole,
+        path: PathBuf,
+        found: String,
+    },
+    /// The array has the wrong shape; `expected` is the human description.
+    Shape {
+        role: FileRole,
+        path: PathBuf,
+        expected: String,
+        found: Vec<u64>,
+    },
+    /// A CSV field is not a number.
+    CsvValue {
+        role: FileRole,
+        path: PathBuf,
+        line: u64,
+        column: usize,
+        text: String,
+    },
+    /// A CSV file has the wrong header (connectivity: `pre,post[,weight]`).
+    CsvHeader {
+        role: FileRole,
+        path: PathBuf,
+        expected: String,
+        found: Vec<String>,
+    },
+    /// CSV rows of different lengths.
+    CsvRowLength {
+        role: FileRole,
+        path: PathBuf,
+        line: u64,
+        expected: usize,
+        found: usize,
+    },
+    /// A neuron index (in column `column`) that is not an integer in `0..size`.
+    IndexOutOfRange {
+        role: FileRole,
+        path: PathBuf,
+        entry: u64,
+        column: &'static str,
+        value: f64,
+        size: u32,
+    },
+    /// A spike time that is negative or not finite.
+    BadSpikeTime {
+        role: FileRole,
+        path: PathBuf,
+        entry: u64,
+        value: f64,
+    },
+    /// A connection probability outside [0, 1].
+    InvalidProbability { projection: String, p: f64 },
+    /// fixed_in_degree / fixed_out_degree asking for more distinct partners
+    /// than exist.
+    DegreeTooLarge {
+        projection: String,
+        rule: &'static str,
+        k: u32,
+        available: u32,
+    },
+    /// one_to_one between populations of different sizes.
+    OneToOneSizeMismatch {
+        projection: String,
+        n_pre: u32,
+        n_post: u32,
+    },
+    /// A delay that is negative, not finite, or longer than the ring buffer
+    /// can hold (`u16::MAX` steps).
+    BadDelay {
+        projection: String,
+        delay_steps: f64,
+    },
+    /// The run does not fit in memory.
+    InsufficientMemory {
+        needed: u64,
+        available: u64,
+        breakdown: String,
+    },
+}
+
+fn fmt_shape(shape: &[u64]) -> String {
+    let parts: Vec<String> = shape.iter().map(u64::to_string).collect();
+    format!("[{}]", parts.join(", "))
+}
+
+/// Bytes as GiB/MiB/KiB with one decimal, the way memory messages print them.
+#[must_use]
+pub fn human_bytes(bytes: u64) -> String {
+    const UNITS: [(&str, f64); 3] = [
+        ("GiB", 1024.0 * 1024.0 * 1024.0),
+        ("MiB", 1024.0 * 1024.0),
+        ("KiB", 1024.0),
+    ];
+    for (name, size) in UNITS {
+        if bytes as f64 >= size {
+            return format!("{:.1} {name}", bytes as f64 / size);
+        }
+    }
+    format!("{bytes} B")
+}
+
+impl fmt::Display for RuntimeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        use RuntimeError::*;
+        match self {
+            Io {
+                role,
+                path,
+                message,
+            } => match role {
+                Some(role) => write!(f, "{role} ({}): {message}", path.display()),
+                None => write!(f, "{}: {message}", path.display()),
+            },
+            Malformed {
+                role,
+                path,
+                message,
+            } => write!(f, "{role} ({}): {message}", path.display()),
+            UnsupportedDtype { role, path, found } => write!(
+                f,
+                "{role} ({}): expected a float or integer array, found dtype '{found}'",
+                path.display()
+            ),
+            Shape {
+                role,
+                path,
+                expected,
+                found,
+            } => write!(
+                f,
+                "{role} ({}): expected shape {expected}, found {}",
+                path.display(),
+                fmt_shape(found)
+            ),
+            CsvValue {
+                role,
+                path,
+                line,
+                column,
+                text,
+            } => write!(
+                f,
+                "{role} ({}): line {line}, column {column}: '{text}' is not a number",
+                path.display()
+            ),
+            CsvHeader {
+                role,
+                path,
+                expected,
+                found,
+            } => write!(
+                f,
+                "{role} ({}): expected header {expected}, found '{}'",
+                path.display(),
+                found.join(",")
+            ),
+            CsvRowLength {
+                role,
+                path,
+                line,
+                expected,
+                found,
+            } => write!(
+                f,
+                "{role} ({}): line {line} has {found} columns, expected {expected}",
+                path.display()
+            ),
+            IndexOutOfRange {
+                role,
+                path,
+                entry,
+                column,
+                value,
+                size,
+            } => write!(
+                f,
+                "{role} ({}): entry {entry}: {column} index {value} is not an integer in 0..{size}",
+                path.display()
+            ),
+            BadSpikeTime {
+                role,
+                path,
+                entry,
+                value,
+            } => write!(
+                f,
+                "{role} ({}): entry {entry}: spike time {value} s must be finite and ≥ 0",
+                path.display()
+            ),
+            InvalidProbability { projection, p } => write!(
+                f,
+                "projection '{projection}': connection probability {p} is not in [0, 1]"
+            ),
+            DegreeTooLarge {
+                projection,
+                rule,
+                k,
+                available,
+            } => write!(
+                f,
+                "projection '{projection}': {rule}({k}) needs {k} distinct partners but only {available} exist"
+            ),
+            OneToOneSizeMismatch {
+                projection,
+                n_pre,
+                n_post,
+            } => write!(
+                f,
+                "projection '{projection}': one_to_one needs populations of equal size, found {n_pre} and {n_post}"
+            ),
+            BadDelay {
+                projection,
+                delay_steps,
+            } => write!(
+                f,
+                "projection '{projection}': delay of {delay_steps} steps is not in 0..={}",
+                u16::MAX
+            ),
+            InsufficientMemory {
+                needed,
+                available,
+                breakdown,
+            } => write!(
+                f,
+                "this run needs about {} ({breakdown}) but {} is available",
+                human_bytes(*needed),
+                human_bytes(*available)
+            ),
+        }
+    }
+}
+
+impl std::error::Error for RuntimeError {}

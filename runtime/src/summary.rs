@@ -1,0 +1,108 @@
+//! `summary.json`: what a run did and how fast, for people and for the
+//! benchmark scripts.
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::RuntimeError;
+
+/// Spikes of one population.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PopulationSummary {
+    pub name: String,
+    pub neurons: u32,
+    /// Spikes over all batch items.
+    pub spikes: u64,
+    /// Mean rate per neuron in Hz: `spikes / (neurons · batch · simulated seconds)`.
+    pub rate_hz: f64,
+}
+
+/// The whole run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Summary {
+    pub backend: String,
+    /// `"f32"` or `"f64"`.
+    pub precision: String,
+    pub batch: u32,
+    pub seed: u64,
+    pub dt_s: f64,
+    pub steps: u64,
+    pub simulated_s: f64,
+    pub wall_s: f64,
+    pub steps_per_s: f64,
+    /// Delivered synaptic events (spikes × out-degree) over the run.
+    pub synaptic_events: u64,
+    pub synaptic_events_per_s: f64,
+    pub populations: Vec<PopulationSummary>,
+}
+
+/// The inputs a summary is computed from.
+#[derive(Debug, Clone)]
+pub struct RunFacts {
+    pub backend: String,
+    pub precision: String,
+    pub batch: u32,
+    pub seed: u64,
+    pub dt_s: f64,
+    pub steps: u64,
+    pub wall_s: f64,
+    pub synaptic_events: u64,
+    /// (name, neurons, spikes) per population.
+    pub spikes: Vec<(String, u32, u64)>,
+}
+
+fn per_second(count: f64, seconds: f64) -> f64 {
+    if seconds > 0.0 {
+        count / seconds
+    } else {
+        0.0
+    }
+}
+
+impl Summary {
+    /// Derive rates and throughputs from the raw counts.
+    #[must_use]
+    pub fn from_facts(facts: RunFacts) -> Self {
+        let simulated_s = facts.steps as f64 * facts.dt_s;
+        let populations = facts
+            .spikes
+            .into_iter()
+            .map(|(name, neurons, spikes)| PopulationSummary {
+                rate_hz: per_second(
+                    spikes as f64,
+                    f64::from(neurons) * f64::from(facts.batch.max(1)) * simulated_s,
+                ),
+                name,
+                neurons,
+                spikes,
+            })
+            .collect();
+        Self {
+            steps_per_s: per_second(facts.steps as f64, facts.wall_s),
+            synaptic_events_per_s: per_second(facts.synaptic_events as f64, facts.wall_s),
+            backend: facts.backend,
+            precision: facts.precision,
+            batch: facts.batch,
+            seed: facts.seed,
+            dt_s: facts.dt_s,
+            steps: facts.steps,
+            simulated_s,
+            wall_s: facts.wall_s,
+            synaptic_events: facts.synaptic_events,
+            populations,
+        }
+    }
+
+    /// Write as pretty JSON.
+    pub fn write_json(&self, path: &Path) -> Result<(), RuntimeError> {
+        let io = |message: String| RuntimeError::Io {
+            role: None,
+            path: path.to_path_buf(),
+            message,
+        };
+        let mut text = serde_json::to_string_pretty(self).map_err(|e| io(e.to_string()))?;
+        text.push('\n');
+        std::fs::write(path, text).map_err(|e| io(e.to_string()))
+    }
+}
