@@ -422,6 +422,8 @@ pub struct Inject {
     pub span: Span,
 }
 
+// A file holds a handful of record statements; boxing would only add noise.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub enum RecordDecl {
     /// `record spikes of E, I`

@@ -6,7 +6,7 @@
 pub mod ast;
 pub mod lexer;
 pub mod parser;
-pub mod vocabulary;
 pub mod units;
+pub mod vocabulary;
 
 pub use parser::parse;
