@@ -247,3 +247,22 @@ fn an_unknown_word_is_reported() {
         vec!["furlong".to_string()]
     );
 }
+
+/// Every unit the checker knows, bare and with every SI prefix, is highlighted
+/// as a unit: adding a unit to `front/units` without the grammar fails here.
+#[test]
+fn every_unit_name_is_highlighted() {
+    let mut names: Vec<String> = snnc::front::units::unit_names().collect();
+    let bases = names.clone();
+    for (prefix, _) in snnc::front::units::prefixes() {
+        names.extend(bases.iter().map(|b| format!("{prefix}{b}")));
+    }
+    let names: Vec<&str> = names
+        .iter()
+        .map(String::as_str)
+        .filter(|n| snnc::front::units::is_unit_name(n))
+        .collect();
+    assert!(names.len() > 50, "too few unit names to be meaningful");
+    let missing = missing_units(&names);
+    assert!(missing.is_empty(), "units not in the grammar: {missing:?}");
+}
