@@ -1,7 +1,7 @@
 //! Front-end speed on a generated 5,000-line model file.
 //!
 //! Run with `cargo bench -p snnc --bench front_large`. Prints the median time to
-//! parse the file, and the ratio to a baseline measured in the same process
+//! parse and to check the file, and the ratio to a baseline measured in the same process
 //! (lexing alone), so the number is comparable across machines.
 
 use snnc::source::SourceMap;
@@ -89,6 +89,18 @@ fn main() {
         },
         21,
     );
+    let check = median(
+        || {
+            let out = snnc::front::check::check_source("big.snn", &text, &snnc::source::NoFiles);
+            let errors: Vec<_> = out.diagnostics.iter().filter(|d| d.is_error()).collect();
+            assert!(
+                errors.is_empty(),
+                "generated model must check cleanly: {errors:?}"
+            );
+            std::hint::black_box(out);
+        },
+        11,
+    );
     println!(
         "front end on a generated model: {lines} lines, {} bytes",
         text.len()
@@ -99,5 +111,10 @@ fn main() {
         parse.as_secs_f64() * 1e3,
         parse.as_secs_f64() / lex.as_secs_f64(),
         lines as f64 / (parse.as_secs_f64() * 1e3)
+    );
+    println!(
+        "  check (all)      {:>9.3} ms  ({:.1}x lexing; parse + imports + names + units)",
+        check.as_secs_f64() * 1e3,
+        check.as_secs_f64() / lex.as_secs_f64()
     );
 }

@@ -5,7 +5,8 @@
 
 use clap::{Parser, Subcommand, ValueEnum};
 use snnc::diagnostic::{render_json, render_text};
-use snnc::source::SourceMap;
+use snnc::front::check::check_source;
+use snnc::source::DiskLoader;
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -31,8 +32,7 @@ enum Format {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Parse model files and report every syntax error with its location.
-    /// (Name resolution and unit checking are not implemented yet.)
+    /// Parse and check model files (imports, names, units); report every error with its location.
     Check {
         /// The `.snn` files to check.
         #[arg(required = true)]
@@ -61,9 +61,8 @@ fn check(files: &[PathBuf], format: Format) -> ExitCode {
                 return ExitCode::from(2);
             }
         };
-        let mut sources = SourceMap::new();
-        let id = sources.add(name.clone(), text.as_str());
-        let (_tree, diagnostics) = snnc::front::parse(id, &text);
+        let out = check_source(&name, &text, &DiskLoader);
+        let (diagnostics, sources) = (out.diagnostics, out.sources);
         let errors = diagnostics.iter().filter(|d| d.is_error()).count();
         failed |= errors > 0;
         match format {
@@ -76,7 +75,7 @@ fn check(files: &[PathBuf], format: Format) -> ExitCode {
                         if errors == 1 { "" } else { "s" }
                     );
                 } else {
-                    eprintln!("ok: {name} (syntax only: unit checking is not implemented yet)");
+                    eprintln!("ok: {name}");
                 }
             }
             Format::Json => {

@@ -4,6 +4,7 @@
 //! [`crate::source::SourceLoader`]; diagnostics leave as data.
 
 pub mod ast;
+pub mod check;
 pub mod lexer;
 pub mod parser;
 pub mod units;

@@ -1,0 +1,243 @@
+//! The semantic checker: resolves imports and names, and checks the units of
+//! every expression.
+//!
+//! Entry point: [`check_source`]. It parses the root file and every module it
+//! imports (stdlib modules are embedded, user modules come through the
+//! [`SourceLoader`]), then checks each model body ([`model`]) and each network
+//! ([`network`]). Every problem becomes a [`Diagnostic`]; nothing panics.
+
+mod model;
+mod network;
+mod pairing;
+mod projection;
+mod statements;
+mod suggest;
+mod ty;
+
+use crate::diagnostic::Diagnostic;
+use crate::front::ast::{File, ImportNames, Item, ModelDef};
+use crate::source::{SourceId, SourceLoader, SourceMap};
+use std::collections::HashMap;
+
+/// Everything the checker produced: the files it read (for rendering) and
+/// the diagnostics of every phase, parse errors included.
+pub struct CheckOutput {
+    pub sources: SourceMap,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+/// Parses and checks the file `name` with contents `text`.
+pub fn check_source(name: &str, text: &str, loader: &dyn SourceLoader) -> CheckOutput {
+    let mut cx = Modules {
+        sources: SourceMap::new(),
+        files: Vec::new(),
+        by_path: HashMap::new(),
+        diagnostics: Vec::new(),
+        loader,
+    };
+    let root = cx.parse(name, text);
+    cx.resolve_imports(root, 0);
+
+    let Modules {
+        sources,
+        files,
+        mut diagnostics,
+        ..
+    } = cx;
+    // Every loaded file's models are checked once: a stdlib model with a
+    // mistake is reported where it is written, not at each use.
+    for file in &files {
+        for item in &file.ast.items {
+            if let Item::Model(m) = item {
+                diagnostics.extend(model::check_model(m));
+            }
+        }
+    }
+    let scope = &files[root].scope;
+    for item in &files[root].ast.items {
+        if let Item::Network(n) = item {
+            diagnostics.extend(network::check_network(n, scope));
+        }
+    }
+    CheckOutput {
+        sources,
+        diagnostics,
+    }
+}
+
+/// The models visible in one file: its own and the ones it imports.
+pub(crate) type Scope = HashMap<String, ModelDef>;
+
+struct Parsed {
+    name: String,
+    ast: File,
+    scope: HashMap<String, ModelDef>,
+}
+
+/// Imports may not nest deeper than this (a cycle is cut by the cache; this
+/// bounds the recursion on long chains).
+const MAX_IMPORT_DEPTH: u32 = 32;
+
+struct Modules<'l> {
+    sources: SourceMap,
+    files: Vec<Parsed>,
+    /// Module path (`std.neurons`, `models.cortex`) → index in `files`.
+    by_path: HashMap<String, usize>,
+    diagnostics: Vec<Diagnostic>,
+    loader: &'l dyn SourceLoader,
+}
+
+impl Modules<'_> {
+    fn parse(&mut self, name: &str, text: &str) -> usize {
+        let id: SourceId = self.sources.add(name, text);
+        let (ast, diags) = crate::front::parse(id, text);
+        self.diagnostics.extend(diags);
+        let scope = local_models(&ast);
+        self.files.push(Parsed {
+            name: name.to_string(),
+            ast,
+            scope,
+        });
+        self.files.len() - 1
+    }
+
+    /// The file index of a module, loading and parsing it on first use.
+    fn module(&mut self, path: &[String], from: usize, depth: u32) -> Result<usize, String> {
+        let key = path.join(".");
+        if let Some(&i) = self.by_path.get(&key) {
+            return Ok(i);
+        }
+        let index = if path.first().map(String::as_str) == Some("std") {
+            let [_, m] = path else {
+                return Err(format!("`{key}` is not a stdlib module"));
+            };
+            let (file, text) = crate::stdlib::module(m).ok_or_else(|| {
+                let names = crate::stdlib::MODULES.iter().map(|(n, _, _)| *n);
+                match suggest::closest(m, names) {
+                    Some(s) => format!("no stdlib module `{m}`; did you mean `std.{s}`?"),
+                    None => format!("no stdlib module `{m}`"),
+                }
+            })?;
+            self.parse(file, text)
+        } else {
+            let from_name = self.files[from].name.clone();
+            let (name, text) = self.loader.load(&from_name, path)?;
+            self.parse(&name, &text)
+        };
+        self.by_path.insert(key, index);
+        if depth < MAX_IMPORT_DEPTH {
+            self.resolve_imports(index, depth + 1);
+        }
+        Ok(index)
+    }
+
+    /// Resolves the imports of file `index`, adding the imported models to its scope.
+    fn resolve_imports(&mut self, index: usize, depth: u32) {
+        let imports: Vec<_> = self.files[index]
+            .ast
+            .items
+            .iter()
+            .filter_map(|i| match i {
+                Item::Import(imp) => Some(imp.clone()),
+                _ => None,
+            })
+            .collect();
+        for imp in imports {
+            let path: Vec<String> = imp.module.iter().map(|i| i.name.clone()).collect();
+            // `import std.{X}` searches every stdlib module.
+            let modules: Vec<Vec<String>> = if path == ["std"] {
+                crate::stdlib::MODULES
+                    .iter()
+                    .map(|(m, _, _)| vec!["std".to_string(), m.to_string()])
+                    .collect()
+            } else {
+                vec![path.clone()]
+            };
+            let mut found = Vec::new();
+            let mut failed = false;
+            for m in &modules {
+                match self.module(m, index, depth) {
+                    Ok(i) => found.push(i),
+                    Err(reason) => {
+                        failed = true;
+                        self.diagnostics.push(
+                            Diagnostic::error("E0101", format!("cannot import `{}`", m.join(".")))
+                                .with_primary(imp.span, reason),
+                        );
+                    }
+                }
+            }
+            if failed {
+                continue;
+            }
+            let bring = |cx: &mut Self, name: &str| -> bool {
+                for &f in &found {
+                    if let Some(m) = cx.files[f].scope.get(name).cloned() {
+                        let scope = &mut cx.files[index].scope;
+                        match scope.get(name) {
+                            // Imported twice (two imports, or a glob and a list): fine.
+                            Some(old) if old.span == m.span => {}
+                            Some(old) => {
+                                let d = Diagnostic::error(
+                                    "E0102",
+                                    format!("`{name}` is imported and also defined here"),
+                                )
+                                .with_primary(imp.span, "imported here")
+                                .with_secondary(old.name.span, "defined here");
+                                cx.diagnostics.push(d);
+                            }
+                            None => {
+                                scope.insert(name.to_string(), m);
+                            }
+                        }
+                        return true;
+                    }
+                }
+                false
+            };
+            match &imp.names {
+                ImportNames::Glob(_) => {
+                    let names: Vec<String> = found
+                        .iter()
+                        .flat_map(|&f| self.files[f].scope.keys().cloned().collect::<Vec<_>>())
+                        .collect();
+                    for n in names {
+                        bring(self, &n);
+                    }
+                }
+                ImportNames::List(names) => {
+                    for n in names {
+                        if !bring(self, &n.name) {
+                            let all: Vec<String> = found
+                                .iter()
+                                .flat_map(|&f| self.files[f].scope.keys().cloned())
+                                .collect();
+                            let mut d = Diagnostic::error(
+                                "E0101",
+                                format!("`{}` is not in `{}`", n.name, path.join(".")),
+                            )
+                            .with_primary(n.span, "not found in this module");
+                            if let Some(s) =
+                                suggest::closest(&n.name, all.iter().map(String::as_str))
+                            {
+                                d = d.with_help(format!("did you mean `{s}`?"));
+                            }
+                            self.diagnostics.push(d);
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The models a file defines itself.
+fn local_models(file: &File) -> HashMap<String, ModelDef> {
+    file.items
+        .iter()
+        .filter_map(|i| match i {
+            Item::Model(m) => Some((m.name.name.clone(), m.clone())),
+            _ => None,
+        })
+        .collect()
+}

@@ -1,0 +1,160 @@
+//! Network statements besides populations and projections: settings
+//! (`dt = 0.1 ms`), injections (`E.I += drive`), stimuli and records.
+
+use super::model::{declare, value_ty, Env, NameKind};
+use super::suggest::closest;
+use super::ty::{unit_ty, Ty};
+use super::Scope;
+use crate::diagnostic::Diagnostic;
+use crate::front::ast::{AssignOp, Ident, ModelDef, NetItem, RecordDecl, StimulusKind};
+use crate::front::units::{Base, Dimension};
+use crate::front::vocabulary::SETTINGS;
+use crate::source::Span;
+use std::collections::HashMap;
+
+fn time() -> Ty {
+    Ty::dim(Dimension::base(Base::Time), Some("ms".into()))
+}
+
+fn expect(found: &Ty, expected: &Ty, span: Span, diags: &mut Vec<Diagnostic>) {
+    if !found.fits(expected) {
+        diags.push(
+            Diagnostic::error(
+                "E0203",
+                format!("expected {}, found {}", expected.show(), found.show()),
+            )
+            .with_primary(span, format!("this is {}", found.show())),
+        );
+    }
+}
+
+/// The values a network expression may name: its array stimuli.
+pub fn network_env(items: &[NetItem]) -> Env {
+    let mut env = Env::empty();
+    for item in items {
+        if let NetItem::Stimulus(s) = item {
+            if let StimulusKind::Array { unit, .. } = &s.kind {
+                let ty = unit_ty(unit, &mut Vec::new());
+                env.names
+                    .insert(s.name.name.clone(), (NameKind::Let, ty, s.name.span));
+            }
+        }
+    }
+    env
+}
+
+/// Checks one statement; `pops` maps population names to their neuron model
+/// (`None` for spike-train stimuli, which have no variables).
+pub fn check_statement(
+    item: &NetItem,
+    env: &Env,
+    pops: &HashMap<&str, Option<&str>>,
+    scope: &Scope,
+    diags: &mut Vec<Diagnostic>,
+) {
+    let population = |id: &Ident, diags: &mut Vec<Diagnostic>| -> Option<Option<&ModelDef>> {
+        match pops.get(id.name.as_str()) {
+            Some(model) => Some(model.and_then(|m| scope.get(m))),
+            None => {
+                let mut d = Diagnostic::error("E0103", format!("unknown population `{}`", id.name))
+                    .with_primary(id.span, "not a population of this network");
+                if let Some(s) = closest(&id.name, pops.keys().copied()) {
+                    d = d.with_help(format!("did you mean `{s}`?"));
+                }
+                diags.push(d);
+                None
+            }
+        }
+    };
+    // The unit of variable `var` of `model`, or E0302.
+    let variable = |model: &ModelDef, var: &Ident, diags: &mut Vec<Diagnostic>| -> Ty {
+        let vars = declare(model, &mut Vec::new());
+        match vars.names.get(&var.name) {
+            Some((NameKind::Let, _, _)) | None => {
+                let mut d = Diagnostic::error(
+                    "E0302",
+                    format!(
+                        "`{}` has no state or current `{}`",
+                        model.name.name, var.name
+                    ),
+                )
+                .with_primary(var.span, "not a variable of this model");
+                let names = vars
+                    .names
+                    .iter()
+                    .filter(|(_, (k, _, _))| *k != NameKind::Let)
+                    .map(|(k, _)| k.as_str());
+                if let Some(s) = closest(&var.name, names) {
+                    d = d.with_help(format!("did you mean `{s}`?"));
+                }
+                diags.push(d);
+                Ty::Any
+            }
+            Some((_, ty, _)) => ty.clone(),
+        }
+    };
+    match item {
+        NetItem::Setting(s) => {
+            let found = value_ty(env, &s.value, diags);
+            match s.name.name.as_str() {
+                "dt" | "duration" => expect(&found, &time(), s.value.span, diags),
+                "seed" => expect(&found, &Ty::number(), s.value.span, diags),
+                other => {
+                    let mut d = Diagnostic::error("E0103", format!("unknown setting `{other}`"))
+                        .with_primary(s.name.span, "not a network setting");
+                    if let Some(x) = closest(other, SETTINGS.iter().copied()) {
+                        d = d.with_help(format!("did you mean `{x}`?"));
+                    }
+                    diags.push(d);
+                }
+            }
+        }
+        NetItem::Inject(inj) => {
+            let found = value_ty(env, &inj.value, diags);
+            let [pop, var] = inj.target.segments.as_slice() else {
+                diags.push(
+                    Diagnostic::error("E0103", "an injection target is `population.variable`")
+                        .with_primary(inj.target.span, "expected e.g. `E.I`"),
+                );
+                return;
+            };
+            let Some(Some(model)) = population(pop, diags) else {
+                return;
+            };
+            let expected = variable(model, var, diags);
+            match inj.op {
+                AssignOp::Mul | AssignOp::Div => {
+                    expect(&found, &Ty::number(), inj.value.span, diags)
+                }
+                _ => expect(&found, &expected, inj.value.span, diags),
+            }
+        }
+        NetItem::Stimulus(s) => {
+            if let StimulusKind::Array { population: p, .. } = &s.kind {
+                population(p, diags);
+            }
+        }
+        NetItem::Record(RecordDecl::Spikes { populations, .. }) => {
+            for p in populations {
+                population(p, diags);
+            }
+        }
+        NetItem::Record(RecordDecl::Trace {
+            variables,
+            of,
+            every,
+            ..
+        }) => {
+            if let Some(Some(model)) = population(&of.population, diags) {
+                for v in variables {
+                    variable(model, v, diags);
+                }
+            }
+            if let Some(e) = every {
+                let found = value_ty(env, e, diags);
+                expect(&found, &time(), e.span, diags);
+            }
+        }
+        NetItem::Population(_) | NetItem::Projection(_) | NetItem::Error(_) => {}
+    }
+}
