@@ -27,11 +27,17 @@ fn every_emitted_code_is_documented() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let mut codes = BTreeSet::new();
     codes_in(&root.join("src"), &mut codes);
-    assert!(codes.len() >= 20, "expected the parser's and checker's codes, found {codes:?}");
+    assert!(
+        codes.len() >= 20,
+        "expected the parser's and checker's codes, found {codes:?}"
+    );
     let doc = std::fs::read_to_string(root.join("../spec/errors.md")).expect("spec/errors.md");
     let missing: Vec<_> = codes
         .iter()
         .filter(|c| !doc.contains(&format!("| {c} |")))
         .collect();
-    assert!(missing.is_empty(), "codes missing from spec/errors.md: {missing:?}");
+    assert!(
+        missing.is_empty(),
+        "codes missing from spec/errors.md: {missing:?}"
+    );
 }
