@@ -146,32 +146,6 @@ pub struct Token {
     pub space_before: bool,
 }
 
-/// Keywords that only ever start a line (a member, an item, a clause). Met
-/// after a line break inside `(…)` or `[…]`, they mean a closing bracket was
-/// forgotten: the lexer closes the brackets there so that the parser reports
-/// one missing `)` and not a whole model's worth of confusion.
-const LINE_START_KEYWORDS: &[&str] = &[
-    "import",
-    "neuron",
-    "synapse",
-    "output",
-    "network",
-    "param",
-    "state",
-    "current",
-    "let",
-    "spike",
-    "reset",
-    "refractory",
-    "on_pre",
-    "integrate",
-    "population",
-    "projection",
-    "connect",
-    "stimulus",
-    "record",
-];
-
 /// Splits `text` into tokens (the last one is always `Eof`), with a diagnostic
 /// for every character, string or comment that could not be read.
 pub fn lex(source: SourceId, text: &str) -> (Vec<Token>, Vec<Diagnostic>) {
@@ -201,7 +175,7 @@ struct Lexer<'t> {
     line_break: bool,
     space: bool,
     /// A line break inside `(…)`/`[…]`, kept until the next token shows
-    /// whether a bracket was left open (see [`LINE_START_KEYWORDS`]).
+    /// whether a bracket was left open (see [`crate::front::vocabulary::is_line_start_keyword`]).
     pending_newline: Option<usize>,
 }
 
@@ -225,7 +199,7 @@ impl Lexer<'_> {
     fn push(&mut self, kind: TokenKind, start: usize) {
         if let Some(at) = self.pending_newline.take() {
             if let TokenKind::Keyword(kw) = &kind {
-                if LINE_START_KEYWORDS.contains(kw) {
+                if crate::front::vocabulary::is_line_start_keyword(kw) {
                     while matches!(self.brackets.last(), Some('(' | '[')) {
                         self.brackets.pop();
                     }

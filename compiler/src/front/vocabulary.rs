@@ -68,3 +68,32 @@ pub const CONNECT_RULES: &[&str] = &[
 
 /// Integration methods usable after `integrate`.
 pub const INTEGRATION_METHODS: &[&str] = &["exact", "exp_euler", "euler", "rk2", "rk4"];
+
+/// Keywords that start a top-level item.
+pub const ITEM_KEYWORDS: &[&str] = &["import", "neuron", "synapse", "output", "network"];
+
+/// Keywords that start a network item.
+pub const NET_ITEM_KEYWORDS: &[&str] = &["population", "projection", "stimulus", "record"];
+
+/// Keywords that start a model member.
+pub const MEMBER_KEYWORDS: &[&str] = &[
+    "param",
+    "state",
+    "current",
+    "let",
+    "spike",
+    "reset",
+    "refractory",
+    "on_pre",
+    "integrate",
+];
+
+/// Whether `word` only ever starts a line (an item, a member or a clause).
+/// Met after a line break inside `(…)` or `[…]`, such a word means a bracket
+/// was left open: the lexer and the parser both recover there.
+pub fn is_line_start_keyword(word: &str) -> bool {
+    ITEM_KEYWORDS.contains(&word)
+        || NET_ITEM_KEYWORDS.contains(&word)
+        || MEMBER_KEYWORDS.contains(&word)
+        || word == "connect"
+}

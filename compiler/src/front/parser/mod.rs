@@ -59,25 +59,7 @@ pub(crate) struct Reported;
 
 pub(crate) type PResult<T> = Result<T, Reported>;
 
-/// Keywords that start a top-level item: met where a member or a network item
-/// should be, they mean the enclosing `}` is missing.
-const ITEM_KEYWORDS: &[&str] = &["import", "neuron", "synapse", "output", "network"];
-
-/// Keywords that start a network item.
-const NET_ITEM_KEYWORDS: &[&str] = &["population", "projection", "stimulus", "record"];
-
-/// Keywords that start a model member.
-const MEMBER_KEYWORDS: &[&str] = &[
-    "param",
-    "state",
-    "current",
-    "let",
-    "spike",
-    "reset",
-    "refractory",
-    "on_pre",
-    "integrate",
-];
+pub(crate) use crate::front::vocabulary::{ITEM_KEYWORDS, NET_ITEM_KEYWORDS};
 
 pub(crate) struct Parser {
     tokens: Vec<Token>,
@@ -219,8 +201,7 @@ impl Parser {
     /// cannot belong to what is being skipped or parsed.
     fn line_start_keyword_at(&self, n: usize) -> bool {
         matches!(self.nth(n), TokenKind::Keyword(k)
-            if ITEM_KEYWORDS.contains(k) || NET_ITEM_KEYWORDS.contains(k)
-                || MEMBER_KEYWORDS.contains(k) || *k == "connect")
+            if crate::front::vocabulary::is_line_start_keyword(k))
     }
 
     // ------------------------------------------------------------ diagnostics
