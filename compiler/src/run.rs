@@ -14,12 +14,16 @@ use std::fmt;
 use std::path::PathBuf;
 
 use crate::back::reference::{self, PopState, Setup};
+use crate::back::BoundInput;
 use crate::ir::{self, Module, Record, SynapseLayout};
 use snnc_runtime::connectivity::{connect, ConnectSpec, Rule};
+use snnc_runtime::connectivity_file::{self, FileConnections};
 use snnc_runtime::memory::{self, PopulationSize, ProjectionSize, RecordingSize, RunSizes};
 use snnc_runtime::record::{SpikeRecorder, TraceRecorder, DEFAULT_FLUSH_BYTES};
+use snnc_runtime::spike_train::load_spike_train;
 use snnc_runtime::stimulus::{load_stimulus, Stimulus};
 use snnc_runtime::summary::{RunFacts, Summary};
+use snnc_runtime::synapse_values::Weights;
 use snnc_runtime::synapse_values::{self, SynapseTable};
 use snnc_runtime::RuntimeError;
 
@@ -63,6 +67,9 @@ pub struct RunOptions {
     pub progress: bool,
     /// Bytes the run may use; `None`: what the machine has available now.
     pub memory_limit: Option<u64>,
+    /// Folder that relative paths in the model (`from_file("edges.npy")`)
+    /// are resolved against: the model file's folder.
+    pub model_dir: PathBuf,
 }
 
 impl RunOptions {
@@ -79,6 +86,7 @@ impl RunOptions {
             sweeps: Vec::new(),
             progress: false,
             memory_limit: None,
+            model_dir: PathBuf::from("."),
         }
     }
 }
@@ -233,7 +241,7 @@ pub fn run(module: &Module, opts: &RunOptions) -> Result<Summary, RunError> {
             )));
         }
     }
-    let mut stimuli: Vec<Stimulus> = Vec::new();
+    let mut bound: Vec<BoundInput> = Vec::new();
     for input in &module.inputs {
         let Some((_, path)) = opts.inputs.iter().find(|(n, _)| n == &input.name) else {
             return Err(options(format!(
@@ -242,7 +250,36 @@ pub fn run(module: &Module, opts: &RunOptions) -> Result<Summary, RunError> {
             )));
         };
         let n = module.populations[input.population as usize].size;
-        stimuli.push(load_stimulus(&input.name, path, n, batch as u32)?);
+        bound.push(match input.kind {
+            ir::InputKind::Array { scale } => {
+                let mut s: Stimulus = load_stimulus(&input.name, path, n, batch as u32)?;
+                if scale != 1.0 {
+                    s.values.iter_mut().for_each(|v| *v *= scale);
+                }
+                BoundInput::Array(s)
+            }
+            ir::InputKind::SpikeTrain => {
+                BoundInput::Spikes(load_spike_train(&input.name, path, n, module.dt)?)
+            }
+        });
+    }
+
+    // Connectivity files are read before the memory check: their size is
+    // what the file holds, and the check needs the synapse count.
+    let mut from_files: Vec<Option<FileConnections>> = Vec::new();
+    for j in &module.projections {
+        from_files.push(match &j.connect {
+            ir::Connect::File { path, .. } => {
+                let path = opts.model_dir.join(path);
+                Some(connectivity_file::from_file(
+                    &j.name,
+                    &path,
+                    module.populations[j.pre as usize].size,
+                    module.populations[j.post as usize].size,
+                )?)
+            }
+            ir::Connect::Rule(_) => None,
+        });
     }
 
     // Memory, before anything large is allocated.
@@ -264,15 +301,21 @@ pub fn run(module: &Module, opts: &RunOptions) -> Result<Summary, RunError> {
         projections: module
             .projections
             .iter()
-            .map(|j| {
+            .zip(&from_files)
+            .map(|(j, file)| {
                 let n_pre = u64::from(module.populations[j.pre as usize].size);
                 let n_post = u64::from(module.populations[j.post as usize].size);
-                let synapses = expected_synapses(j.rule, n_pre, n_post);
+                let synapses = match (&j.connect, file) {
+                    (ir::Connect::Rule(rule), _) => expected_synapses(*rule, n_pre, n_post),
+                    (ir::Connect::File { .. }, Some(f)) => f.structure.len() as u64,
+                    (ir::Connect::File { .. }, None) => 0,
+                };
                 let per_syn_state = j.synapse.layout == SynapseLayout::PerSynapse;
                 ProjectionSize {
                     pre_neurons: n_pre,
                     synapses,
-                    per_synapse_weights: j.weight.constant_value().is_none(),
+                    per_synapse_weights: j.weight.constant_value().is_none()
+                        || file.as_ref().is_some_and(|f| f.weights.is_some()),
                     per_synapse_delays: j.delay.constant_value().is_none(),
                     post_states: j.synapse.states.len() as u64,
                     post_neurons: if per_syn_state { synapses } else { n_post },
@@ -298,7 +341,7 @@ pub fn run(module: &Module, opts: &RunOptions) -> Result<Summary, RunError> {
 
     // Connectivity, weights, delays: shared by every batch item.
     let mut tables = Vec::with_capacity(module.projections.len());
-    for (k, j) in module.projections.iter().enumerate() {
+    for (k, (j, file)) in module.projections.iter().zip(from_files).enumerate() {
         let spec = ConnectSpec {
             projection: j.name.clone(),
             projection_id: k as u32,
@@ -309,8 +352,25 @@ pub fn run(module: &Module, opts: &RunOptions) -> Result<Summary, RunError> {
             seed,
             threads: 1,
         };
-        let structure = connect(j.rule, &spec)?;
-        let weights = synapse_values::weights(&structure, j.weight, seed, k as u32, 1);
+        let (structure, weights) = match (&j.connect, file) {
+            (ir::Connect::Rule(rule), _) => {
+                let structure = connect(*rule, &spec)?;
+                let weights = synapse_values::weights(&structure, j.weight, seed, k as u32, 1);
+                (structure, weights)
+            }
+            (ir::Connect::File { weight_scale, .. }, Some(f)) => {
+                let weights = match f.weights {
+                    Some(w) => Weights::PerSynapse(
+                        w.iter()
+                            .map(|&x| (f64::from(x) * weight_scale) as f32)
+                            .collect(),
+                    ),
+                    None => synapse_values::weights(&f.structure, j.weight, seed, k as u32, 1),
+                };
+                (f.structure, weights)
+            }
+            (ir::Connect::File { .. }, None) => unreachable!("read above"),
+        };
         let delays =
             synapse_values::delays(&structure, &j.name, j.delay, module.dt, seed, k as u32, 1)?;
         tables.push(SynapseTable {
@@ -330,7 +390,7 @@ pub fn run(module: &Module, opts: &RunOptions) -> Result<Summary, RunError> {
     let batch_dim = (batch > 1).then_some(batch as u32);
     let mut spike_rec: Vec<Option<SpikeRecorder>> =
         module.populations.iter().map(|_| None).collect();
-    let mut traces: Vec<(usize, u32, Vec<u32>, TraceRecorder<f64>)> = Vec::new();
+    let mut traces: Vec<(usize, u32, Vec<u32>, u32, TraceRecorder<f64>)> = Vec::new();
     for r in &module.records {
         match r {
             Record::Spikes { population } => {
@@ -343,6 +403,7 @@ pub fn run(module: &Module, opts: &RunOptions) -> Result<Summary, RunError> {
                 population,
                 state,
                 neurons,
+                every,
             } => {
                 let p = &module.populations[*population as usize];
                 let ns: Vec<u32> = neurons.clone().unwrap_or_else(|| (0..p.size).collect());
@@ -352,7 +413,7 @@ pub fn run(module: &Module, opts: &RunOptions) -> Result<Summary, RunError> {
                 ));
                 let rec =
                     TraceRecorder::create(&path, ns.len() as u32, batch_dim, DEFAULT_FLUSH_BYTES)?;
-                traces.push((*population as usize, *state, ns, rec));
+                traces.push((*population as usize, *state, ns, *every, rec));
             }
         }
     }
@@ -369,7 +430,10 @@ pub fn run(module: &Module, opts: &RunOptions) -> Result<Summary, RunError> {
         if progress && steps >= 10 && step.is_multiple_of(steps / 10) {
             eprintln!("step {step}/{steps}");
         }
-        for (pop, state, ns, rec) in &mut traces {
+        for (pop, state, ns, every, rec) in &mut traces {
+            if !step.is_multiple_of(u64::from(*every)) {
+                continue;
+            }
             row.clear();
             for item in items {
                 let values = &item[*pop].states[*state as usize];
@@ -388,7 +452,7 @@ pub fn run(module: &Module, opts: &RunOptions) -> Result<Summary, RunError> {
                 seed,
                 f32: opts.precision == Precision::F32,
                 params,
-                stimuli: &stimuli,
+                inputs: &bound,
                 tables: &tables,
                 on_spikes: &mut on_spikes,
                 on_step: &mut on_step,
@@ -398,7 +462,7 @@ pub fn run(module: &Module, opts: &RunOptions) -> Result<Summary, RunError> {
     for rec in spike_rec.into_iter().flatten() {
         rec.finish()?;
     }
-    for (_, _, _, rec) in traces {
+    for (_, _, _, _, rec) in traces {
         rec.finish()?;
     }
     let summary = Summary::from_facts(RunFacts {

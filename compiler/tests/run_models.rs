@@ -8,7 +8,7 @@ mod run_support;
 
 use run_support::{coba, single_lif};
 use snnc::ir::build::Builder;
-use snnc::ir::{Injection, Input, Module, Var};
+use snnc::ir::{Injection, Input, InputKind, Module, Var};
 use snnc::run::{run, Precision, RunError, RunOptions, Sweep};
 use snnc_runtime::array_file::read_npy;
 use snnc_runtime::FileRole;
@@ -165,6 +165,7 @@ fn driven(n: u32) -> Module {
     m.inputs.push(Input {
         name: "drive".into(),
         population: 0,
+        kind: InputKind::Array { scale: 1.0 },
     });
     let value = Builder::new(&mut m.exprs).load(Var::Input(0));
     m.injections.push(Injection {

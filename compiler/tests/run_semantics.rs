@@ -9,8 +9,8 @@ use run_support::{add_lif, Lif};
 use snnc::ir::build::Builder;
 use snnc::ir::classify::classify;
 use snnc::ir::{
-    Assign, AssignOp, Expr, Injection, Method, Module, NamedValue, Ode, Output, Population,
-    Projection, RandomKind, Record, StateVar, Synapse, SynapseLayout, Var,
+    Assign, AssignOp, Connect, Expr, Injection, Method, Module, NamedValue, Ode, Output,
+    Population, Projection, RandomKind, Record, StateVar, Synapse, SynapseLayout, Var,
 };
 use snnc::run::{run, RunOptions};
 use snnc_runtime::array_file::read_npy;
@@ -62,7 +62,7 @@ fn delayed(delay: f64) -> Module {
         name: "Pre->Post".into(),
         pre,
         post,
-        rule: Rule::OneToOne,
+        connect: Connect::Rule(Rule::OneToOne),
         allow_autapses: false,
         weight: Distribution::Constant(0.020),
         delay: Distribution::Constant(delay),
@@ -143,6 +143,7 @@ fn quadratic(method: Option<Method>) -> Module {
         population: 0,
         state: 0,
         neurons: None,
+        every: 1,
     });
     m
 }
@@ -205,7 +206,7 @@ fn expon_net(layout: SynapseLayout) -> Module {
         name: "Pre->Post".into(),
         pre,
         post,
-        rule: Rule::AllToAll,
+        connect: Connect::Rule(Rule::AllToAll),
         allow_autapses: false,
         weight: Distribution::Uniform {
             low: 0.1e-9,
@@ -247,6 +248,7 @@ fn expon_net(layout: SynapseLayout) -> Module {
         population: post,
         state: 0,
         neurons: None,
+        every: 1,
     });
     m
 }
@@ -287,6 +289,7 @@ fn injected_noise_is_per_neuron_per_step_and_reproducible() {
         population: pop,
         state: 0,
         neurons: Some(vec![0, 1]),
+        every: 1,
     });
     let go = |name: &str, batch: usize| {
         let mut o = RunOptions::new(out_dir(name));

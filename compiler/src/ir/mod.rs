@@ -167,12 +167,24 @@ pub struct Output {
     pub value: Handle<Expr>,
 }
 
+/// How a projection's synapses are chosen.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Connect {
+    /// Drawn by a rule (keyed by seed and projection).
+    Rule(Rule),
+    /// Read from an `.npy`/`.csv` file at run time (path as written in the
+    /// model, relative to the model file's folder when not absolute). A third
+    /// column, when present, gives per-synapse weights that replace `weight`,
+    /// in the unit of the `weight` clause: `weight_scale` makes them SI.
+    File { path: String, weight_scale: f64 },
+}
+
 #[derive(Debug, Clone)]
 pub struct Projection {
     pub name: String,
     pub pre: u32,
     pub post: u32,
-    pub rule: Rule,
+    pub connect: Connect,
     pub allow_autapses: bool,
     /// Weight in SI units of the weight.
     pub weight: Distribution,
@@ -190,11 +202,26 @@ pub struct Injection {
     pub value: Handle<Expr>,
 }
 
-/// An external array bound at run time (`--input name=file.npy`).
+/// What an external input holds.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum InputKind {
+    /// Values per (step, [batch item,] neuron) of `population`, read by
+    /// injections as `Input(k)`; SI units (the unit's scale is in `scale`).
+    Array {
+        /// Multiplies each file value to make it SI (e.g. 1e-9 for nA).
+        scale: f64,
+    },
+    /// Spike times per neuron: `population` is a source population with no
+    /// dynamics whose neuron `i` spikes at the steps the file lists for `i`.
+    SpikeTrain,
+}
+
+/// An external file bound at run time (`--input name=file.npy`).
 #[derive(Debug, Clone)]
 pub struct Input {
     pub name: String,
     pub population: u32,
+    pub kind: InputKind,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -202,11 +229,13 @@ pub enum Record {
     Spikes {
         population: u32,
     },
-    /// A state of every neuron (or of `neurons`) each step.
+    /// A state of every neuron (or of `neurons`) at the start of every
+    /// `every`-th step (steps 0, every, 2·every, …).
     Trace {
         population: u32,
         state: u32,
         neurons: Option<Vec<u32>>,
+        every: u32,
     },
 }
 

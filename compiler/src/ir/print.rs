@@ -6,7 +6,7 @@ use std::fmt::{self, Write};
 
 use super::arena::{Arena, Handle};
 use super::expr::{BinaryOp, Expr, MathOp, RandomKind, UnaryOp, Var};
-use super::{Assign, AssignOp, Module, Ode, Record, SynapseLayout};
+use super::{Assign, AssignOp, Connect, Module, Ode, Record, SynapseLayout};
 use snnc_runtime::connectivity::Rule;
 use snnc_runtime::rng::Distribution;
 
@@ -109,6 +109,13 @@ fn dist(d: &Distribution) -> String {
         Distribution::Uniform { low, high } => format!("uniform({low:?}, {high:?})"),
         Distribution::Normal { mean, sd } => format!("normal({mean:?}, {sd:?})"),
         Distribution::LogNormal { mu, sigma } => format!("lognormal({mu:?}, {sigma:?})"),
+    }
+}
+
+fn connect(c: &Connect) -> String {
+    match c {
+        Connect::Rule(r) => rule(r),
+        Connect::File { path, .. } => format!("from_file({path:?})"),
     }
 }
 
@@ -273,7 +280,7 @@ impl fmt::Display for Module {
             writeln!(
                 out,
                 "    connect {}{}",
-                rule(&j.rule),
+                connect(&j.connect),
                 if j.allow_autapses { " (autapses)" } else { "" }
             )?;
             writeln!(out, "    weight {}", dist(&j.weight))?;
@@ -318,6 +325,7 @@ impl fmt::Display for Module {
                     population,
                     state,
                     neurons,
+                    every,
                 } => {
                     let p = pop(*population);
                     let state = p
@@ -325,12 +333,17 @@ impl fmt::Display for Module {
                         .map_or("?", |s| s.name.as_str());
                     writeln!(
                         out,
-                        "record {}.{state}{}",
+                        "record {}.{state}{}{}",
                         p.map_or("?", |p| p.name.as_str()),
                         neurons
                             .as_ref()
                             .map(|n| format!(" {n:?}"))
-                            .unwrap_or_default()
+                            .unwrap_or_default(),
+                        if *every > 1 {
+                            format!(" every {every} steps")
+                        } else {
+                            String::new()
+                        }
                     )?;
                 }
             }

@@ -294,15 +294,19 @@ pub fn validate(module: &Module) -> Result<ValidModule<'_>, Vec<ValidationError>
                 population,
                 state,
                 neurons,
-            } => module
-                .populations
-                .get(*population as usize)
-                .is_some_and(|p| {
-                    (*state as usize) < p.states.len()
-                        && neurons
-                            .as_ref()
-                            .is_none_or(|ns| ns.iter().all(|&n| n < p.size))
-                }),
+                every,
+            } => {
+                *every >= 1
+                    && module
+                        .populations
+                        .get(*population as usize)
+                        .is_some_and(|p| {
+                            (*state as usize) < p.states.len()
+                                && neurons
+                                    .as_ref()
+                                    .is_none_or(|ns| ns.iter().all(|&n| n < p.size))
+                        })
+            }
         };
         if !ok {
             ck.err("record", format!("{r:?} out of range"));

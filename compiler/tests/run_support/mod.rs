@@ -5,7 +5,7 @@
 use snnc::ir::build::Builder;
 use snnc::ir::classify::classify;
 use snnc::ir::{
-    Assign, AssignOp, BinaryOp, Expr, Handle, Injection, Module, NamedValue, Ode, Output,
+    Assign, AssignOp, BinaryOp, Connect, Expr, Handle, Injection, Module, NamedValue, Ode, Output,
     Population, Projection, RandomKind, Record, StateVar, Synapse, SynapseLayout, Var,
 };
 use snnc_runtime::connectivity::Rule;
@@ -128,7 +128,7 @@ pub fn add_coba(
         name,
         pre,
         post,
-        rule: Rule::FixedProb(p),
+        connect: Connect::Rule(Rule::FixedProb(p)),
         allow_autapses: false,
         weight: Distribution::Constant(w),
         delay: Distribution::Constant(0.0),

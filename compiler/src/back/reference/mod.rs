@@ -7,13 +7,14 @@ pub mod eval;
 
 use std::time::Instant;
 
+use super::BoundInput;
 use crate::ir::{
     AssignOp, Expr, Handle, Method, Module, Ode, Population, RandomKind, SynapseLayout,
     ValidModule, Var,
 };
 use eval::{eval, keyed_draw, Env};
 use snnc_runtime::rng::{key_for, Purpose};
-use snnc_runtime::stimulus::Stimulus;
+use snnc_runtime::spike_train::SpikeTrain;
 use snnc_runtime::synapse_values::{Delays, SynapseTable, Weights};
 use snnc_runtime::RuntimeError;
 
@@ -35,7 +36,7 @@ pub struct Setup<'a> {
     /// Per batch item, per population: parameter values (sweeps applied).
     pub params: Vec<Vec<Vec<f64>>>,
     /// One per `module.inputs`, validated.
-    pub stimuli: &'a [Stimulus],
+    pub inputs: &'a [BoundInput],
     /// One per `module.projections`.
     pub tables: &'a [SynapseTable],
     /// Called with (population, step, batch, spiking neurons).
@@ -261,6 +262,18 @@ pub fn execute(valid: ValidModule<'_>, setup: Setup<'_>) -> Result<Outcome, Runt
     let f32 = setup.f32;
     let nb = setup.batch.max(1);
     let tables = setup.tables;
+    let spike_sources: Vec<Option<&SpikeTrain>> = (0..module.populations.len())
+        .map(|pi| {
+            module
+                .inputs
+                .iter()
+                .zip(setup.inputs)
+                .find_map(|(input, data)| match data {
+                    BoundInput::Spikes(t) if input.population as usize == pi => Some(t),
+                    _ => None,
+                })
+        })
+        .collect();
     let mut pops: Vec<Vec<PopState>> = Vec::with_capacity(nb as usize);
     let mut projs: Vec<Vec<ProjState>> = Vec::with_capacity(nb as usize);
     for b in 0..nb {
@@ -432,9 +445,7 @@ pub fn execute(valid: ValidModule<'_>, setup: Setup<'_>) -> Result<Outcome, Runt
                     for (m, input) in module.inputs.iter().enumerate() {
                         inputs[m] = if input.population as usize == pi {
                             // Past the end of a finite stimulus the drive is zero.
-                            setup.stimuli[m]
-                                .value(step, u64::from(b), i as u32)
-                                .unwrap_or(0.0)
+                            setup.inputs[m].value(step, u64::from(b), i as u32)
                         } else {
                             0.0
                         };
@@ -465,6 +476,13 @@ pub fn execute(valid: ValidModule<'_>, setup: Setup<'_>) -> Result<Outcome, Runt
             // (2) integration and (3) threshold, reset, refractory.
             for (pi, p) in module.populations.iter().enumerate() {
                 fired[pi].clear();
+                // A spike-train source has no dynamics: it fires what its file says.
+                if let Some(train) = spike_sources[pi] {
+                    fired[pi].extend_from_slice(train.at(step));
+                    spikes[pi] += fired[pi].len() as u64;
+                    (setup.on_spikes)(pi as u32, step32, b, &fired[pi])?;
+                    continue;
+                }
                 let ps = &mut pst[pi];
                 let prm = &params[pi];
                 let ns = p.states.len();

@@ -19,11 +19,29 @@ use crate::front::ast::{File, ImportNames, Item, ModelDef};
 use crate::source::{SourceId, SourceLoader, SourceMap};
 use std::collections::HashMap;
 
-/// Everything the checker produced: the files it read (for rendering) and
-/// the diagnostics of every phase, parse errors included.
+/// Everything the checker produced: the files it read (for rendering), their
+/// syntax trees with the models each one sees, and the diagnostics of every
+/// phase, parse errors included. When `diagnostics` holds no error, the root
+/// file's network is ready for lowering (`crate::lower`).
 pub struct CheckOutput {
     pub sources: SourceMap,
     pub diagnostics: Vec<Diagnostic>,
+    /// Every file read: the root first, then imports in load order.
+    pub files: Vec<CheckedFile>,
+}
+
+impl CheckOutput {
+    /// The file that was checked (not an import).
+    #[must_use]
+    pub fn root(&self) -> &CheckedFile {
+        &self.files[0]
+    }
+
+    /// Whether any diagnostic is an error (warnings do not stop a run).
+    #[must_use]
+    pub fn has_errors(&self) -> bool {
+        self.diagnostics.iter().any(Diagnostic::is_error)
+    }
 }
 
 /// Parses and checks the file `name` with contents `text`.
@@ -59,19 +77,25 @@ pub fn check_source(name: &str, text: &str, loader: &dyn SourceLoader) -> CheckO
             diagnostics.extend(network::check_network(n, scope));
         }
     }
+    debug_assert_eq!(root, 0);
     CheckOutput {
         sources,
         diagnostics,
+        files,
     }
 }
 
 /// The models visible in one file: its own and the ones it imports.
-pub(crate) type Scope = HashMap<String, ModelDef>;
+pub type Scope = HashMap<String, ModelDef>;
 
-struct Parsed {
-    name: String,
-    ast: File,
-    scope: HashMap<String, ModelDef>,
+/// One file as the checker read it.
+pub struct CheckedFile {
+    /// The name it was loaded under (a path, or `std/neurons.snn`).
+    pub name: String,
+    pub source: SourceId,
+    pub ast: File,
+    /// The models visible in this file: its own and the ones it imports.
+    pub scope: Scope,
 }
 
 /// Imports may not nest deeper than this (a cycle is cut by the cache; this
@@ -80,7 +104,7 @@ const MAX_IMPORT_DEPTH: u32 = 32;
 
 struct Modules<'l> {
     sources: SourceMap,
-    files: Vec<Parsed>,
+    files: Vec<CheckedFile>,
     /// Module path (`std.neurons`, `models.cortex`) → index in `files`.
     by_path: HashMap<String, usize>,
     diagnostics: Vec<Diagnostic>,
@@ -93,8 +117,9 @@ impl Modules<'_> {
         let (ast, diags) = crate::front::parse(id, text);
         self.diagnostics.extend(diags);
         let scope = local_models(&ast);
-        self.files.push(Parsed {
+        self.files.push(CheckedFile {
             name: name.to_string(),
+            source: id,
             ast,
             scope,
         });
