@@ -3,6 +3,8 @@
 //! Everything here is I/O and argument handling; the work happens in the
 //! library (front → ir → back).
 
+mod cli;
+
 use clap::{Parser, Subcommand, ValueEnum};
 use snnc::diagnostic::{render_json, render_text};
 use snnc::front::check::check_source;
@@ -40,13 +42,127 @@ enum Command {
         #[arg(long, value_enum, default_value = "text")]
         format: Format,
     },
+    /// Compile a model's network and print it: the IR (`--emit ir`, default) or native code.
+    Compile {
+        /// The `.snn` file holding the network.
+        file: PathBuf,
+        #[arg(long, value_enum, default_value = "ir")]
+        emit: Emit,
+        /// Which network, when the file defines several.
+        #[arg(long)]
+        network: Option<String>,
+    },
+    /// Simulate a model's network and write spikes, traces and summary.json.
+    Run {
+        /// The `.snn` file holding the network.
+        file: PathBuf,
+        /// Which network, when the file defines several.
+        #[arg(long)]
+        network: Option<String>,
+        /// Simulated time, e.g. `1s`, `200ms` (default: the network's `duration`).
+        #[arg(long)]
+        duration: Option<String>,
+        /// Independent trials run together (sharing connectivity).
+        #[arg(long, default_value_t = 1)]
+        batch: usize,
+        /// Random seed (default: the network's `seed`).
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Bind a stimulus to a file: `--input drive=drive.npy` (repeatable).
+        #[arg(long = "input", value_name = "NAME=FILE")]
+        inputs: Vec<String>,
+        /// Vary a param across the batch: `--sweep E.tau=10ms:30ms` (repeatable).
+        #[arg(long = "sweep", value_name = "POP.PARAM=FROM:TO")]
+        sweeps: Vec<String>,
+        /// Output folder (default: results/<model name>).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        #[arg(long, value_enum, default_value = "reference")]
+        backend: BackendArg,
+        /// Floating-point precision of the state (default: the backend's).
+        #[arg(long, value_enum)]
+        precision: Option<PrecisionArg>,
+        /// No progress bar and no summary table.
+        #[arg(long, short)]
+        quiet: bool,
+    },
+    /// Run the language server on stdin/stdout (for editors).
+    Lsp,
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Check { files, format } => check(&files, format),
+        Command::Compile {
+            file,
+            emit,
+            network,
+        } => compile(&file, emit, network.as_deref()),
+        Command::Run {
+            file,
+            network,
+            duration,
+            batch,
+            seed,
+            inputs,
+            sweeps,
+            out,
+            backend,
+            precision,
+            quiet,
+        } => cli::run(cli::RunArgs {
+            model: file,
+            network,
+            duration,
+            batch,
+            seed,
+            inputs,
+            out,
+            backend: match backend {
+                BackendArg::Reference => snnc::run::Backend::Reference,
+            },
+            precision: precision.map(|p| match p {
+                PrecisionArg::F32 => snnc::run::Precision::F32,
+                PrecisionArg::F64 => snnc::run::Precision::F64,
+            }),
+            sweeps,
+            quiet,
+        }),
+        Command::Lsp => ExitCode::from(snnc::lsp::run() as u8),
     }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Emit {
+    /// the IR: populations, fused step code, projections (readable text)
+    Ir,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum BackendArg {
+    /// the plain f64 interpreter (the oracle other backends are tested against)
+    Reference,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum PrecisionArg {
+    F32,
+    F64,
+}
+
+fn compile(file: &std::path::Path, emit: Emit, network: Option<&str>) -> ExitCode {
+    let (_, module) = match cli::compile_file(file, network) {
+        Ok(x) => x,
+        Err(code) => return code,
+    };
+    match emit {
+        Emit::Ir => {
+            use std::io::Write;
+            let _ = write!(std::io::stdout(), "{module}");
+        }
+    }
+    ExitCode::SUCCESS
 }
 
 fn check(files: &[PathBuf], format: Format) -> ExitCode {

@@ -31,6 +31,7 @@ pub use snnc_runtime::summary::Summary as RunSummary;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Backend {
+    /// The plain f64 interpreter (the oracle).
     #[default]
     Reference,
 }
@@ -188,6 +189,15 @@ fn expected_synapses(rule: Rule, n_pre: u64, n_post: u64) -> u64 {
         Rule::AllToAll => n_pre * n_post,
         Rule::OneToOne => n_pre.min(n_post),
     }
+}
+
+/// One recorded trace: which state of which neurons, how often, where to.
+struct TraceSink {
+    pop: usize,
+    state: u32,
+    neurons: Vec<u32>,
+    every: u32,
+    rec: TraceRecorder<f64>,
 }
 
 /// Run `module` as `opts` say. Returns the summary also written to
@@ -390,7 +400,7 @@ pub fn run(module: &Module, opts: &RunOptions) -> Result<Summary, RunError> {
     let batch_dim = (batch > 1).then_some(batch as u32);
     let mut spike_rec: Vec<Option<SpikeRecorder>> =
         module.populations.iter().map(|_| None).collect();
-    let mut traces: Vec<(usize, u32, Vec<u32>, u32, TraceRecorder<f64>)> = Vec::new();
+    let mut traces: Vec<TraceSink> = Vec::new();
     for r in &module.records {
         match r {
             Record::Spikes { population } => {
@@ -413,7 +423,13 @@ pub fn run(module: &Module, opts: &RunOptions) -> Result<Summary, RunError> {
                 ));
                 let rec =
                     TraceRecorder::create(&path, ns.len() as u32, batch_dim, DEFAULT_FLUSH_BYTES)?;
-                traces.push((*population as usize, *state, ns, *every, rec));
+                traces.push(TraceSink {
+                    pop: *population as usize,
+                    state: *state,
+                    neurons: ns,
+                    every: *every,
+                    rec,
+                });
             }
         }
     }
@@ -426,11 +442,36 @@ pub fn run(module: &Module, opts: &RunOptions) -> Result<Summary, RunError> {
     };
     let mut row = Vec::new();
     let progress = opts.progress;
+    // A bar only for runs that last: it appears once a second has passed
+    // (indicatif hides it when stderr is not a terminal).
+    let started = std::time::Instant::now();
+    let mut bar: Option<indicatif::ProgressBar> = None;
     let mut on_step = |step: u64, items: &[Vec<PopState>]| -> Result<(), RuntimeError> {
-        if progress && steps >= 10 && step.is_multiple_of(steps / 10) {
-            eprintln!("step {step}/{steps}");
+        if progress && step.is_multiple_of(64) {
+            match &bar {
+                Some(b) => b.set_position(step),
+                None if started.elapsed().as_secs_f64() > 1.0 => {
+                    let b = indicatif::ProgressBar::new(steps);
+                    b.set_style(
+                        indicatif::ProgressStyle::with_template(
+                            "{bar:40} {pos}/{len} steps · {per_sec} · eta {eta}",
+                        )
+                        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+                    );
+                    b.set_position(step);
+                    bar = Some(b);
+                }
+                None => {}
+            }
         }
-        for (pop, state, ns, every, rec) in &mut traces {
+        for TraceSink {
+            pop,
+            state,
+            neurons: ns,
+            every,
+            rec,
+        } in &mut traces
+        {
             if !step.is_multiple_of(u64::from(*every)) {
                 continue;
             }
@@ -443,26 +484,27 @@ pub fn run(module: &Module, opts: &RunOptions) -> Result<Summary, RunError> {
         }
         Ok(())
     };
-    let outcome = match opts.backend {
-        Backend::Reference => reference::execute(
-            valid,
-            Setup {
-                steps,
-                batch: batch as u32,
-                seed,
-                f32: opts.precision == Precision::F32,
-                params,
-                inputs: &bound,
-                tables: &tables,
-                on_spikes: &mut on_spikes,
-                on_step: &mut on_step,
-            },
-        )?,
+    let setup = Setup {
+        steps,
+        batch: batch as u32,
+        seed,
+        f32: opts.precision == Precision::F32,
+        params,
+        inputs: &bound,
+        tables: &tables,
+        on_spikes: &mut on_spikes,
+        on_step: &mut on_step,
     };
+    let outcome = match opts.backend {
+        Backend::Reference => reference::execute(valid, setup)?,
+    };
+    if let Some(b) = bar.take() {
+        b.finish_and_clear();
+    }
     for rec in spike_rec.into_iter().flatten() {
         rec.finish()?;
     }
-    for (_, _, _, _, rec) in traces {
+    for TraceSink { rec, .. } in traces {
         rec.finish()?;
     }
     let summary = Summary::from_facts(RunFacts {

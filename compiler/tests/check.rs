@@ -165,7 +165,7 @@ fn weight_unit_in_synapses() {
 
 #[test]
 fn network_names() {
-    let src = "import std.{LIF}\nnetwork n {\n population E = LIFF[10]\n population F = LIF[10] { tau = 20 mV, taux = 1 ms }\n projection E -> G { connect all_to_all }\n}";
+    let src = "import std.{LIF, Expon, CUBA}\nnetwork n {\n population E = LIFF[10]\n population F = LIF[10] { tau = 20 mV, taux = 1 ms }\n projection E -> G { connect all_to_all; weight 1 nA; synapse Expon; output CUBA }\n}";
     assert_eq!(codes(src), ["E0301", "E0203", "E0302", "E0103"]);
 }
 
@@ -181,7 +181,7 @@ fn projection_clauses() {
     ))
     .is_empty());
     assert_eq!(
-        errors(&net("weight 6 nS\n synapse Expon(g = 1 mV)")),
+        errors(&net("weight 6 nS\n synapse Expon(g = 1 mV)\n output COBA")),
         ["E0203 expected nS, found mV"]
     );
     assert_eq!(
@@ -214,7 +214,11 @@ fn output_pairs_with_synapse_and_post_neuron() {
     );
     assert_eq!(
         errors(&net("LIF", "Delta")),
-        ["E0302 output `CUBA` reads `g`, but synapse `Delta` has no state `g`"]
+        [
+            // Delta writes `post.V += w` itself: a current weight does not fit.
+            "E0306 expected a weight in mV (a voltage), found nA",
+            "E0302 output `CUBA` reads `g`, but synapse `Delta` has no state `g`",
+        ]
     );
 }
 
@@ -344,4 +348,213 @@ fn members_in_the_wrong_kind_of_model() {
     assert_eq!(codes("synapse S { current I: nA }"), ["E0104"]);
     assert_eq!(codes("neuron N { on_pre { } }"), ["E0104"]);
     assert_eq!(codes("output O { state g: nS = 0 }"), ["E0104"]);
+}
+
+/// A network with populations `A` (size `na`) and `B` (size `nb`) and one
+/// projection `A -> B` with the given clauses.
+fn projection(na: u32, nb: u32, clauses: &str) -> String {
+    format!(
+        "import std.*\nnetwork n {{\n population A = LIF[{na}]\n population B = LIF[{nb}]\n projection A -> B {{\n {clauses}\n }}\n}}"
+    )
+}
+
+fn with_connect(rule: &str) -> String {
+    projection(
+        100,
+        10,
+        &format!("connect {rule}\n weight 0.1 nA\n synapse Expon\n output CUBA"),
+    )
+}
+
+#[test]
+fn connect_rules_and_their_arguments() {
+    for ok in [
+        "all_to_all",
+        "all_to_all(autapses = false)",
+        "fixed_prob(0)",
+        "fixed_prob(1)",
+        "fixed_prob(0.1, autapses = true)",
+        "fixed_in_degree(100)", // k == size of the source: every source once
+        "fixed_in_degree(0)",
+        "fixed_out_degree(10)", // k == size of the target
+        "from_file(\"edges.npy\")",
+    ] {
+        let errs = errors(&with_connect(ok));
+        assert!(errs.is_empty(), "{ok}: {errs:?}");
+    }
+    for bad in [
+        "fixed_prob(1.5)",
+        "fixed_prob(-0.1)",
+        "fixed_prob(0.1 ms)",
+        "fixed_prob(rand())",
+        "fixed_prob",
+        "fixed_prob(0.1, 0.2)",
+        "fixed_in_degree(101)",
+        "fixed_in_degree(2.5)",
+        "fixed_in_degree(-1)",
+        "fixed_out_degree(11)",
+        "one_to_one",
+        "one_to_one(autapses = false)",
+        "all_to_all(3)",
+        "all_to_all(autapse = false)",
+        "all_to_all(autapses = 1)",
+        "from_file(42)",
+        "from_file(\"e.npy\", autapses = false)",
+        "fixed_probability(0.1)",
+    ] {
+        let c = codes(&with_connect(bad));
+        assert!(
+            !c.is_empty() && c.iter().all(|c| *c == "E0304"),
+            "{bad}: {c:?}"
+        );
+    }
+    let help = |rule: &str| {
+        let out = check_source("test.snn", &with_connect(rule), &NoFiles);
+        out.diagnostics[0].help.clone().unwrap_or_default()
+    };
+    assert_eq!(help("fixed_probability(0.1)"), "did you mean `fixed_prob`?");
+    assert_eq!(help("fixed_prb(0.1)"), "did you mean `fixed_prob`?");
+    assert_eq!(
+        help("all_to_all(autapse = false)"),
+        "did you mean `autapses`?"
+    );
+    // Equal sizes are what one_to_one needs.
+    let same = projection(
+        10,
+        10,
+        "connect one_to_one\n weight 0.1 nA\n synapse Expon\n output CUBA",
+    );
+    assert!(errors(&same).is_empty(), "{:?}", errors(&same));
+}
+
+#[test]
+fn in_degree_is_bounded_by_every_source() {
+    let src = "import std.*\nnetwork n {\n population A = LIF[100]\n population C = LIF[5]\n population B = LIF[10]\n projection A, C -> B {\n connect fixed_in_degree(50)\n weight 0.1 nA\n synapse Expon\n output CUBA\n }\n}";
+    let errs = errors(src);
+    assert_eq!(errs.len(), 1, "{errs:?}");
+    assert!(errs[0].contains("`C` has only 5 neurons"), "{errs:?}");
+}
+
+#[test]
+fn population_sizes() {
+    let net = |size: &str| format!("import std.LIF\nnetwork n {{\n population E = LIF[{size}]\n}}");
+    assert!(errors(&net("1")).is_empty());
+    assert!(errors(&net("4000")).is_empty());
+    for bad in ["0", "10.5", "-3", "10 ms", "\"ten\""] {
+        assert_eq!(codes(&net(bad)), ["E0305"], "{bad}");
+    }
+}
+
+#[test]
+fn duplicate_population_and_stimulus_names() {
+    let src = "import std.LIF\nnetwork n {\n population E = LIF[10]\n stimulus E: spikes[5] from input\n}";
+    assert_eq!(codes(src), ["E0102"]);
+}
+
+#[test]
+fn required_and_repeated_clauses() {
+    let p = |clauses: &str| codes(&projection(10, 10, clauses));
+    assert_eq!(
+        p("connect all_to_all\n synapse Expon\n output CUBA"),
+        ["E0303"]
+    );
+    assert_eq!(p("weight 1 nA\n synapse Expon\n output CUBA"), ["E0303"]);
+    assert_eq!(
+        p("connect all_to_all\n weight 1 nA\n output CUBA"),
+        ["E0303"]
+    );
+    // Expon writes no `post.X`: it needs an output.
+    assert_eq!(
+        p("connect all_to_all\n weight 1 nA\n synapse Expon"),
+        ["E0303"]
+    );
+    // Delta writes `post.V` itself: no output needed; delay defaults to 0 ms.
+    assert!(p("connect all_to_all\n weight 0.5 mV\n synapse Delta").is_empty());
+    assert_eq!(
+        p("connect all_to_all\n weight 1 nA\n weight 2 nA\n synapse Expon\n output CUBA"),
+        ["E0303"]
+    );
+}
+
+#[test]
+fn weight_unit_must_fit_the_output() {
+    let p = |w: &str, out: &str| {
+        errors(&projection(
+            10,
+            10,
+            &format!("connect all_to_all\n weight {w}\n synapse Expon\n output {out}"),
+        ))
+    };
+    assert!(p("6 nS", "COBA").is_empty());
+    assert!(p("normal(0.6 nS, 0.1 nS)", "COBA").is_empty());
+    assert!(p("50 pA", "CUBA").is_empty());
+    assert_eq!(
+        p("6 nA", "COBA"),
+        ["E0306 expected a weight in nS (a conductance), found nA"]
+    );
+    assert_eq!(
+        p("6 nS", "CUBA"),
+        ["E0306 expected a weight in nA (a current), found nS"]
+    );
+    // The synapse's own states follow the weight too.
+    assert!(p("6 nS", "COBA").is_empty());
+    let delta = |w: &str| {
+        errors(&projection(
+            10,
+            10,
+            &format!("connect all_to_all\n weight {w}\n synapse Delta"),
+        ))
+    };
+    assert!(delta("0.5 mV").is_empty());
+    assert_eq!(
+        delta("1 nS"),
+        ["E0306 expected a weight in mV (a voltage), found nS"]
+    );
+    // The error is at the weight, with the fix.
+    let out = check_source(
+        "test.snn",
+        &projection(
+            10,
+            10,
+            "connect all_to_all\n weight 6 nA\n synapse Expon\n output COBA",
+        ),
+        &NoFiles,
+    );
+    let d = &out.diagnostics[0];
+    let at = d.primary_span().unwrap();
+    assert_eq!(&out.sources.get(at.source).text[at.range()], "6 nA");
+    assert_eq!(
+        d.help.as_deref(),
+        Some("write the weight in nS: `weight 6 nS`")
+    );
+}
+
+#[test]
+fn post_variables_are_checked_against_the_real_neuron() {
+    let src = |body: &str, weight: &str| {
+        format!(
+            "import std.{{LIF, HH}}\nsynapse S {{\n on_pre {{ {body} }}\n}}\nnetwork n {{\n population A = LIF[10]\n population B = HH[10]\n projection A -> B {{\n connect all_to_all\n weight {weight}\n synapse S\n }}\n}}"
+        )
+    };
+    assert!(errors(&src("post.V += w", "1 mV")).is_empty());
+    let errs = errors(&src("post.Vm += w", "1 mV"));
+    assert_eq!(errs.len(), 1, "{errs:?}");
+    assert!(errs[0].starts_with("E0103"), "{errs:?}");
+    let out = check_source("test.snn", &src("post.Vm += w", "1 mV"), &NoFiles);
+    assert_eq!(
+        out.diagnostics[0].help.as_deref(),
+        Some("did you mean `post.V`?")
+    );
+    // A fixed unit that does not fit the real post variable.
+    assert_eq!(codes(&src("post.V += 1 nA", "1 mV")), ["E0203"]);
+    // Reading `pre.X` of the real source neuron.
+    assert!(errors(&src("post.V += w * pre.V / mV", "1 mV")).is_empty());
+    assert_eq!(codes(&src("post.V += w * pre.Vx / mV", "1 mV")), ["E0103"]);
+}
+
+#[test]
+fn spike_train_stimulus_is_only_a_source() {
+    let src = "import std.*\nnetwork n {\n population E = LIF[10]\n stimulus S: spikes[10] from input\n projection S -> E { connect one_to_one; weight 1 nA; synapse Expon; output CUBA }\n projection E -> S { connect one_to_one; weight 1 nA; synapse Expon; output CUBA }\n}";
+    let c = codes(src);
+    assert!(c.contains(&"E0301"), "{c:?}");
 }

@@ -400,6 +400,9 @@ pub struct ModelRef {
 pub struct StimulusDecl {
     pub name: Ident,
     pub kind: StimulusKind,
+    /// `from "data/drive.npy"`: the file bound when the command line binds
+    /// none (relative to the model file). `None` for `from input`.
+    pub default_file: Option<(String, Span)>,
     pub span: Span,
 }
 

@@ -74,7 +74,7 @@ pub fn check_source(name: &str, text: &str, loader: &dyn SourceLoader) -> CheckO
     let scope = &files[root].scope;
     for item in &files[root].ast.items {
         if let Item::Network(n) = item {
-            diagnostics.extend(network::check_network(n, scope));
+            diagnostics.extend(network::check_network(n, scope, &files[root].ast));
         }
     }
     debug_assert_eq!(root, 0);

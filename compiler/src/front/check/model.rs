@@ -5,7 +5,8 @@ use super::suggest::{closest, closest_unit};
 use super::ty::{unit_ty, Ty};
 use crate::diagnostic::Diagnostic;
 use crate::front::ast::{
-    AssignOp, BinaryOp, Block, Expr, ExprKind, Member, ModelDef, ModelKind, Path, Stmt, UnaryOp,
+    AssignOp, BinaryOp, Block, Expr, ExprKind, Ident, Member, ModelDef, ModelKind, Path, Stmt,
+    UnaryOp, UnitExpr,
 };
 use crate::front::units::{lookup, Base, Dimension, Rational};
 use crate::front::vocabulary::{INTEGRATION_METHODS, MATH_FUNCTIONS, RANDOM_FUNCTIONS};
@@ -21,7 +22,20 @@ pub enum NameKind {
     Let,
 }
 
+impl NameKind {
+    /// The keyword that declares it: `param`, `state`, `current`, `let`.
+    pub fn word(self) -> &'static str {
+        match self {
+            NameKind::Param => "param",
+            NameKind::State => "state",
+            NameKind::Current => "current",
+            NameKind::Let => "let",
+        }
+    }
+}
+
 /// The names a model declares with their units, in declaration order.
+#[derive(Clone)]
 pub struct Env {
     pub kind: ModelKind,
     pub names: HashMap<String, (NameKind, Ty, Span)>,
@@ -44,30 +58,130 @@ fn time() -> Ty {
 
 /// Checks a model and returns its diagnostics.
 pub fn check_model(m: &ModelDef) -> Vec<Diagnostic> {
+    check_instance(m, None).diags
+}
+
+/// A neuron model on one side of a projection, as `post.X` / `pre.X` see it.
+#[derive(Clone)]
+pub struct Neighbour {
+    /// The population's name (`E`), for messages.
+    pub population: String,
+    /// Its neuron model's name (`LIF`); `None` for a spike-train stimulus,
+    /// which has no variables.
+    pub model: Option<String>,
+    pub env: Env,
+}
+
+/// How one projection uses a synapse or output model: the unit of its
+/// weight and the neurons on either side. `None` fields stay open (`Any`).
+#[derive(Clone)]
+pub struct Inst {
+    /// The projection weight's unit, replacing `[w]`; `Ty::Any` keeps every
+    /// `[w]` quantity open.
+    pub weight: Ty,
+    pub post: Option<Neighbour>,
+    pub pre: Option<Neighbour>,
+    /// For an output: the states of the synapse it reads (already
+    /// instantiated with the same weight).
+    pub synapse: Option<Env>,
+}
+
+impl Inst {
+    /// `ty` with `[w]` replaced by the weight's unit.
+    pub fn subst(&self, ty: Ty) -> Ty {
+        subst_weight(ty, &self.weight)
+    }
+}
+
+/// `ty` with `[w]` replaced by `weight` (`Any` when the weight is unknown).
+pub fn subst_weight(ty: Ty, weight: &Ty) -> Ty {
+    let Ty::Num { dim, text, bare } = ty else {
+        return ty;
+    };
+    if !dim.has_weight_var() {
+        return Ty::Num { dim, text, bare };
+    }
+    let Ty::Num {
+        dim: w, text: wt, ..
+    } = weight
+    else {
+        return Ty::Any;
+    };
+    let Ok(d) = dim.substitute(*w) else {
+        return Ty::Any;
+    };
+    let text = match (text, wt) {
+        (Some(t), Some(wt)) if t == "[w]" => Some(wt.clone()),
+        (Some(t), Some(wt)) if wt.contains(['*', '/']) => {
+            Some(t.replace("[w]", &format!("({wt})")))
+        }
+        (Some(t), Some(wt)) => Some(t.replace("[w]", wt)),
+        _ => None,
+    };
+    Ty::Num {
+        dim: d,
+        text,
+        bare: false,
+    }
+}
+
+/// An assignment whose value does not fit its target, as units (the
+/// projection checks use it to work out which weight would fit).
+#[derive(Clone, Debug)]
+pub struct Mismatch {
+    /// The value assigned.
+    pub span: Span,
+    pub found: Ty,
+    pub expected: Ty,
+    /// The target as written (`post.V`, `I`).
+    pub target: String,
+}
+
+/// What checking one model (as one projection uses it) found.
+pub struct Checked {
+    pub diags: Vec<Diagnostic>,
+    pub mismatches: Vec<Mismatch>,
+}
+
+/// Checks `m` as instantiated by `inst` (or generically, with `[w]` and
+/// `post.X` open, when `None`).
+pub fn check_instance(m: &ModelDef, inst: Option<&Inst>) -> Checked {
     let mut diags = Vec::new();
-    let env = declare(m, &mut diags);
+    let env = declare_instance(m, &mut diags, inst);
     let mut cx = Cx {
         env,
         diags,
         output_targets: false,
         only: None,
+        inst: inst.cloned(),
+        mismatches: Vec::new(),
+        broken: is_broken(m),
     };
     cx.members(m);
-    cx.diags
+    Checked {
+        diags: cx.diags,
+        mismatches: cx.mismatches,
+    }
 }
 
 /// The declared names of `m` (params, states, currents, lets), reporting
 /// duplicates. Lets get the unit of their value, in source order.
 pub fn declare(m: &ModelDef, diags: &mut Vec<Diagnostic>) -> Env {
+    declare_instance(m, diags, None)
+}
+
+/// [`declare`] with `[w]` and `post.X` as `inst` fixes them.
+pub fn declare_instance(m: &ModelDef, diags: &mut Vec<Diagnostic>, inst: Option<&Inst>) -> Env {
     let mut env = Env {
         kind: m.kind,
         names: HashMap::new(),
     };
+    let annot = |u: &UnitExpr, diags: &mut Vec<Diagnostic>| annot(inst, u, diags);
     for member in &m.members {
         let (name, kind, ty) = match member {
-            Member::Param(p) => (&p.name, NameKind::Param, unit_ty(&p.unit, diags)),
-            Member::State(s) => (&s.name, NameKind::State, unit_ty(&s.unit, diags)),
-            Member::Current(c) => (&c.name, NameKind::Current, unit_ty(&c.unit, diags)),
+            Member::Param(p) => (&p.name, NameKind::Param, annot(&p.unit, diags)),
+            Member::State(s) => (&s.name, NameKind::State, annot(&s.unit, diags)),
+            Member::Current(c) => (&c.name, NameKind::Current, annot(&c.unit, diags)),
             Member::Let(l) => {
                 // A let's unit is its value's: typed with the names so far.
                 let mut cx = Cx {
@@ -78,9 +192,12 @@ pub fn declare(m: &ModelDef, diags: &mut Vec<Diagnostic>) -> Env {
                     diags: Vec::new(),
                     output_targets: false,
                     only: None,
+                    inst: inst.cloned(),
+                    mismatches: Vec::new(),
+                    broken: is_broken(m),
                 };
                 let value = cx.expr(&l.value);
-                let declared = l.unit.as_ref().map(|u| unit_ty(u, &mut cx.diags));
+                let declared = l.unit.as_ref().map(|u| annot(u, &mut cx.diags));
                 env.names = cx.env.names;
                 diags.extend(cx.diags);
                 let ty = match declared {
@@ -107,6 +224,20 @@ pub fn declare(m: &ModelDef, diags: &mut Vec<Diagnostic>) -> Env {
     env
 }
 
+/// Whether a member of `m` could not be parsed.
+fn is_broken(m: &ModelDef) -> bool {
+    m.members.iter().any(|x| matches!(x, Member::Error(_)))
+}
+
+/// The unit an annotation denotes, with `[w]` fixed by `inst`.
+fn annot(inst: Option<&Inst>, u: &UnitExpr, diags: &mut Vec<Diagnostic>) -> Ty {
+    let ty = unit_ty(u, diags);
+    match inst {
+        Some(i) => i.subst(ty),
+        None => ty,
+    }
+}
+
 /// E0203 when `found` does not fit `expected`.
 fn mismatch(found: &Ty, expected: &Ty, value: &Expr, diags: &mut Vec<Diagnostic>) {
     if found.fits(expected) {
@@ -116,12 +247,9 @@ fn mismatch(found: &Ty, expected: &Ty, value: &Expr, diags: &mut Vec<Diagnostic>
         "E0203",
         format!("expected {}, found {}", expected.show(), found.show()),
     )
-    .with_primary(value.span, format!("this is {}", found.show()));
-    if let (Ty::Num { bare: true, .. }, Ty::Num { text: Some(t), .. }) = (found, expected) {
-        d = d.with_help(match constant(value) {
-            Some(x) => format!("write `{x} {t}`"),
-            None => format!("give the numbers a unit, e.g. `1 {t}`"),
-        });
+    .with_primary(value.span, format!("this is {}", found.describe()));
+    if let Some(h) = found.unit_help(expected, value) {
+        d = d.with_help(h);
     }
     diags.push(d);
 }
@@ -135,6 +263,14 @@ struct Cx {
     /// While checking a param default or a state's initial value: the
     /// declared names it may read, and why others are refused.
     only: Option<(HashSet<String>, &'static str)>,
+    /// When checking a model as one projection uses it: the weight's unit
+    /// and the neurons behind `post.X` / `pre.X`.
+    inst: Option<Inst>,
+    /// Assignments whose value did not fit (for the projection checks).
+    mismatches: Vec<Mismatch>,
+    /// The model has a member with a syntax error: unknown names are not
+    /// reported (the broken member may declare them).
+    broken: bool,
 }
 
 impl Cx {
@@ -155,7 +291,7 @@ impl Cx {
                 Member::Param(p) => {
                     if let Some(d) = &p.default {
                         // The annotation again: a duplicate name maps to the first one.
-                        let expected = unit_ty(&p.unit, &mut Vec::new());
+                        let expected = annot(self.inst.as_ref(), &p.unit, &mut Vec::new());
                         self.only = Some((
                             earlier_params.clone(),
                             "a param's default may use only params declared before it",
@@ -168,7 +304,7 @@ impl Cx {
                 }
                 Member::State(s) => {
                     if let Some(d) = &s.init {
-                        let expected = unit_ty(&s.unit, &mut Vec::new());
+                        let expected = annot(self.inst.as_ref(), &s.unit, &mut Vec::new());
                         self.only =
                             Some((all_params.clone(), "an initial value may use only params"));
                         let found = self.expr(d);
@@ -199,7 +335,7 @@ impl Cx {
                                         o.var.name, o.var.name
                                     ),
                                 )
-                                .with_primary(o.var.span, format!("declared as a {kind:?}")),
+                                .with_primary(o.var.span, format!("declared as a {}", kind.word())),
                             );
                             None
                         }
@@ -327,12 +463,32 @@ impl Cx {
             } => {
                 let target_ty = self.target(target);
                 let value_ty = self.expr(value);
-                match op {
-                    AssignOp::Set | AssignOp::Add | AssignOp::Sub => {
-                        mismatch(&value_ty, &target_ty, value, &mut self.diags)
-                    }
-                    AssignOp::Mul | AssignOp::Div => {
-                        mismatch(&value_ty, &Ty::number(), value, &mut self.diags)
+                let expected = match op {
+                    AssignOp::Set | AssignOp::Add | AssignOp::Sub => target_ty.clone(),
+                    AssignOp::Mul | AssignOp::Div => Ty::number(),
+                };
+                if value_ty.fits(&expected) {
+                    return;
+                }
+                self.mismatches.push(Mismatch {
+                    span: value.span,
+                    found: value_ty.clone(),
+                    expected: expected.clone(),
+                    target: path_text(target),
+                });
+                let before = self.diags.len();
+                mismatch(&value_ty, &expected, value, &mut self.diags);
+                // Name the target: `this is nS, but `post.V` is mV`.
+                if let (Some(d), AssignOp::Set | AssignOp::Add | AssignOp::Sub) =
+                    (self.diags.get_mut(before), op)
+                {
+                    let name = path_text(target);
+                    if let Some(l) = d.labels.first_mut() {
+                        l.message = format!(
+                            "this is {}, but `{name}` is {}",
+                            value_ty.describe(),
+                            target_ty.show()
+                        );
                     }
                 }
             }
@@ -362,23 +518,128 @@ impl Cx {
                     self.diags.push(
                         Diagnostic::error(
                             "E0103",
-                            format!("cannot assign to `{}`: it is a {kind:?}", one.name),
+                            format!("cannot assign to `{}`: it is a {}", one.name, kind.word()),
                         )
                         .with_primary(one.span, "only states and currents can be assigned"),
                     );
                     Ty::Any
                 }
-                None if self.output_targets => Ty::Any,
+                // The post neuron's current, once a projection names it
+                // (a missing one is reported by the pairing check).
+                None if self.output_targets => match &self.inst {
+                    Some(Inst { post: Some(nb), .. }) => match nb.env.names.get(&one.name) {
+                        Some((NameKind::Current, ty, _)) => ty.clone(),
+                        _ => Ty::Any,
+                    },
+                    _ => Ty::Any,
+                },
                 None => {
                     self.unknown(&one.name, one.span);
                     Ty::Any
                 }
             },
+            [side, x] if side.name == "post" && self.env.kind == ModelKind::Synapse => {
+                self.neighbour(p, side, x, true)
+            }
+            [side, _] if side.name == "pre" && self.env.kind == ModelKind::Synapse => {
+                self.diags.push(
+                    Diagnostic::error("E0103", format!("cannot assign to `{}`", path_text(p)))
+                        .with_primary(p.span, "the presynaptic neuron cannot be written")
+                        .with_help("a synapse writes its own states and `post.X`"),
+                );
+                Ty::Any
+            }
             _ => self.path(p),
         }
     }
 
+    /// `post.X` or `pre.X`: a param or state of the neuron on that side,
+    /// known once a projection uses the model (`Any` until then).
+    fn neighbour(&mut self, p: &Path, side: &Ident, x: &Ident, assign: bool) -> Ty {
+        let nb = match (&self.inst, side.name.as_str()) {
+            (Some(i), "post") => i.post.as_ref(),
+            (Some(i), _) => i.pre.as_ref(),
+            (None, _) => None,
+        };
+        let Some(nb) = nb else { return Ty::Any };
+        let what = if side.name == "post" {
+            "postsynaptic"
+        } else {
+            "presynaptic"
+        };
+        let Some(model) = &nb.model else {
+            self.diags.push(
+                Diagnostic::error(
+                    "E0103",
+                    format!(
+                        "`{}`: the {what} population `{}` is a spike-train stimulus",
+                        path_text(p),
+                        nb.population
+                    ),
+                )
+                .with_primary(p.span, "a stimulus has no params or states"),
+            );
+            return Ty::Any;
+        };
+        let found = nb.env.names.get(&x.name);
+        match found {
+            Some((NameKind::State, ty, _)) => return ty.clone(),
+            Some((NameKind::Param, ty, _)) if !assign => return ty.clone(),
+            _ => {}
+        }
+        let wanted = if assign { "state" } else { "param or state" };
+        let mut d = match found {
+            Some((kind, _, _)) => Diagnostic::error(
+                "E0103",
+                format!(
+                    "`{}`: `{}` is a {} of `{model}`, not a {wanted}",
+                    path_text(p),
+                    x.name,
+                    kind.word()
+                ),
+            )
+            .with_primary(
+                p.span,
+                if assign {
+                    "only a state of the neuron can be written"
+                } else {
+                    "only a param or state of the neuron can be read"
+                },
+            ),
+            None => Diagnostic::error(
+                "E0103",
+                format!(
+                    "`{}`: neuron `{model}` has no {wanted} `{}`",
+                    path_text(p),
+                    x.name
+                ),
+            )
+            .with_primary(
+                p.span,
+                format!(
+                    "`{}` is a `{model}` here (population `{}`)",
+                    side.name, nb.population
+                ),
+            ),
+        };
+        let names = nb
+            .env
+            .names
+            .iter()
+            .filter(|(_, (k, _, _))| *k == NameKind::State || (*k == NameKind::Param && !assign))
+            .map(|(n, _)| n.as_str());
+        if let Some(s) = closest(&x.name, names) {
+            d = d.with_help(format!("did you mean `{}.{s}`?", side.name));
+        }
+        self.diags.push(d);
+        Ty::Any
+    }
+
     fn unknown(&mut self, name: &str, span: Span) {
+        if self.broken {
+            // The member the parser could not read may declare it.
+            return;
+        }
         let mut candidates: Vec<&str> = self.env.names.keys().map(String::as_str).collect();
         candidates.extend(["t", "dt"]);
         if self.env.kind == ModelKind::Synapse {
@@ -413,10 +674,24 @@ impl Cx {
                     }
                     return ty.clone();
                 }
+                if self.env.kind == ModelKind::Output {
+                    if let Some(Inst {
+                        synapse: Some(syn), ..
+                    }) = &self.inst
+                    {
+                        if let Some((NameKind::State, ty, _)) = syn.names.get(n) {
+                            return ty.clone();
+                        }
+                    }
+                }
                 match n {
                     "t" | "dt" => return time(),
                     "w" if self.env.kind == ModelKind::Synapse => {
-                        return Ty::dim(Dimension::weight_var(), Some("[w]".into()))
+                        let w = Ty::dim(Dimension::weight_var(), Some("[w]".into()));
+                        return match &self.inst {
+                            Some(i) => i.subst(w),
+                            None => w,
+                        };
                     }
                     _ => {}
                 }
@@ -431,18 +706,18 @@ impl Cx {
                 self.unknown(n, one.span);
                 Ty::Any
             }
-            [side, _]
-                if matches!(side.name.as_str(), "post" | "pre")
-                    && self.env.kind != ModelKind::Neuron =>
+            [side, x]
+                if side.name == "post" && self.env.kind != ModelKind::Neuron
+                    || side.name == "pre" && self.env.kind == ModelKind::Synapse =>
             {
                 // The neuron on that side is known only per projection.
-                Ty::Any
+                self.neighbour(p, side, x, false)
             }
             _ => {
                 self.diags.push(
                     Diagnostic::error("E0103", "unknown dotted name").with_primary(
                         p.span,
-                        "only `post.X` and `pre.X` in synapse and output models",
+                        "only `post.X` (synapse and output models) and `pre.X` (synapse models)",
                     ),
                 );
                 Ty::Any
@@ -455,7 +730,7 @@ impl Cx {
         match &e.kind {
             ExprKind::Number(x) if *x == 0.0 => Ty::Zero,
             ExprKind::Number(_) => Ty::number(),
-            ExprKind::Quantity { unit, .. } => unit_ty(unit, &mut self.diags),
+            ExprKind::Quantity { unit, .. } => annot(self.inst.as_ref(), unit, &mut self.diags),
             ExprKind::Bool(_) => Ty::Bool,
             ExprKind::String(_) | ExprKind::Error => Ty::Any,
             ExprKind::Path(p) => self.path(p),
@@ -703,8 +978,17 @@ impl Cx {
     }
 }
 
+/// `post.V` as written.
+fn path_text(p: &Path) -> String {
+    p.segments
+        .iter()
+        .map(|s| s.name.as_str())
+        .collect::<Vec<_>>()
+        .join(".")
+}
+
 /// The value of a constant numeric expression (`2`, `-1`, `1/2`).
-fn constant(e: &Expr) -> Option<f64> {
+pub fn constant(e: &Expr) -> Option<f64> {
     match &e.kind {
         ExprKind::Number(x) => Some(*x),
         ExprKind::Unary {
@@ -737,6 +1021,9 @@ pub fn value_ty(env: &Env, e: &Expr, diags: &mut Vec<Diagnostic>) -> Ty {
         diags: Vec::new(),
         output_targets: false,
         only: None,
+        inst: None,
+        mismatches: Vec::new(),
+        broken: false,
     };
     let ty = cx.expr(e);
     diags.extend(cx.diags);

@@ -8,14 +8,16 @@ use crate::front::ast::{Expr, ExprKind, Member, ModelDef, Stmt};
 use crate::front::units::is_unit_name;
 use crate::source::Span;
 
-/// Checks `output` against `synapse` and every post neuron model in `posts`.
+/// Checks `output` against `synapse` and every post neuron model in `posts`;
+/// whether they pair up (no error reported).
 pub fn check_pairing(
     output: &ModelDef,
     synapse: Option<&ModelDef>,
     posts: &[&ModelDef],
     used_at: Span,
     diags: &mut Vec<Diagnostic>,
-) {
+) -> bool {
+    let before = diags.len();
     let own = declare(output, &mut Vec::new());
     let mut reads = Vec::new();
     for member in &output.members {
@@ -46,7 +48,9 @@ pub fn check_pairing(
             }
         }
     }
-    let Some(synapse) = synapse else { return };
+    let Some(synapse) = synapse else {
+        return diags.len() == before;
+    };
     let syn = declare(synapse, &mut Vec::new());
     // A name the synapse lacks may be a unit used as a value (`V / mV`); but
     // an output that reads no synapse state at all is paired wrongly (`g` is
@@ -82,6 +86,7 @@ pub fn check_pairing(
             .with_secondary(used_at, "used by this projection"),
         );
     }
+    diags.len() == before
 }
 
 /// Single-segment names read by `e` (not `post.X`, not function names).

@@ -6,26 +6,44 @@ use super::suggest::closest;
 use super::ty::{unit_ty, Ty};
 use super::Scope;
 use crate::diagnostic::Diagnostic;
-use crate::front::ast::{AssignOp, Ident, ModelDef, NetItem, RecordDecl, StimulusKind};
+use crate::front::ast::{AssignOp, Expr, Ident, ModelDef, NetItem, RecordDecl, StimulusKind};
 use crate::front::units::{Base, Dimension};
 use crate::front::vocabulary::SETTINGS;
-use crate::source::Span;
 use std::collections::HashMap;
 
 fn time() -> Ty {
     Ty::dim(Dimension::base(Base::Time), Some("ms".into()))
 }
 
-fn expect(found: &Ty, expected: &Ty, span: Span, diags: &mut Vec<Diagnostic>) {
-    if !found.fits(expected) {
-        diags.push(
-            Diagnostic::error(
-                "E0203",
-                format!("expected {}, found {}", expected.show(), found.show()),
-            )
-            .with_primary(span, format!("this is {}", found.show())),
-        );
+/// E0203 unless `found` fits `expected`; `what` names the target
+/// (`` `I` of `LIF` ``) for the label.
+fn expect(
+    found: &Ty,
+    expected: &Ty,
+    value: &Expr,
+    what: Option<&str>,
+    diags: &mut Vec<Diagnostic>,
+) {
+    if found.fits(expected) {
+        return;
     }
+    let label = match what {
+        Some(w) => format!(
+            "this is {}, but {w} is {}",
+            found.describe(),
+            expected.show()
+        ),
+        None => format!("this is {}", found.describe()),
+    };
+    let mut d = Diagnostic::error(
+        "E0203",
+        format!("expected {}, found {}", expected.show(), found.show()),
+    )
+    .with_primary(value.span, label);
+    if let Some(h) = found.unit_help(expected, value) {
+        d = d.with_help(h);
+    }
+    diags.push(d);
 }
 
 /// The values a network expression may name: its array stimuli.
@@ -97,8 +115,11 @@ pub fn check_statement(
         NetItem::Setting(s) => {
             let found = value_ty(env, &s.value, diags);
             match s.name.name.as_str() {
-                "dt" | "duration" => expect(&found, &time(), s.value.span, diags),
-                "seed" => expect(&found, &Ty::number(), s.value.span, diags),
+                "dt" | "duration" => {
+                    let what = format!("`{}`", s.name.name);
+                    expect(&found, &time(), &s.value, Some(&what), diags);
+                }
+                "seed" => expect(&found, &Ty::number(), &s.value, Some("`seed`"), diags),
                 other => {
                     let mut d = Diagnostic::error("E0103", format!("unknown setting `{other}`"))
                         .with_primary(s.name.span, "not a network setting");
@@ -124,9 +145,12 @@ pub fn check_statement(
             let expected = variable(model, var, diags);
             match inj.op {
                 AssignOp::Mul | AssignOp::Div => {
-                    expect(&found, &Ty::number(), inj.value.span, diags)
+                    expect(&found, &Ty::number(), &inj.value, None, diags);
                 }
-                _ => expect(&found, &expected, inj.value.span, diags),
+                _ => {
+                    let what = format!("`{}` of `{}`", var.name, model.name.name);
+                    expect(&found, &expected, &inj.value, Some(&what), diags);
+                }
             }
         }
         NetItem::Stimulus(s) => {
@@ -152,7 +176,7 @@ pub fn check_statement(
             }
             if let Some(e) = every {
                 let found = value_ty(env, e, diags);
-                expect(&found, &time(), e.span, diags);
+                expect(&found, &time(), e, Some("a recording period"), diags);
             }
         }
         NetItem::Population(_) | NetItem::Projection(_) | NetItem::Error(_) => {}

@@ -59,6 +59,29 @@ pub fn closest_unit(name: &str) -> Option<String> {
         .min_by_key(|u| (distance(name, u), u.as_str()))
         .cloned()
         .or_else(|| closest(name, units.iter().map(String::as_str)).map(str::to_string))
+        .or_else(|| {
+            // A spelled-out unit (`msec`, `mvolt`): the longest unit that
+            // starts it, same case first.
+            let starts = |u: &&String, exact: bool| {
+                u.chars().count() >= 2
+                    && if exact {
+                        name.starts_with(u.as_str())
+                    } else {
+                        lower.starts_with(&u.to_lowercase())
+                    }
+            };
+            units
+                .iter()
+                .filter(|u| starts(u, true))
+                .max_by_key(|u| u.len())
+                .or_else(|| {
+                    units
+                        .iter()
+                        .filter(|u| starts(u, false))
+                        .max_by_key(|u| u.len())
+                })
+                .cloned()
+        })
 }
 
 #[cfg(test)]
@@ -72,5 +95,6 @@ mod tests {
         assert_eq!(closest("V_rst", ["V_rest", "V_th"]), Some("V_rest"));
         assert_eq!(closest("xyz", ["tau", "V"]), None);
         assert_eq!(closest_unit("mv").as_deref(), Some("mV"));
+        assert_eq!(closest_unit("msec").as_deref(), Some("ms"));
     }
 }

@@ -45,6 +45,33 @@ impl Ty {
             Ty::Num { dim, text, .. } => text.clone().unwrap_or_else(|| readable(dim)),
         }
     }
+    /// How a label names this value: `a plain number` for a unit-less
+    /// literal, else the unit (`this is mV`).
+    pub fn describe(&self) -> String {
+        match self {
+            Ty::Num { bare: true, .. } => "a plain number".into(),
+            other => other.show(),
+        }
+    }
+    /// The fix for a unit-less number where a unit is expected: `write `10 ms``.
+    pub fn unit_help(&self, expected: &Ty, value: &crate::front::ast::Expr) -> Option<String> {
+        let (
+            Ty::Num { bare: true, .. },
+            Ty::Num {
+                text: Some(t), dim, ..
+            },
+        ) = (self, expected)
+        else {
+            return None;
+        };
+        if dim.is_dimensionless() {
+            return None;
+        }
+        Some(match super::model::constant(value) {
+            Some(x) => format!("write `{x} {t}`"),
+            None => format!("give the numbers a unit, e.g. `1 {t}`"),
+        })
+    }
     /// Whether a value of this type fits where `expected` is required.
     pub fn fits(&self, expected: &Ty) -> bool {
         match (self, expected) {

@@ -311,7 +311,8 @@ impl Parser {
         })
     }
 
-    /// `stimulus drive: nA[E] from input` or `stimulus S: spikes[100] from input`.
+    /// `stimulus drive: nA[E] from input` or `stimulus S: spikes[100] from input`;
+    /// `from "file.npy"` instead of `from input` names a default file.
     fn stimulus(&mut self) -> PResult<StimulusDecl> {
         let start = self.start();
         self.bump();
@@ -331,10 +332,17 @@ impl Parser {
             StimulusKind::Array { unit, population }
         };
         self.expect_word("from", "after the stimulus type")?;
-        self.expect_word("input", "after `from`")?;
+        let default_file = if let TokenKind::Str(path) = self.nth(0).clone() {
+            let span = self.bump().span;
+            Some((path, span))
+        } else {
+            self.expect_word("input", "after `from` (or a file in quotes)")?;
+            None
+        };
         Ok(StimulusDecl {
             name,
             kind,
+            default_file,
             span: self.span_from(start),
         })
     }

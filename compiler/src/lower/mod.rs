@@ -1,0 +1,1098 @@
+//! Lowering: a checked network (syntax trees whose names and units the
+//! checker accepted) becomes one [`ir::Module`]: unit-free SI numbers, one
+//! population per `population` (and per spike-train stimulus), one IR
+//! projection per (source, target) pair, injections, inputs and records.
+//!
+//! Decisions made here (see spec/language.md):
+//! * A population param whose value is the same for every neuron is an IR
+//!   param (a load, so it can be swept). One whose value draws per neuron
+//!   (`tau = normal(20 ms, 2 ms)`) becomes a state with no ODE, initialised
+//!   by the draw. Param defaults that read other params are computed from
+//!   the values here: sweeping `V_rest` does not move a `V_reset = V_rest`.
+//! * `let`s are inlined where they are read (one value per code block).
+//! * `reset`/`on_pre` blocks are executed symbolically ([`block`]).
+//! * An injection with `=`, `-=`, `*=`, `/=` is expressed as an addition
+//!   that reads the current's sum so far.
+//!
+//! Lowering runs only on a model the checker accepted; what it still
+//! refuses (a weight that is neither constant nor a distribution, a block
+//! with crosswise reads) is reported as a diagnostic with code E0401.
+
+mod block;
+mod expr;
+
+use std::collections::HashMap;
+
+use crate::diagnostic::Diagnostic;
+use crate::front::ast::{
+    self, Arg, ExprKind, Member, ModelDef, NetItem, NetworkDef, PopulationDecl, ProjClause,
+    RecordDecl, StimulusKind,
+};
+use crate::front::check::{CheckOutput, Scope};
+use crate::ir::build::Builder;
+use crate::ir::classify::{classify, synapse_layout};
+use crate::ir::{
+    self, Arena, Connect, Expr, Handle, Injection, Input, InputKind, Method, Module, NamedValue,
+    Ode, Output, Population, Projection, Record, StateVar, Synapse, Var,
+};
+use crate::source::Span;
+use expr::{konst, unit_scale, Binding, Lower, Names};
+use snnc_runtime::connectivity::Rule;
+use snnc_runtime::rng::Distribution;
+
+/// Something lowering cannot turn into IR, at a place in the source.
+#[derive(Debug, Clone)]
+pub struct LowerError {
+    pub span: Span,
+    pub message: String,
+}
+
+impl LowerError {
+    pub fn new(span: Span, message: impl Into<String>) -> Self {
+        Self {
+            span,
+            message: message.into(),
+        }
+    }
+
+    #[must_use]
+    pub fn into_diagnostic(self) -> Diagnostic {
+        Diagnostic::error("E0401", self.message).with_primary(self.span, "cannot be compiled")
+    }
+}
+
+/// Lower the network of the checked root file (`network` picks one by name
+/// when the file defines several). Call only when `out` has no errors.
+pub fn lower(out: &CheckOutput, network: Option<&str>) -> Result<Module, Vec<Diagnostic>> {
+    let root = out.root();
+    let nets: Vec<&NetworkDef> = root
+        .ast
+        .items
+        .iter()
+        .filter_map(|i| match i {
+            ast::Item::Network(n) => Some(n),
+            _ => None,
+        })
+        .collect();
+    let file_span = root.ast.span;
+    let net = match (network, nets.as_slice()) {
+        (None, [one]) => *one,
+        (None, []) => {
+            return Err(vec![Diagnostic::error(
+                "E0402",
+                format!("`{}` defines no network to compile", root.name),
+            )
+            .with_primary(
+                Span::new(file_span.source, 0..0),
+                "no `network` in this file",
+            )
+            .with_help(
+                "models are compiled as part of a network: add `network name { … }`",
+            )])
+        }
+        (None, many) => {
+            let names: Vec<&str> = many.iter().map(|n| n.name.name.as_str()).collect();
+            return Err(vec![Diagnostic::error(
+                "E0402",
+                format!("`{}` defines several networks", root.name),
+            )
+            .with_primary(many[1].name.span, "a second network")
+            .with_help(format!(
+                "pick one with `--network NAME` ({})",
+                names.join(", ")
+            ))]);
+        }
+        (Some(name), all) => match all.iter().find(|n| n.name.name == name) {
+            Some(n) => *n,
+            None => {
+                let names: Vec<&str> = all.iter().map(|n| n.name.name.as_str()).collect();
+                return Err(vec![Diagnostic::error(
+                    "E0402",
+                    format!("`{}` has no network `{name}`", root.name),
+                )
+                .with_primary(Span::new(file_span.source, 0..0), "in this file")
+                .with_help(format!("networks here: {}", names.join(", ")))]);
+            }
+        },
+    };
+    lower_network(net, &root.scope).map_err(|e| vec![e.into_diagnostic()])
+}
+
+fn err<T>(span: Span, message: impl Into<String>) -> Result<T, LowerError> {
+    Err(LowerError::new(span, message))
+}
+
+/// A network value that must fold to a number (`dt`, a size, `p`).
+fn constant(exprs: &mut Arena<Expr>, e: &ast::Expr, what: &str) -> Result<f64, LowerError> {
+    let mut lw = Lower {
+        b: Builder::new(exprs),
+        names: Names::new(),
+    };
+    let h = lw.expr(e)?;
+    konst(&lw.b, h).ok_or_else(|| LowerError::new(e.span, format!("{what} must be a constant")))
+}
+
+/// A weight or delay: a constant, or one of `uniform`, `normal`, `lognormal`
+/// with constant arguments.
+fn distribution(
+    exprs: &mut Arena<Expr>,
+    e: &ast::Expr,
+    what: &str,
+) -> Result<Distribution, LowerError> {
+    if let ExprKind::Call { callee, args } = &e.kind {
+        if matches!(callee.name.as_str(), "uniform" | "normal" | "lognormal") {
+            let [a, b] = args.as_slice() else {
+                return err(e.span, format!("`{}` takes 2 arguments", callee.name));
+            };
+            let a = constant(exprs, &a.value, "a distribution's argument")?;
+            let b = constant(exprs, &b.value, "a distribution's argument")?;
+            return Ok(match callee.name.as_str() {
+                "uniform" => Distribution::Uniform { low: a, high: b },
+                "normal" => Distribution::Normal { mean: a, sd: b },
+                _ => Distribution::LogNormal { mu: a, sigma: b },
+            });
+        }
+    }
+    let mut lw = Lower {
+        b: Builder::new(exprs),
+        names: Names::new(),
+    };
+    let h = lw.expr(e)?;
+    match konst(&lw.b, h) {
+        Some(v) => Ok(Distribution::Constant(v)),
+        None => err(
+            e.span,
+            format!("a {what} is a constant or `uniform(…)`, `normal(…)`, `lognormal(…)`"),
+        ),
+    }
+}
+
+/// The SI scale of the first quantity in `e` (`weight normal(1 nS, …)` → 1e-9).
+fn written_scale(e: &ast::Expr) -> f64 {
+    match &e.kind {
+        ExprKind::Quantity { unit, .. } => unit_scale(unit).unwrap_or(1.0),
+        ExprKind::Unary { operand, .. } => written_scale(operand),
+        ExprKind::Binary { lhs, rhs, .. } => {
+            let l = written_scale(lhs);
+            if l == 1.0 {
+                written_scale(rhs)
+            } else {
+                l
+            }
+        }
+        ExprKind::Call { args, .. } => args
+            .iter()
+            .map(|a| written_scale(&a.value))
+            .find(|&s| s != 1.0)
+            .unwrap_or(1.0),
+        _ => 1.0,
+    }
+}
+
+struct Net<'a> {
+    module: Module,
+    scope: &'a Scope,
+    /// Population name → index.
+    pops: HashMap<String, u32>,
+    /// Population index → its neuron model (None for spike-train sources).
+    models: Vec<Option<&'a ModelDef>>,
+    /// Array stimulus name → input index.
+    stimuli: HashMap<String, u32>,
+}
+
+fn lower_network(n: &NetworkDef, scope: &Scope) -> Result<Module, LowerError> {
+    let mut module = Module::new(&n.name.name, 1e-4, 1.0, 0);
+    let mut seen_duration = false;
+    for item in &n.items {
+        if let NetItem::Setting(s) = item {
+            let v = constant(&mut module.exprs, &s.value, "a setting")?;
+            match s.name.name.as_str() {
+                "dt" => module.dt = v,
+                "duration" => {
+                    module.duration = v;
+                    seen_duration = true;
+                }
+                "seed" => {
+                    if !(v >= 0.0 && v.fract() == 0.0 && v <= u64::MAX as f64) {
+                        return err(s.value.span, "the seed is a non-negative integer");
+                    }
+                    module.seed = v as u64;
+                }
+                other => return err(s.name.span, format!("unknown setting `{other}`")),
+            }
+        }
+    }
+    if !(module.dt.is_finite() && module.dt > 0.0) {
+        return err(n.name.span, "dt must be positive");
+    }
+    let _ = seen_duration;
+    let mut net = Net {
+        module,
+        scope,
+        pops: HashMap::new(),
+        models: Vec::new(),
+        stimuli: HashMap::new(),
+    };
+    // Populations and spike-train sources first, in declaration order, so
+    // projections and statements can name any of them.
+    for item in &n.items {
+        match item {
+            NetItem::Population(p) => {
+                let model = scope
+                    .get(&p.model.name)
+                    .ok_or_else(|| LowerError::new(p.model.span, "unknown model"))?;
+                let pid = net.module.populations.len() as u32;
+                let pop = population(&mut net.module, p, model, pid)?;
+                net.pops.insert(p.name.name.clone(), pid);
+                net.models.push(Some(model));
+                net.module.populations.push(pop);
+            }
+            NetItem::Stimulus(s) => match &s.kind {
+                StimulusKind::SpikeTrain { size } => {
+                    let pid = net.module.populations.len() as u32;
+                    let n = pop_size(&mut net.module.exprs, size)?;
+                    net.module.populations.push(Population {
+                        name: s.name.name.clone(),
+                        model: "spikes from input".into(),
+                        size: n,
+                        params: Vec::new(),
+                        states: Vec::new(),
+                        currents: Vec::new(),
+                        odes: Vec::new(),
+                        spike: None,
+                        reset: Vec::new(),
+                        refractory: None,
+                        held: Vec::new(),
+                    });
+                    net.pops.insert(s.name.name.clone(), pid);
+                    net.models.push(None);
+                    net.module.inputs.push(Input {
+                        name: s.name.name.clone(),
+                        population: pid,
+                        kind: InputKind::SpikeTrain,
+                    });
+                }
+                StimulusKind::Array { .. } => {}
+            },
+            _ => {}
+        }
+    }
+    for item in &n.items {
+        if let NetItem::Stimulus(s) = item {
+            if let StimulusKind::Array { unit, population } = &s.kind {
+                let pid = net.pop(population)?;
+                let k = net.module.inputs.len() as u32;
+                net.module.inputs.push(Input {
+                    name: s.name.name.clone(),
+                    population: pid,
+                    kind: InputKind::Array {
+                        scale: unit_scale(unit)?,
+                    },
+                });
+                net.stimuli.insert(s.name.name.clone(), k);
+            }
+        }
+    }
+    for item in &n.items {
+        match item {
+            NetItem::Projection(pr) => net.projection(pr)?,
+            NetItem::Inject(inj) => net.injection(inj)?,
+            NetItem::Record(r) => net.record(r)?,
+            _ => {}
+        }
+    }
+    Ok(net.module)
+}
+
+fn pop_size(exprs: &mut Arena<Expr>, e: &ast::Expr) -> Result<u32, LowerError> {
+    let v = constant(exprs, e, "a population size")?;
+    if v >= 1.0 && v.fract() == 0.0 && v <= f64::from(u32::MAX) {
+        Ok(v as u32)
+    } else {
+        err(
+            e.span,
+            format!("a population size is a positive integer, found {v}"),
+        )
+    }
+}
+
+fn method_of(model: &ModelDef) -> Option<Method> {
+    model.members.iter().find_map(|m| match m {
+        Member::Integrate(id) => Some(match id.name.as_str() {
+            "euler" => Method::Euler,
+            "rk2" => Method::Rk2,
+            "rk4" => Method::Rk4,
+            _ => Method::Exact,
+        }),
+        _ => None,
+    })
+}
+
+/// The value of a model param: an override, else the model default.
+fn param_value<'a>(
+    name: &str,
+    default: Option<&'a ast::Expr>,
+    args: &[(&'a str, &'a ast::Expr)],
+) -> Option<&'a ast::Expr> {
+    args.iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, e)| *e)
+        .or(default)
+}
+
+/// Params and states of a model instance: constant params become IR params,
+/// per-neuron (drawn) ones become states initialised by their draw.
+struct Instance<'a> {
+    params: Vec<NamedValue>,
+    states: Vec<StateVar>,
+    /// Name → how the body reads it.
+    names: Vec<(String, Var)>,
+    lets: Vec<(&'a str, &'a ast::Expr)>,
+}
+
+/// Build params and states of `model` with overrides `args`. `param_var` and
+/// `state_var` make the IR variables of the place (population or synapse).
+fn instance<'a>(
+    exprs: &mut Arena<Expr>,
+    model: &'a ModelDef,
+    args: &[(&'a str, &'a ast::Expr)],
+    span: Span,
+    param_var: fn(u32) -> Var,
+    state_var: fn(u32) -> Var,
+) -> Result<Instance<'a>, LowerError> {
+    let mut params = Vec::new();
+    let mut states: Vec<StateVar> = Vec::new();
+    let mut names: Vec<(String, Var)> = Vec::new();
+    let mut lets = Vec::new();
+    // Initial values (and drawn params) share one slot counter: they are one
+    // code block keyed `InitialValues`.
+    let mut slot = 0;
+    let mut known: Vec<(String, Handle<Expr>)> = Vec::new();
+    for m in &model.members {
+        match m {
+            Member::Param(p) => {
+                let Some(e) = param_value(&p.name.name, p.default.as_ref(), args) else {
+                    return err(
+                        span,
+                        format!(
+                            "`{}` has no default for param `{}`: set it here (`{} = …`)",
+                            model.name.name, p.name.name, p.name.name
+                        ),
+                    );
+                };
+                let mut lw = Lower {
+                    b: Builder::new(exprs),
+                    names: Names::new(),
+                };
+                lw.names.next_slot = slot;
+                for (n, h) in &known {
+                    lw.names.bind(n, *h);
+                }
+                let h = lw.expr(e)?;
+                slot = lw.names.next_slot;
+                match konst(&lw.b, h) {
+                    Some(v) => {
+                        let c = lw.b.c(v);
+                        known.push((p.name.name.clone(), c));
+                        let k = params.len() as u32;
+                        params.push(NamedValue {
+                            name: p.name.name.clone(),
+                            value: v,
+                        });
+                        names.push((p.name.name.clone(), param_var(k)));
+                    }
+                    None => {
+                        let k = states.len() as u32;
+                        let load = lw.b.load(state_var(k));
+                        known.push((p.name.name.clone(), load));
+                        states.push(StateVar {
+                            name: p.name.name.clone(),
+                            init: h,
+                        });
+                        names.push((p.name.name.clone(), state_var(k)));
+                    }
+                }
+            }
+            Member::Let(l) => lets.push((l.name.name.as_str(), &l.value)),
+            _ => {}
+        }
+    }
+    // States: inits read params (as loads, so sweeps reach them) and the
+    // states before them.
+    let mut bound: Vec<(String, Var)> = names.clone();
+    for m in &model.members {
+        if let Member::State(s) = m {
+            let init = param_value(&s.name.name, s.init.as_ref(), args);
+            let mut lw = Lower {
+                b: Builder::new(exprs),
+                names: Names::new(),
+            };
+            lw.names.next_slot = slot;
+            for (n, v) in &bound {
+                let h = lw.b.load(*v);
+                lw.names.bind(n, h);
+            }
+            let h = match init {
+                Some(e) => lw.expr(e)?,
+                None => lw.b.c(0.0),
+            };
+            slot = lw.names.next_slot;
+            let k = states.len() as u32;
+            states.push(StateVar {
+                name: s.name.name.clone(),
+                init: h,
+            });
+            names.push((s.name.name.clone(), state_var(k)));
+            bound.push((s.name.name.clone(), state_var(k)));
+        }
+    }
+    Ok(Instance {
+        params,
+        states,
+        names,
+        lets,
+    })
+}
+
+fn bind_instance<'a>(names: &mut Names<'a>, b: &mut Builder, inst: &Instance<'a>) {
+    for (n, v) in &inst.names {
+        let h = b.load(*v);
+        names.bind(n, h);
+    }
+    for (n, e) in &inst.lets {
+        names.plain.insert((*n).to_string(), Binding::Let(e));
+    }
+}
+
+fn population(
+    module: &mut Module,
+    p: &PopulationDecl,
+    model: &ModelDef,
+    _pid: u32,
+) -> Result<Population, LowerError> {
+    let size = pop_size(&mut module.exprs, &p.size)?;
+    let args: Vec<(&str, &ast::Expr)> = p
+        .overrides
+        .iter()
+        .map(|o| (o.name.name.as_str(), &o.value))
+        .collect();
+    let inst = instance(
+        &mut module.exprs,
+        model,
+        &args,
+        p.span,
+        Var::Param,
+        Var::State,
+    )?;
+    let currents: Vec<String> = model
+        .members
+        .iter()
+        .filter_map(|m| match m {
+            Member::Current(c) => Some(c.name.name.clone()),
+            _ => None,
+        })
+        .collect();
+    let dt = module.dt;
+    let mut lw = Lower {
+        b: Builder::new(&mut module.exprs),
+        names: Names::new(),
+    };
+    lw.names.time = true;
+    bind_instance(&mut lw.names, &mut lw.b, &inst);
+    for (k, c) in currents.iter().enumerate() {
+        let h = lw.b.load(Var::Current(k as u32));
+        lw.names.bind(c, h);
+    }
+    let state_index = |name: &str| inst.states.iter().position(|s| s.name == name);
+    let requested = method_of(model);
+    let mut odes = Vec::new();
+    let mut spike = None;
+    let mut reset = Vec::new();
+    let mut held = Vec::new();
+    let mut refractory = None;
+    for m in &model.members {
+        match m {
+            Member::Ode(o) => {
+                let Some(k) = state_index(&o.var.name) else {
+                    return err(o.var.span, format!("`{}` is not a state", o.var.name));
+                };
+                let rhs = lw.expr(&o.rhs)?;
+                let x = Var::State(k as u32);
+                let (method, update, note) =
+                    classify(&mut lw.b, rhs, x, &o.var.name, dt, requested);
+                odes.push(Ode {
+                    state: k as u32,
+                    rhs,
+                    method,
+                    update,
+                    note,
+                });
+            }
+            Member::Spike(s) => spike = Some(lw.expr(&s.condition)?),
+            Member::Refractory(r) => refractory = Some(lw.expr(&r.period)?),
+            _ => {}
+        }
+    }
+    for m in &model.members {
+        if let Member::Reset(block) = m {
+            let states = &inst.states;
+            let target = |path: &ast::Path| -> Result<Var, LowerError> {
+                match path.segments.as_slice() {
+                    [one] => match states.iter().position(|s| s.name == one.name) {
+                        Some(k) => Ok(Var::State(k as u32)),
+                        None => err(one.span, format!("`{}` is not a state", one.name)),
+                    },
+                    _ => err(path.span, "a reset assigns a state of the neuron"),
+                }
+            };
+            let out = block::lower_block(&mut lw, block, &target)?;
+            held = out
+                .set_with_eq
+                .iter()
+                .filter_map(|v| match v {
+                    Var::State(k) => Some(*k),
+                    _ => None,
+                })
+                .collect();
+            held.sort_unstable();
+            reset = out.assigns;
+        }
+    }
+    Ok(Population {
+        name: p.name.name.clone(),
+        model: model.name.name.clone(),
+        size,
+        params: inst.params,
+        states: inst.states,
+        currents,
+        odes,
+        spike,
+        reset,
+        refractory,
+        held,
+    })
+}
+
+fn named_args(args: &[Arg]) -> Vec<(&str, &ast::Expr)> {
+    args.iter()
+        .filter_map(|a| a.name.as_ref().map(|n| (n.name.as_str(), &a.value)))
+        .collect()
+}
+
+impl<'a> Net<'a> {
+    fn pop(&self, id: &ast::Ident) -> Result<u32, LowerError> {
+        self.pops
+            .get(&id.name)
+            .copied()
+            .ok_or_else(|| LowerError::new(id.span, format!("unknown population `{}`", id.name)))
+    }
+
+    fn model(&self, r: &ast::ModelRef) -> Result<&'a ModelDef, LowerError> {
+        let scope: &'a Scope = self.scope;
+        scope
+            .get(&r.name.name)
+            .ok_or_else(|| LowerError::new(r.name.span, "unknown model"))
+    }
+
+    fn projection(&mut self, pr: &ast::ProjectionDecl) -> Result<(), LowerError> {
+        let mut connect = None;
+        let mut weight = None;
+        let mut delay = None;
+        let mut synapse = None;
+        let mut output = None;
+        for c in &pr.clauses {
+            match c {
+                ProjClause::Connect { rule, args, span } => connect = Some((rule, args, *span)),
+                ProjClause::Weight(e) => weight = Some(e),
+                ProjClause::Delay(e) => delay = Some(e),
+                ProjClause::Synapse(m) => synapse = Some(m),
+                ProjClause::Output(m) => output = Some(m),
+                ProjClause::Error(s) => return err(*s, "clause with an error"),
+            }
+        }
+        let Some((rule, rule_args, _)) = connect else {
+            return err(pr.span, "a projection needs `connect rule(…)`");
+        };
+        let Some(weight_e) = weight else {
+            return err(pr.span, "a projection needs `weight …`");
+        };
+        let Some(syn_ref) = synapse else {
+            return err(pr.span, "a projection needs `synapse Model`");
+        };
+        let w = distribution(&mut self.module.exprs, weight_e, "weight")?;
+        let d = match delay {
+            Some(e) => distribution(&mut self.module.exprs, e, "delay")?,
+            None => Distribution::Constant(0.0),
+        };
+        let autapses = match rule_args
+            .iter()
+            .find(|a| a.name.as_ref().is_some_and(|n| n.name == "autapses"))
+        {
+            Some(a) => match &a.value.kind {
+                ExprKind::Bool(b) => *b,
+                _ => return err(a.value.span, "`autapses` is `true` or `false`"),
+            },
+            None => true,
+        };
+        let positional: Vec<&ast::Expr> = rule_args
+            .iter()
+            .filter(|a| a.name.is_none())
+            .map(|a| &a.value)
+            .collect();
+        let syn_model = self.model(syn_ref)?;
+        let out_model = match output {
+            Some(o) => Some((self.model(o)?, o)),
+            None => None,
+        };
+        for src in &pr.sources {
+            for tgt in &pr.targets {
+                let pre = self.pop(src)?;
+                let post = self.pop(tgt)?;
+                let n_pre = self.module.populations[pre as usize].size;
+                let n_post = self.module.populations[post as usize].size;
+                let count = |me: &mut Self, e: Option<&&ast::Expr>, max: u32, what: &str| {
+                    let Some(e) = e else {
+                        return err(rule.span, format!("`{}` needs {what}", rule.name));
+                    };
+                    let v = constant(&mut me.module.exprs, e, what)?;
+                    if v >= 0.0 && v.fract() == 0.0 && v <= f64::from(max) {
+                        Ok(v as u32)
+                    } else {
+                        err(
+                            e.span,
+                            format!("{what} must be an integer from 0 to {max}, found {v}"),
+                        )
+                    }
+                };
+                let connect = match rule.name.as_str() {
+                    "fixed_prob" => {
+                        let Some(e) = positional.first() else {
+                            return err(rule.span, "`fixed_prob` needs a probability");
+                        };
+                        let p = constant(&mut self.module.exprs, e, "a probability")?;
+                        if !(0.0..=1.0).contains(&p) {
+                            return err(e.span, format!("a probability is in [0, 1], found {p}"));
+                        }
+                        Connect::Rule(Rule::FixedProb(p))
+                    }
+                    "all_to_all" => Connect::Rule(Rule::AllToAll),
+                    "one_to_one" => {
+                        if n_pre != n_post {
+                            return err(
+                                rule.span,
+                                format!(
+                                    "`one_to_one` needs populations of one size, \
+                                     found {n_pre} and {n_post}"
+                                ),
+                            );
+                        }
+                        Connect::Rule(Rule::OneToOne)
+                    }
+                    "fixed_in_degree" => Connect::Rule(Rule::FixedInDegree(count(
+                        self,
+                        positional.first(),
+                        n_pre,
+                        "the in-degree",
+                    )?)),
+                    "fixed_out_degree" => Connect::Rule(Rule::FixedOutDegree(count(
+                        self,
+                        positional.first(),
+                        n_post,
+                        "the out-degree",
+                    )?)),
+                    "from_file" => match positional.first().map(|e| &e.kind) {
+                        Some(ExprKind::String(path)) => Connect::File {
+                            path: path.clone(),
+                            weight_scale: written_scale(weight_e),
+                        },
+                        _ => return err(rule.span, "`from_file` takes a path in quotes"),
+                    },
+                    other => return err(rule.span, format!("unknown connect rule `{other}`")),
+                };
+                let k = self.module.projections.len() as u32;
+                let synapse = self.synapse(syn_model, syn_ref, pre, post)?;
+                let output = match out_model {
+                    Some((m, r)) => Some(self.output(m, r, &synapse, post)?),
+                    None => None,
+                };
+                self.module.projections.push(Projection {
+                    name: format!("{}->{}", src.name, tgt.name),
+                    pre,
+                    post,
+                    connect,
+                    allow_autapses: autapses,
+                    weight: w,
+                    delay: d,
+                    synapse,
+                    output,
+                });
+                debug_assert_eq!(k as usize + 1, self.module.projections.len());
+            }
+        }
+        Ok(())
+    }
+
+    /// Param values of a population, for `post.p` / `pre.p`.
+    fn side_params(&self, pid: u32) -> HashMap<String, f64> {
+        self.module.populations[pid as usize]
+            .params
+            .iter()
+            .map(|q| (q.name.clone(), q.value))
+            .collect()
+    }
+
+    /// `post.X` / `pre.X` names of a neuron population for synapse code.
+    fn side_names(&self, pid: u32, with_currents: bool) -> HashMap<String, Var> {
+        let p = &self.module.populations[pid as usize];
+        let mut m: HashMap<String, Var> = p
+            .states
+            .iter()
+            .enumerate()
+            .map(|(k, s)| {
+                let v = if with_currents {
+                    Var::PostState(k as u32)
+                } else {
+                    Var::PreState(k as u32)
+                };
+                (s.name.clone(), v)
+            })
+            .collect();
+        if with_currents {
+            for (k, c) in p.currents.iter().enumerate() {
+                m.insert(c.clone(), Var::PostCurrent(k as u32));
+            }
+        }
+        m
+    }
+
+    fn synapse(
+        &mut self,
+        model: &ModelDef,
+        r: &ast::ModelRef,
+        pre: u32,
+        post: u32,
+    ) -> Result<Synapse, LowerError> {
+        let args = named_args(&r.args);
+        let post_names = self.side_names(post, true);
+        let pre_names = self.side_names(pre, false);
+        let post_params = self.side_params(post);
+        let pre_params = self.side_params(pre);
+        let dt = self.module.dt;
+        let inst = instance(
+            &mut self.module.exprs,
+            model,
+            &args,
+            r.span,
+            Var::SynParam,
+            Var::Syn,
+        )?;
+        let mut lw = Lower {
+            b: Builder::new(&mut self.module.exprs),
+            names: Names::new(),
+        };
+        lw.names.time = true;
+        lw.names.post = post_names;
+        lw.names.post_params = post_params;
+        lw.names.pre_params = pre_params;
+        bind_instance(&mut lw.names, &mut lw.b, &inst);
+        let requested = method_of(model);
+        let mut odes = Vec::new();
+        for m in &model.members {
+            if let Member::Ode(o) = m {
+                let Some(k) = inst.states.iter().position(|s| s.name == o.var.name) else {
+                    return err(o.var.span, format!("`{}` is not a state", o.var.name));
+                };
+                let rhs = lw.expr(&o.rhs)?;
+                let (method, update, note) = classify(
+                    &mut lw.b,
+                    rhs,
+                    Var::Syn(k as u32),
+                    &o.var.name,
+                    dt,
+                    requested,
+                );
+                odes.push(Ode {
+                    state: k as u32,
+                    rhs,
+                    method,
+                    update,
+                    note,
+                });
+            }
+        }
+        let mut on_pre = Vec::new();
+        lw.names.weight = true;
+        lw.names.pre = pre_names;
+        for m in &model.members {
+            if let Member::OnPre(block) = m {
+                let states = &inst.states;
+                let post_states = &lw.names.post.clone();
+                let target = |path: &ast::Path| -> Result<Var, LowerError> {
+                    match path.segments.as_slice() {
+                        [one] => match states.iter().position(|s| s.name == one.name) {
+                            Some(k) => Ok(Var::Syn(k as u32)),
+                            None => err(one.span, format!("`{}` is not a state", one.name)),
+                        },
+                        [side, x] if side.name == "post" => match post_states.get(&x.name) {
+                            Some(Var::PostState(k)) => Ok(Var::PostState(*k)),
+                            _ => err(path.span, format!("`post.{}` is not a state", x.name)),
+                        },
+                        _ => err(path.span, "on_pre assigns a synapse state or `post.X`"),
+                    }
+                };
+                on_pre = block::lower_block(&mut lw, block, &target)?.assigns;
+            }
+        }
+        let ode_pairs: Vec<(u32, Handle<Expr>)> = odes.iter().map(|o| (o.state, o.rhs)).collect();
+        let layout = synapse_layout(&mut lw.b, inst.states.len() as u32, &ode_pairs, &on_pre);
+        Ok(Synapse {
+            model: model.name.name.clone(),
+            layout,
+            params: inst.params,
+            states: inst.states,
+            odes,
+            method: match requested {
+                Some(Method::Exact) | None => Method::Rk2,
+                Some(m) => m,
+            },
+            on_pre,
+        })
+    }
+
+    fn output(
+        &mut self,
+        model: &ModelDef,
+        r: &ast::ModelRef,
+        synapse: &Synapse,
+        post: u32,
+    ) -> Result<Output, LowerError> {
+        let args = named_args(&r.args);
+        let post_names = self.side_names(post, true);
+        let currents = self.module.populations[post as usize].currents.clone();
+        let post_params = self.side_params(post);
+        let mut lw = Lower {
+            b: Builder::new(&mut self.module.exprs),
+            names: Names::new(),
+        };
+        lw.names.time = true;
+        lw.names.post = post_names;
+        lw.names.post_params = post_params;
+        // Output params are constants of the projection: folded in.
+        for m in &model.members {
+            if let Member::Param(p) = m {
+                let Some(e) = param_value(&p.name.name, p.default.as_ref(), &args) else {
+                    return err(r.span, format!("set `{}` here", p.name.name));
+                };
+                let h = lw.expr(e)?;
+                if konst(&lw.b, h).is_none() {
+                    return err(e.span, "an output's param is a constant");
+                }
+                lw.names.bind(&p.name.name, h);
+            }
+        }
+        for (k, s) in synapse.states.iter().enumerate() {
+            let h = lw.b.load(Var::Syn(k as u32));
+            lw.names.bind(&s.name, h);
+        }
+        for (k, q) in synapse.params.iter().enumerate() {
+            if !lw.names.plain.contains_key(&q.name) {
+                let h = lw.b.load(Var::SynParam(k as u32));
+                lw.names.bind(&q.name, h);
+            }
+        }
+        for m in &model.members {
+            if let Member::Let(l) = m {
+                lw.names
+                    .plain
+                    .insert(l.name.name.clone(), Binding::Let(&l.value));
+            }
+        }
+        for m in &model.members {
+            if let Member::Stmt(ast::Stmt::Assign {
+                target, op, value, ..
+            }) = m
+            {
+                let [name] = target.segments.as_slice() else {
+                    return err(
+                        target.span,
+                        "an output adds to a current of the post neuron",
+                    );
+                };
+                let Some(c) = currents.iter().position(|c| *c == name.name) else {
+                    return err(
+                        name.span,
+                        format!("the post population has no current `{}`", name.name),
+                    );
+                };
+                let v = lw.expr(value)?;
+                let v = match op {
+                    ast::AssignOp::Add => v,
+                    ast::AssignOp::Sub => lw.b.neg(v),
+                    _ => return err(target.span, "an output uses `+=` or `-=`"),
+                };
+                return Ok(Output {
+                    model: model.name.name.clone(),
+                    current: c as u32,
+                    value: v,
+                });
+            }
+        }
+        err(r.span, "this output model adds to no current")
+    }
+
+    fn injection(&mut self, inj: &ast::Inject) -> Result<(), LowerError> {
+        let [pop, var] = inj.target.segments.as_slice() else {
+            return err(
+                inj.target.span,
+                "an injection target is `population.current`",
+            );
+        };
+        let pid = self.pop(pop)?;
+        let p = &self.module.populations[pid as usize];
+        let Some(c) = p.currents.iter().position(|c| *c == var.name) else {
+            return err(
+                var.span,
+                format!("`{}` has no current `{}`", pop.name, var.name),
+            );
+        };
+        let inputs: Vec<(String, u32, u32)> = self
+            .stimuli
+            .iter()
+            .map(|(n, &k)| (n.clone(), k, self.module.inputs[k as usize].population))
+            .collect();
+        let mut lw = Lower {
+            b: Builder::new(&mut self.module.exprs),
+            names: Names::new(),
+        };
+        lw.names.time = true;
+        for (name, k, input_pop) in &inputs {
+            if *input_pop == pid {
+                let h = lw.b.load(Var::Input(*k));
+                lw.names.bind(name, h);
+            }
+        }
+        let v = lw.expr(&inj.value).map_err(|e| {
+            // A stimulus of another population reads as unknown: say why.
+            match inputs
+                .iter()
+                .find(|(n, _, _)| e.message.contains(&format!("`{n}`")))
+            {
+                Some((n, _, _)) => LowerError::new(
+                    e.span,
+                    format!(
+                        "stimulus `{n}` is declared for another population than `{}`",
+                        pop.name
+                    ),
+                ),
+                None => e,
+            }
+        })?;
+        let cur = lw.b.load(Var::Current(c as u32));
+        let value = match inj.op {
+            ast::AssignOp::Add => v,
+            ast::AssignOp::Sub => lw.b.neg(v),
+            // Replace the sum so far: add (v - sum).
+            ast::AssignOp::Set => lw.b.sub(v, cur),
+            // Scale the sum so far: add sum·(v - 1), or sum·(1/v - 1).
+            ast::AssignOp::Mul | ast::AssignOp::Div => {
+                let one = lw.b.c(1.0);
+                let f = if inj.op == ast::AssignOp::Mul {
+                    v
+                } else {
+                    lw.b.div(one, v)
+                };
+                let f1 = lw.b.sub(f, one);
+                lw.b.mul(cur, f1)
+            }
+        };
+        self.module.injections.push(Injection {
+            population: pid,
+            current: c as u32,
+            value,
+        });
+        Ok(())
+    }
+
+    fn record(&mut self, r: &RecordDecl) -> Result<(), LowerError> {
+        match r {
+            RecordDecl::Spikes { populations, .. } => {
+                for p in populations {
+                    let population = self.pop(p)?;
+                    let rec = Record::Spikes { population };
+                    if !self.module.records.contains(&rec) {
+                        self.module.records.push(rec);
+                    }
+                }
+            }
+            RecordDecl::Trace {
+                variables,
+                of,
+                every,
+                ..
+            } => {
+                let pid = self.pop(&of.population)?;
+                let size = self.module.populations[pid as usize].size;
+                let neurons = match &of.range {
+                    None => None,
+                    Some((a, b)) => {
+                        let lo = constant(&mut self.module.exprs, a, "a neuron index")?;
+                        let hi = constant(&mut self.module.exprs, b, "a neuron index")?;
+                        let ok = |v: f64| v >= 0.0 && v.fract() == 0.0 && v <= f64::from(size);
+                        if !(ok(lo) && ok(hi) && lo < hi) {
+                            return err(
+                                of.span,
+                                format!(
+                                    "`{}[{lo}:{hi}]` is not a range of neurons 0 ≤ a < b ≤ {size}",
+                                    of.population.name
+                                ),
+                            );
+                        }
+                        Some((lo as u32..hi as u32).collect())
+                    }
+                };
+                let every = match every {
+                    None => 1,
+                    Some(e) => {
+                        let v = constant(&mut self.module.exprs, e, "a sampling interval")?;
+                        let steps = v / self.module.dt;
+                        if !(steps >= 0.5 && (steps - steps.round()).abs() < 1e-6 * steps.max(1.0))
+                        {
+                            return err(
+                                e.span,
+                                format!(
+                                    "`every` must be a whole number of steps of dt = {} s",
+                                    self.module.dt
+                                ),
+                            );
+                        }
+                        steps.round().min(f64::from(u32::MAX)) as u32
+                    }
+                };
+                for v in variables {
+                    let p = &self.module.populations[pid as usize];
+                    let Some(state) = p.states.iter().position(|s| s.name == v.name) else {
+                        return err(
+                            v.span,
+                            format!(
+                                "`{}` is not a state of `{}`: only states can be recorded",
+                                v.name, of.population.name
+                            ),
+                        );
+                    };
+                    self.module.records.push(Record::Trace {
+                        population: pid,
+                        state: state as u32,
+                        neurons: neurons.clone(),
+                        every,
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Check the lowered module (a failure is a compiler bug, reported as such).
+pub fn validate(module: &Module) -> Result<(), Vec<ir::ValidationError>> {
+    ir::validate(module).map(|_| ())
+}

@@ -1,0 +1,169 @@
+//! The `snnc` binary as a user runs it: `compile --emit ir`, `run` with and
+//! without inputs, and the one-line refusals for bad arguments.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn snnc(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_snnc"))
+        .args(args)
+        .current_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join(".."))
+        .output()
+        .expect("snnc runs")
+}
+
+fn out_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("snnc-cli-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+#[test]
+fn compile_emits_ir() {
+    let o = snnc(&["compile", "examples/coba.snn", "--emit", "ir"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(text.contains("population #0 E = LIF[3200]"), "{text}");
+    assert!(text.contains("linear in V → exact"));
+    assert!(text.contains("(align post)"));
+}
+
+#[test]
+fn run_with_an_input_writes_spikes_traces_and_summary() {
+    let dir = out_dir("stim");
+    let d = dir.to_str().unwrap();
+    let o = snnc(&[
+        "run",
+        "examples/stimulus_file.snn",
+        "--input",
+        "drive=examples/data/drive.npy",
+        "--out",
+        d,
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let table = String::from_utf8_lossy(&o.stdout);
+    assert!(table.contains("population"), "{table}");
+    for f in ["spikes_E.npy", "trace_E_V.npy", "summary.json"] {
+        assert!(dir.join(f).exists(), "{f} missing");
+    }
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("summary.json")).unwrap()).unwrap();
+    let rate = summary["populations"][0]["rate_hz"].as_f64().unwrap();
+    // The example's comment: about 35 Hz over the 100 ms.
+    assert!((25.0..45.0).contains(&rate), "{rate}");
+}
+
+#[test]
+fn missing_input_is_refused_with_the_flag_to_add() {
+    let dir = out_dir("noinput");
+    std::fs::create_dir_all(&dir).unwrap();
+    let model = dir.join("m.snn");
+    std::fs::write(
+        &model,
+        "import std.LIF\nnetwork n {\n    population E = LIF[3]\n    \
+         stimulus drive: nA[E] from input\n    E.I += drive\n}\n",
+    )
+    .unwrap();
+    let o = snnc(&[
+        "run",
+        model.to_str().unwrap(),
+        "--out",
+        dir.join("out").to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    let e = stderr(&o);
+    assert!(
+        e.contains("input 'drive' is not bound: pass --input drive="),
+        "{e}"
+    );
+}
+
+/// `from "data/drive.npy"` binds a default file, relative to the model.
+#[test]
+fn default_stimulus_file_is_used_without_flags() {
+    let dir = out_dir("default-input");
+    let o = snnc(&[
+        "run",
+        "examples/stimulus_file.snn",
+        "-q",
+        "--out",
+        dir.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(dir.join("spikes_E.npy").exists());
+}
+
+#[test]
+fn bad_arguments_are_refused_in_one_sentence() {
+    let d = out_dir("badargs");
+    let d = d.to_str().unwrap();
+    let o = snnc(&["run", "examples/seed.snn", "--duration", "5 mV", "--out", d]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("expected a time"), "{}", stderr(&o));
+
+    let o = snnc(&[
+        "run",
+        "examples/seed.snn",
+        "--sweep",
+        "E.tau=1mV:2mV",
+        "--out",
+        d,
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("`tau` of `E` is"), "{}", stderr(&o));
+
+    let o = snnc(&["run", "examples/seed.snn", "--input", "nope", "--out", d]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("expected NAME=FILE"), "{}", stderr(&o));
+}
+
+#[test]
+fn broken_model_gives_a_diagnostic_and_no_run() {
+    let dir = out_dir("broken");
+    std::fs::create_dir_all(&dir).unwrap();
+    let model = dir.join("broken.snn");
+    std::fs::write(
+        &model,
+        "import std.LIF\nnetwork n {\n    population E = LIF[10] { tau = 5 mV }\n}\n",
+    )
+    .unwrap();
+    let o = snnc(&[
+        "run",
+        model.to_str().unwrap(),
+        "--out",
+        dir.join("out").to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    let e = stderr(&o);
+    assert!(e.contains("broken.snn:3:"), "{e}");
+    assert!(!dir.join("out").exists(), "nothing runs");
+}
+
+#[test]
+fn sweep_and_batch_run_from_the_command_line() {
+    let dir = out_dir("sweep");
+    let o = snnc(&[
+        "run",
+        "examples/stimulus_file.snn",
+        "--input",
+        "drive=examples/data/drive.npy",
+        "--batch",
+        "3",
+        "--sweep",
+        "E.tau=5ms:20ms",
+        "--duration",
+        "50ms",
+        "-q",
+        "--out",
+        dir.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(summary["batch"], 3);
+    assert_eq!(summary["steps"], 500);
+}

@@ -1,0 +1,317 @@
+//! From `.snn` text to spikes: the lowering (checked model → IR) and the
+//! reference executor together. Analytic results (LIF period), the block
+//! semantics of `reset`/`on_pre`, injections, per-neuron params, and the IR
+//! of every example pinned as a snapshot.
+
+use std::path::{Path, PathBuf};
+
+use snnc::ir::Module;
+use snnc::pipeline::compile_source;
+use snnc::run::{run, RunOptions};
+use snnc::source::{DiskLoader, NoFiles};
+use snnc_runtime::array_file::read_npy;
+use snnc_runtime::FileRole;
+
+fn compile(text: &str) -> Module {
+    let c = compile_source("test.snn", text, &NoFiles, None);
+    match c.module {
+        Some(m) => m,
+        None => panic!(
+            "does not compile:\n{}",
+            snnc::diagnostic::render_text(&c.diagnostics, c.sources(), false)
+        ),
+    }
+}
+
+fn out_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("snnc-models-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}
+
+fn spike_steps(path: &Path) -> Vec<(u32, u32)> {
+    let a = read_npy(&FileRole::Stimulus("test".into()), path, |_| Ok(())).expect("spikes");
+    a.data
+        .chunks(3)
+        .map(|c| (c[0] as u32, c[1] as u32))
+        .collect()
+}
+
+fn trace(path: &Path) -> Vec<f64> {
+    read_npy(&FileRole::Stimulus("test".into()), path, |_| Ok(()))
+        .expect("trace")
+        .data
+}
+
+fn lif_text(current_na: f64, t_ref_ms: f64) -> String {
+    format!(
+        "import std.LIF
+network single {{
+    dt = 0.1 ms
+    duration = 300 ms
+    population N = LIF[1] {{ V_rest = -65 mV, V_reset = -65 mV, V_th = -50 mV,
+                            tau = 10 ms, R = 10 Mohm, t_ref = {t_ref_ms} ms }}
+    N.I += {current_na} nA
+    record spikes of N
+}}"
+    )
+}
+
+/// T = t_ref + tau·ln(RI / (RI − (V_th − V_rest))), to within one step.
+#[test]
+fn lif_from_snn_fires_with_the_analytic_period() {
+    for (i_na, t_ref_ms) in [(2.0, 0.0), (2.0, 2.0), (3.0, 5.0), (5.0, 1.0)] {
+        let m = compile(&lif_text(i_na, t_ref_ms));
+        let dir = out_dir(&format!("lif-{i_na}-{t_ref_ms}"));
+        run(&m, &RunOptions::new(dir.clone())).expect("run");
+        let s = spike_steps(&dir.join("spikes_N.npy"));
+        assert!(s.len() >= 3, "I = {i_na} nA: {} spikes", s.len());
+        let ri = 10.0 * i_na; // mV
+        let analytic = t_ref_ms * 1e-3 + 0.010 * (ri / (ri - 15.0)).ln();
+        for w in s.windows(2) {
+            let period = f64::from(w[1].0 - w[0].0) * 1e-4;
+            assert!(
+                (period - analytic).abs() <= 1e-4 + 1e-12,
+                "I = {i_na} nA, t_ref = {t_ref_ms} ms: period {period} s, analytic {analytic} s"
+            );
+        }
+    }
+}
+
+#[test]
+fn lif_from_snn_below_threshold_is_silent() {
+    // R·I = 14 mV < 15 mV.
+    let m = compile(&lif_text(1.4, 0.0));
+    let dir = out_dir("lif-sub");
+    let summary = run(&m, &RunOptions::new(dir)).expect("run");
+    assert_eq!(summary.populations[0].spikes, 0);
+}
+
+/// `reset` runs its statements in order with `if`s: the lowering turns it
+/// into single assignments; the trace shows the result of each branch.
+#[test]
+fn reset_blocks_run_in_order_with_branches() {
+    let text = "
+neuron Counter {
+    param period: ms = 1 ms
+    state V: 1 = 0
+    state n: 1 = 0
+    state parity: 1 = 0
+    state last: 1 = 0
+    dV/dt = 1 / period
+    spike when V >= 1
+    reset {
+        V = 0
+        n += 1
+        if parity > 0.5 { parity = 0 } else { parity = 1 }
+        last = n * 10
+        n *= 1
+    }
+}
+network counting {
+    dt = 0.1 ms
+    duration = 6 ms
+    population C = Counter[1]
+    record n, parity, last of C
+}";
+    let m = compile(text);
+    let dir = out_dir("reset-order");
+    run(&m, &RunOptions::new(dir.clone())).expect("run");
+    let n = trace(&dir.join("trace_C_n.npy"));
+    let parity = trace(&dir.join("trace_C_parity.npy"));
+    let last = trace(&dir.join("trace_C_last.npy"));
+    let end = n.len() - 1;
+    assert_eq!(n[end], 5.0, "five spikes in 6 ms (one per 11 steps): {n:?}");
+    assert_eq!(parity[end], 1.0, "parity flips each spike");
+    // `last = n * 10` reads n after `n += 1`.
+    assert_eq!(last[end], 50.0);
+}
+
+/// A param drawn per neuron becomes per-neuron state: neurons differ.
+#[test]
+fn drawn_params_differ_per_neuron_and_constant_ones_do_not() {
+    let text = "
+import std.LIF
+network drawn {
+    dt = 0.1 ms
+    duration = 0.2 ms
+    seed = 7
+    population E = LIF[50] { tau = uniform(5 ms, 15 ms), V_th = -50 mV }
+    record tau of E
+}";
+    let m = compile(text);
+    let p = &m.populations[0];
+    assert!(p.states.iter().any(|s| s.name == "tau"));
+    assert!(p.params.iter().any(|q| q.name == "V_th"));
+    let dir = out_dir("drawn");
+    run(&m, &RunOptions::new(dir.clone())).expect("run");
+    let tau = trace(&dir.join("trace_E_tau.npy"));
+    let first: Vec<f64> = tau[..50].to_vec();
+    assert!(
+        first.iter().all(|&t| (0.005..0.015).contains(&t)),
+        "{first:?}"
+    );
+    let mean = first.iter().sum::<f64>() / 50.0;
+    assert!((mean - 0.010).abs() < 0.0015, "mean tau {mean}");
+    assert!(first.windows(2).any(|w| w[0] != w[1]));
+}
+
+/// `=` replaces the injected sum, `-=` subtracts: V settles at R·I.
+#[test]
+fn injection_operators() {
+    let text = "
+neuron Passive {
+    param tau: ms = 1 ms
+    param R: Mohm = 10 Mohm
+    state V: mV = 0 mV
+    current I: nA
+    dV/dt = (-V + R * I) / tau
+}
+network inj {
+    dt = 0.1 ms
+    duration = 20 ms
+    population A = Passive[1]
+    population B = Passive[1]
+    A.I += 5 nA
+    A.I = 1 nA
+    B.I += 3 nA
+    B.I -= 1 nA
+    B.I *= 2
+    record V of A
+    record V of B
+}";
+    let m = compile(text);
+    let dir = out_dir("inject");
+    run(&m, &RunOptions::new(dir.clone())).expect("run");
+    let a = trace(&dir.join("trace_A_V.npy"));
+    let b = trace(&dir.join("trace_B_V.npy"));
+    let (a, b) = (a[a.len() - 1], b[b.len() - 1]);
+    assert!((a - 0.010).abs() < 1e-6, "A settles at 10 mV, got {a}");
+    assert!((b - 0.040).abs() < 1e-6, "B settles at 40 mV, got {b}");
+}
+
+/// A delta synapse writes post.V directly, with a delay in steps.
+#[test]
+fn delta_synapse_with_delay_arrives_after_the_delay() {
+    let text = "
+import std.{Delta, LIF}
+neuron Clock {
+    param rate: Hz = 1 kHz
+    state phase: 1 = 0
+    dphase/dt = rate
+    spike when phase >= 1
+    reset { phase = 0 }
+}
+network delayed {
+    dt = 0.1 ms
+    duration = 3 ms
+    population S = Clock[1]
+    population T = LIF[1] { V_rest = -65 mV, tau = 1000 ms }
+    projection S -> T {
+        connect all_to_all
+        weight 1 mV
+        delay 0.5 ms
+        synapse Delta
+    }
+    record spikes of S
+    record V of T
+}";
+    let m = compile(text);
+    let dir = out_dir("delta");
+    run(&m, &RunOptions::new(dir.clone())).expect("run");
+    let s = spike_steps(&dir.join("spikes_S.npy"));
+    let v = trace(&dir.join("trace_T_V.npy"));
+    let first = s[0].0 as usize;
+    // Delivered at the end of step first + 5, seen at the start of first + 6.
+    assert!((v[first + 5] - -0.065).abs() < 1e-9, "{}", v[first + 5]);
+    assert!((v[first + 6] - -0.064).abs() < 1e-6, "{}", v[first + 6]);
+}
+
+fn examples_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples")
+}
+
+/// Every example lowers to a valid module; its IR text is pinned.
+#[test]
+fn examples_lower_to_valid_ir() {
+    let mut names: Vec<PathBuf> = std::fs::read_dir(examples_dir())
+        .expect("examples/")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "snn"))
+        .collect();
+    names.sort();
+    assert!(names.len() >= 6);
+    for path in names {
+        let text = std::fs::read_to_string(&path).expect("readable");
+        let stem = path.file_stem().unwrap().to_string_lossy().into_owned();
+        let mut c = compile_source(&format!("examples/{stem}.snn"), &text, &DiskLoader, None);
+        let Some(m) = c.module.take() else {
+            panic!(
+                "{stem}:\n{}",
+                snnc::diagnostic::render_text(&c.diagnostics, c.sources(), false)
+            )
+        };
+        snnc::ir::validate(&m).unwrap_or_else(|e| panic!("{stem}: invalid IR {e:?}"));
+        insta::assert_snapshot!(format!("ir_{stem}"), m.to_string());
+    }
+}
+
+#[test]
+fn coba_example_has_the_published_structure() {
+    let text = std::fs::read_to_string(examples_dir().join("coba.snn")).unwrap();
+    let c = compile_source("coba.snn", &text, &DiskLoader, None);
+    let m = c.module.expect("compiles");
+    assert_eq!(m.populations.len(), 2);
+    assert_eq!(m.populations[0].size + m.populations[1].size, 4000);
+    assert_eq!(m.projections.len(), 4, "E->E, E->I, I->E, I->I");
+    for j in &m.projections {
+        assert_eq!(j.synapse.layout, snnc::ir::SynapseLayout::AlignPost);
+        assert!(j.output.is_some());
+    }
+    assert!((m.dt - 1e-4).abs() < 1e-15);
+    assert_eq!((m.duration / m.dt).round() as u64, 10_000);
+}
+
+/// The COBA network from its `.snn` file, 200 ms: the Vogels–Abbott rate.
+/// Published: about 15–20 Hz; its spread over seeds is a few Hz (seed 1:
+/// 22 Hz, seed 2: 18.6 Hz over 500 ms), so the test allows 12–26 Hz.
+#[test]
+fn coba_example_fires_at_the_published_rate() {
+    let text = std::fs::read_to_string(examples_dir().join("coba.snn")).unwrap();
+    let m = compile_source("coba.snn", &text, &DiskLoader, None)
+        .module
+        .expect("compiles");
+    let mut opts = RunOptions::new(out_dir("coba-snn"));
+    opts.duration = Some(0.2);
+    let s = run(&m, &opts).expect("run");
+    for p in &s.populations {
+        assert!(
+            (12.0..26.0).contains(&p.rate_hz),
+            "{}: {} Hz",
+            p.name,
+            p.rate_hz
+        );
+    }
+}
+
+/// CUBA (Brette et al. 2007, benchmark 2) from its `.snn` file, 300 ms.
+/// Brian2 on the same model: 5.4 Hz over 1 s (bench/results.md); a few Hz
+/// is the published regime, so the test allows 3–10 Hz.
+#[test]
+fn cuba_example_fires_at_the_published_rate() {
+    let text = std::fs::read_to_string(examples_dir().join("cuba.snn")).unwrap();
+    let m = compile_source("cuba.snn", &text, &DiskLoader, None)
+        .module
+        .expect("compiles");
+    let mut opts = RunOptions::new(out_dir("cuba-snn"));
+    opts.duration = Some(0.3);
+    let s = run(&m, &opts).expect("run");
+    for p in &s.populations {
+        assert!(
+            (3.0..10.0).contains(&p.rate_hz),
+            "{}: {} Hz",
+            p.name,
+            p.rate_hz
+        );
+    }
+}
