@@ -218,9 +218,11 @@ pub fn run(args: RunArgs) -> ExitCode {
     opts.batch = args.batch;
     opts.seed = args.seed;
     opts.backend = args.backend;
-    if let Some(p) = args.precision {
-        opts.precision = p;
-    }
+    // f32 is the JIT's natural precision; the reference is the f64 oracle.
+    opts.precision = args.precision.unwrap_or(match args.backend {
+        Backend::Cranelift => Precision::F32,
+        Backend::Reference => Precision::F64,
+    });
     opts.progress = !args.quiet;
     opts.model_dir = args
         .model

@@ -77,9 +77,9 @@ enum Command {
         /// Output folder (default: results/<model name>).
         #[arg(long)]
         out: Option<PathBuf>,
-        #[arg(long, value_enum, default_value = "reference")]
+        #[arg(long, value_enum, default_value = "cranelift")]
         backend: BackendArg,
-        /// Floating-point precision of the state (default: the backend's).
+        /// Floating-point precision of the state (default: f32 on cranelift, f64 on reference).
         #[arg(long, value_enum)]
         precision: Option<PrecisionArg>,
         /// No progress bar and no summary table.
@@ -121,6 +121,7 @@ fn main() -> ExitCode {
             out,
             backend: match backend {
                 BackendArg::Reference => snnc::run::Backend::Reference,
+                BackendArg::Cranelift => snnc::run::Backend::Cranelift,
             },
             precision: precision.map(|p| match p {
                 PrecisionArg::F32 => snnc::run::Precision::F32,
@@ -137,10 +138,16 @@ fn main() -> ExitCode {
 enum Emit {
     /// the IR: populations, fused step code, projections (readable text)
     Ir,
+    /// Cranelift IR of every JIT kernel (f32, as `snnc run` uses by default)
+    Clif,
+    /// Cranelift IR of every JIT kernel in f64
+    ClifF64,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum BackendArg {
+    /// native code through the Cranelift JIT (default; f32 unless --precision f64)
+    Cranelift,
     /// the plain f64 interpreter (the oracle other backends are tested against)
     Reference,
 }
@@ -156,10 +163,30 @@ fn compile(file: &std::path::Path, emit: Emit, network: Option<&str>) -> ExitCod
         Ok(x) => x,
         Err(code) => return code,
     };
+    use std::io::Write;
     match emit {
         Emit::Ir => {
-            use std::io::Write;
             let _ = write!(std::io::stdout(), "{module}");
+        }
+        Emit::Clif | Emit::ClifF64 => {
+            // What runs: parameters folded into constants, as `snnc run` does.
+            let folded = snnc::ir::fold::fold_params(&module, &|_, _| false);
+            let valid = match snnc::ir::validate(&folded) {
+                Ok(v) => v,
+                Err(e) => {
+                    eprintln!("internal error: the compiled module is invalid: {e:?}");
+                    return ExitCode::from(3);
+                }
+            };
+            match snnc::back::cranelift::emit_clif(valid, emit == Emit::Clif) {
+                Ok(text) => {
+                    let _ = write!(std::io::stdout(), "{text}");
+                }
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    return ExitCode::from(1);
+                }
+            }
         }
     }
     ExitCode::SUCCESS

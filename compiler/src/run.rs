@@ -32,8 +32,11 @@ pub use snnc_runtime::summary::Summary as RunSummary;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Backend {
     /// The plain f64 interpreter (the oracle).
-    #[default]
     Reference,
+    /// Native code via Cranelift: the default; `--precision f32` is its
+    /// natural precision.
+    #[default]
+    Cranelift,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -497,6 +500,8 @@ pub fn run(module: &Module, opts: &RunOptions) -> Result<Summary, RunError> {
     };
     let outcome = match opts.backend {
         Backend::Reference => reference::execute(valid, setup)?,
+        // States reach `on_step` only on the steps a trace samples.
+        Backend::Cranelift => crate::back::cranelift::execute(valid, setup)?,
     };
     if let Some(b) = bar.take() {
         b.finish_and_clear();
@@ -508,7 +513,10 @@ pub fn run(module: &Module, opts: &RunOptions) -> Result<Summary, RunError> {
         rec.finish()?;
     }
     let summary = Summary::from_facts(RunFacts {
-        backend: "reference".into(),
+        backend: match opts.backend {
+            Backend::Reference => "reference".into(),
+            Backend::Cranelift => "cranelift".into(),
+        },
         precision: match opts.precision {
             Precision::F64 => "f64".into(),
             Precision::F32 => "f32".into(),

@@ -122,6 +122,9 @@ pub enum RuntimeError {
         available: u64,
         breakdown: String,
     },
+    /// The backend could not prepare or run the model (a code generator
+    /// error, no GPU or driver): `backend` names it, `message` says why.
+    Backend { backend: String, message: String },
 }
 
 fn fmt_shape(shape: &[u64]) -> String {
@@ -272,6 +275,7 @@ impl fmt::Display for RuntimeError {
                 human_bytes(*needed),
                 human_bytes(*available)
             ),
+            Backend { backend, message } => write!(f, "{backend} backend: {message}"),
         }
     }
 }

@@ -1,6 +1,7 @@
 //! Backends: executors of a validated IR module. The reference interpreter is
 //! the oracle every faster backend (JIT, GPU) is tested against.
 
+pub mod cranelift;
 pub mod reference;
 
 use snnc_runtime::spike_train::SpikeTrain;

@@ -7,8 +7,8 @@ use crate::front::ast::{
     Block, Expr, ExprKind, File, Ident, Item, Member, ModelDef, ModelKind, NetItem, NetworkDef,
     Path, ProjClause, RecordDecl, StimulusKind, Stmt, UnitExpr, UnitExprKind,
 };
-use crate::front::check::Scope;
-use crate::front::units::{lookup, Base, Dimension, Rational};
+use crate::front::check::{unit_text, Scope, Ty};
+use crate::front::units::{lookup, Dimension};
 use crate::source::Span;
 use std::collections::{HashMap, HashSet};
 use std::ops::Range;
@@ -460,17 +460,23 @@ pub struct MemberInfo<'m> {
 }
 
 /// The params, states, currents and lets of `m`, in source order (a name
-/// declared twice appears once, as the checker sees it).
+/// declared twice appears once, as the checker sees it). Units and
+/// dimensions are the checker's own (`declare`), so hover says what the
+/// checker checks.
 pub fn members(m: &ModelDef) -> Vec<MemberInfo<'_>> {
+    let env = crate::front::check::declare(m, &mut Vec::new());
+    let dim_of = |name: &str| match env.names.get(name) {
+        Some((_, Ty::Num { dim, .. }, _)) => Some(*dim),
+        _ => None,
+    };
     let mut out: Vec<MemberInfo> = Vec::new();
-    let mut env: HashMap<String, Dimension> = HashMap::new();
     for mem in &m.members {
         let info = match mem {
             Member::Param(p) => MemberInfo {
                 kind: MemberKind::Param,
                 name: &p.name,
                 unit_text: Some(unit_text(&p.unit)),
-                dim: unit_dim(&p.unit),
+                dim: dim_of(&p.name.name),
                 value: p.default.as_ref(),
                 doc: p.doc.as_deref(),
                 span: p.span,
@@ -479,7 +485,7 @@ pub fn members(m: &ModelDef) -> Vec<MemberInfo<'_>> {
                 kind: MemberKind::State,
                 name: &s.name,
                 unit_text: Some(unit_text(&s.unit)),
-                dim: unit_dim(&s.unit),
+                dim: dim_of(&s.name.name),
                 value: s.init.as_ref(),
                 doc: s.doc.as_deref(),
                 span: s.span,
@@ -488,7 +494,7 @@ pub fn members(m: &ModelDef) -> Vec<MemberInfo<'_>> {
                 kind: MemberKind::Current,
                 name: &c.name,
                 unit_text: Some(unit_text(&c.unit)),
-                dim: unit_dim(&c.unit),
+                dim: dim_of(&c.name.name),
                 value: None,
                 doc: c.doc.as_deref(),
                 span: c.span,
@@ -497,10 +503,7 @@ pub fn members(m: &ModelDef) -> Vec<MemberInfo<'_>> {
                 kind: MemberKind::Let,
                 name: &l.name,
                 unit_text: l.unit.as_ref().map(unit_text),
-                dim: match &l.unit {
-                    Some(u) => unit_dim(u),
-                    None => infer(&l.value, &env, m.kind),
-                },
+                dim: dim_of(&l.name.name),
                 value: Some(&l.value),
                 doc: l.doc.as_deref(),
                 span: l.span,
@@ -510,140 +513,15 @@ pub fn members(m: &ModelDef) -> Vec<MemberInfo<'_>> {
         if out.iter().any(|o| o.name.name == info.name.name) {
             continue;
         }
-        if let Some(d) = info.dim {
-            env.insert(info.name.name.clone(), d);
-        }
         out.push(info);
     }
     out
 }
 
-/// The annotation as the user would write it: `mV/ms`, `uF/cm^2`, `[w]`.
-pub fn unit_text(u: &UnitExpr) -> String {
-    let compound = |u: &UnitExpr| {
-        let t = unit_text(u);
-        if matches!(u.kind, UnitExprKind::Mul(..) | UnitExprKind::Div(..)) {
-            format!("({t})")
-        } else {
-            t
-        }
-    };
-    match &u.kind {
-        UnitExprKind::Name(n) => n.clone(),
-        UnitExprKind::One => "1".into(),
-        UnitExprKind::Mul(a, b) => format!("{}*{}", unit_text(a), compound(b)),
-        UnitExprKind::Div(a, b) => format!("{}/{}", unit_text(a), compound(b)),
-        UnitExprKind::Pow(a, r) if r.den == 1 => format!("{}^{}", compound(a), r.num),
-        UnitExprKind::Pow(a, r) => format!("{}^({}/{})", compound(a), r.num, r.den),
-        UnitExprKind::UnitOf(id) => format!("[{}]", id.name),
-        UnitExprKind::Error => "?".into(),
-    }
-}
-
 /// The dimension of an annotation; `None` when it has an unknown unit.
 pub fn unit_dim(u: &UnitExpr) -> Option<Dimension> {
-    match &u.kind {
-        UnitExprKind::Name(n) => lookup(n).map(|u| u.dim),
-        UnitExprKind::One => Some(Dimension::NONE),
-        UnitExprKind::Mul(a, b) => unit_dim(a)?.mul(unit_dim(b)?).ok(),
-        UnitExprKind::Div(a, b) => unit_dim(a)?.div(unit_dim(b)?).ok(),
-        UnitExprKind::Pow(a, r) => {
-            let e = Rational::new(i64::from(r.num), i64::from(r.den))?;
-            unit_dim(a)?.powr(e).ok()
-        }
-        UnitExprKind::UnitOf(id) if id.name == "w" => Some(Dimension::weight_var()),
-        UnitExprKind::UnitOf(_) | UnitExprKind::Error => None,
-    }
-}
-
-/// The dimension of a let's value, for display only (the checker reports the
-/// errors): the rules of spec §3 without the diagnostics.
-fn infer(e: &Expr, env: &HashMap<String, Dimension>, kind: ModelKind) -> Option<Dimension> {
-    let go = |e: &Expr| infer(e, env, kind);
-    let is_zero = |e: &Expr| matches!(e.kind, ExprKind::Number(x) if x == 0.0);
-    match &e.kind {
-        ExprKind::Number(_) => Some(Dimension::NONE),
-        ExprKind::Quantity { unit, .. } => unit_dim(unit),
-        ExprKind::Bool(_) | ExprKind::String(_) | ExprKind::Error => None,
-        ExprKind::Path(p) => match p.segments.as_slice() {
-            [one] => {
-                let n = one.name.as_str();
-                if let Some(d) = env.get(n) {
-                    return Some(*d);
-                }
-                match n {
-                    "t" | "dt" => Some(Dimension::base(Base::Time)),
-                    "w" if kind == ModelKind::Synapse => Some(Dimension::weight_var()),
-                    _ => lookup(n).map(|u| u.dim),
-                }
-            }
-            _ => None,
-        },
-        ExprKind::Unary { op, operand } => match op {
-            crate::front::ast::UnaryOp::Neg => go(operand),
-            crate::front::ast::UnaryOp::Not => None,
-        },
-        ExprKind::Binary { op, lhs, rhs } => {
-            use crate::front::ast::BinaryOp::*;
-            match op {
-                Add | Sub => {
-                    if is_zero(lhs) {
-                        go(rhs)
-                    } else {
-                        go(lhs).or_else(|| go(rhs))
-                    }
-                }
-                Mul => go(lhs)?.mul(go(rhs)?).ok(),
-                Div => go(lhs)?.div(go(rhs)?).ok(),
-                Pow => power(go(lhs)?, rhs),
-                Lt | Le | Gt | Ge | Eq | Ne | And | Or => None,
-            }
-        }
-        ExprKind::Call { callee, args } => {
-            let arg = |i: usize| args.get(i).and_then(|a| go(&a.value));
-            match callee.name.as_str() {
-                "sqrt" => arg(0)?.powr(Rational::new(1, 2)?).ok(),
-                "abs" | "floor" | "ceil" | "lognormal" => arg(0),
-                "min" | "max" | "clip" | "uniform" | "normal" => {
-                    (0..args.len()).find_map(|i| arg(i).filter(|_| !is_zero(&args[i].value)))
-                }
-                "pow" => power(arg(0)?, &args.get(1)?.value),
-                _ => Some(Dimension::NONE),
-            }
-        }
-        ExprKind::If {
-            then_value,
-            else_value,
-            ..
-        } => go(then_value).or_else(|| go(else_value)),
-    }
-}
-
-fn power(base: Dimension, exp: &Expr) -> Option<Dimension> {
-    if base.is_dimensionless() {
-        return Some(Dimension::NONE);
-    }
-    base.powr(Rational::from_f64(constant(exp)?)?).ok()
-}
-
-fn constant(e: &Expr) -> Option<f64> {
-    use crate::front::ast::{BinaryOp, UnaryOp};
-    match &e.kind {
-        ExprKind::Number(x) => Some(*x),
-        ExprKind::Unary {
-            op: UnaryOp::Neg,
-            operand,
-        } => constant(operand).map(|x| -x),
-        ExprKind::Binary { op, lhs, rhs } => {
-            let (a, b) = (constant(lhs)?, constant(rhs)?);
-            match op {
-                BinaryOp::Add => Some(a + b),
-                BinaryOp::Sub => Some(a - b),
-                BinaryOp::Mul => Some(a * b),
-                BinaryOp::Div if b != 0.0 => Some(a / b),
-                _ => None,
-            }
-        }
+    match crate::front::check::unit_ty(u, &mut Vec::new()) {
+        Ty::Num { dim, .. } => Some(dim),
         _ => None,
     }
 }

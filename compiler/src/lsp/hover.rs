@@ -67,7 +67,7 @@ pub fn hover(a: &Analysis, offset: usize) -> Option<Hover> {
             if let StimulusKind::Array { unit, population } = &st.kind {
                 s.push_str(&format!(
                     "\n\nAn input array in `{}`, one value per neuron of `{}`, bound at run time with `--input {name}=file.npy`",
-                    analysis::unit_text(unit),
+                    crate::front::check::unit_text(unit),
                     population.name
                 ));
                 if let Some(d) = analysis::unit_dim(unit) {

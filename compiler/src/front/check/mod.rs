@@ -14,6 +14,9 @@ mod statements;
 mod suggest;
 mod ty;
 
+pub use model::{declare, Env, NameKind};
+pub use ty::{unit_text, unit_ty, Ty};
+
 use crate::diagnostic::Diagnostic;
 use crate::front::ast::{File, ImportNames, Item, ModelDef};
 use crate::source::{SourceId, SourceLoader, SourceMap};

@@ -1,0 +1,838 @@
+//! The JIT's step loop: memory layout, initial values, threads, spike lists,
+//! delay rings and callbacks. Same interface as the reference executor.
+//!
+//! Layout: per batch item, one array per state / current / refractory
+//! counter / synapse state (structure of arrays), padded to a multiple of 4
+//! so kernels run whole vectors. Threads: every population is cut into one
+//! contiguous chunk per thread (multiples of 4); thread `t` updates its chunks
+//! and owns every synapse whose target lies in them (its own sub-CSR), so it
+//! alone writes those targets, in the reference's order. The only data that
+//! crosses threads are the spike lists, read after one barrier per step
+//! (double-buffered by step parity). Results are therefore bitwise identical
+//! for any thread count.
+
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Condvar, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use super::lower::{KernelKind, Plan, Slot};
+use super::rt::pack_key;
+use super::{compile, Compiled, KernelFn};
+use crate::back::reference::eval::{eval, keyed_draw, Env};
+use crate::back::reference::{Outcome, PopState, Setup, SYNAPSE_KEY_BIT};
+use crate::back::BoundInput;
+use crate::ir::{Module, RandomKind, Record, SynapseLayout, ValidModule, Var};
+use snnc_runtime::rng::{key_for, Purpose};
+use snnc_runtime::spike_train::SpikeTrain;
+use snnc_runtime::synapse_values::{Delays, Weights};
+use snnc_runtime::RuntimeError;
+
+/// Knobs beyond [`Setup`].
+#[derive(Debug, Clone, Default)]
+pub struct JitOptions {
+    /// Worker threads; `None`: the machine's cores, fewer for small networks.
+    pub threads: Option<usize>,
+    /// Steps `s` with `s % e == 0` for some `e` get the full state in
+    /// `on_step`; on other steps `on_step` receives an empty slice. `None`:
+    /// from the module's trace records.
+    pub state_every: Option<Vec<u64>>,
+}
+
+const PAD: usize = 4;
+
+/// Automatic thread count: one thread per this many neuron updates per step
+/// (a step of a smaller network is a few microseconds, less than what a
+/// barrier costs when the machine is shared).
+const AUTO_NEURONS_PER_THREAD: usize = 16_384;
+
+fn padded(n: usize) -> usize {
+    n.div_ceil(PAD) * PAD
+}
+
+/// Raw 8-byte-aligned storage for `len` elements of `elem` bytes.
+struct Arr {
+    data: Vec<u64>,
+}
+
+impl Arr {
+    fn new(len: usize, elem: usize) -> Self {
+        Self {
+            data: vec![0; (len * elem).div_ceil(8).max(1)],
+        }
+    }
+    fn ptr(&mut self) -> *mut u8 {
+        self.data.as_mut_ptr().cast()
+    }
+}
+
+/// A pointer that may cross threads (the step protocol keeps accesses apart).
+#[derive(Clone, Copy)]
+struct P(*mut u8);
+// SAFETY: see the module docs: every location is written by one thread
+// between barriers, and read by others only after a barrier.
+unsafe impl Send for P {}
+unsafe impl Sync for P {}
+
+fn rd(p: P, i: usize, f32: bool) -> f64 {
+    // SAFETY: callers pass indices inside the array.
+    unsafe {
+        if f32 {
+            f64::from(*p.0.cast::<f32>().add(i))
+        } else {
+            *p.0.cast::<f64>().add(i)
+        }
+    }
+}
+
+fn wr(p: P, i: usize, f32: bool, v: f64) {
+    // SAFETY: callers pass indices inside the array.
+    unsafe {
+        if f32 {
+            *p.0.cast::<f32>().add(i) = v as f32;
+        } else {
+            *p.0.cast::<f64>().add(i) = v;
+        }
+    }
+}
+
+fn rd_count(p: P, i: usize, f32: bool) -> u32 {
+    // SAFETY: as `rd`.
+    unsafe {
+        if f32 {
+            (*p.0.cast::<i32>().add(i)).max(0) as u32
+        } else {
+            (*p.0.cast::<i64>().add(i)).clamp(0, i64::from(u32::MAX)) as u32
+        }
+    }
+}
+
+/// State of one batch item.
+struct Item {
+    states: Vec<Vec<Arr>>,
+    currents: Vec<Vec<Arr>>,
+    refr: Vec<Arr>,
+    syn: Vec<Vec<Arr>>,
+    scratch: Vec<Arr>,
+    inputs: Vec<Arr>,
+}
+
+/// A barrier that spins briefly (a step is microseconds, so sleeping at once
+/// would cost more than the work) and then sleeps, so that an oversubscribed
+/// machine does not burn the time slice the other thread needs.
+struct SpinBarrier {
+    n: usize,
+    count: AtomicUsize,
+    generation: AtomicUsize,
+    sleepers: AtomicUsize,
+    lock: Mutex<()>,
+    cv: Condvar,
+}
+
+impl SpinBarrier {
+    fn new(n: usize) -> Self {
+        Self {
+            n,
+            count: AtomicUsize::new(0),
+            generation: AtomicUsize::new(0),
+            sleepers: AtomicUsize::new(0),
+            lock: Mutex::new(()),
+            cv: Condvar::new(),
+        }
+    }
+    fn wait(&self) {
+        if self.n <= 1 {
+            return;
+        }
+        let g = self.generation.load(Ordering::SeqCst);
+        if self.count.fetch_add(1, Ordering::SeqCst) + 1 == self.n {
+            self.count.store(0, Ordering::SeqCst);
+            self.generation.fetch_add(1, Ordering::SeqCst);
+            if self.sleepers.load(Ordering::SeqCst) > 0 {
+                let _l = self.lock.lock().unwrap_or_else(PoisonError::into_inner);
+                self.cv.notify_all();
+            }
+            return;
+        }
+        for _ in 0..4000 {
+            if self.generation.load(Ordering::SeqCst) != g {
+                return;
+            }
+            std::hint::spin_loop();
+        }
+        self.sleepers.fetch_add(1, Ordering::SeqCst);
+        let mut l = self.lock.lock().unwrap_or_else(PoisonError::into_inner);
+        while self.generation.load(Ordering::SeqCst) == g {
+            l = self
+                .cv
+                .wait_timeout(l, Duration::from_millis(1))
+                .unwrap_or_else(PoisonError::into_inner)
+                .0;
+        }
+        drop(l);
+        self.sleepers.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+struct InitEnv<'a> {
+    s: &'a [f64],
+    params: &'a [f64],
+    syn: bool,
+    dt: f64,
+    key: [u32; 2],
+    index: u32,
+    batch: u32,
+}
+
+impl Env for InitEnv<'_> {
+    fn load(&self, v: Var) -> f64 {
+        let at = |xs: &[f64], i: u32| xs.get(i as usize).copied().unwrap_or(0.0);
+        match (v, self.syn) {
+            (Var::State(i), false) | (Var::Syn(i), true) => at(self.s, i),
+            (Var::Param(i), false) | (Var::SynParam(i), true) => at(self.params, i),
+            (Var::Dt, _) => self.dt,
+            (Var::Time, _) => 0.0,
+            (Var::Current(_) | Var::Input(_), false) => 0.0,
+            (Var::PostState(_) | Var::PostCurrent(_) | Var::PreState(_) | Var::Weight, true) => 0.0,
+            _ => f64::NAN,
+        }
+    }
+    fn random(&self, kind: RandomKind, slot: u32) -> f64 {
+        keyed_draw(self.key, kind, slot, self.index, 0, self.batch)
+    }
+}
+
+fn jit_error(e: &super::JitError) -> RuntimeError {
+    RuntimeError::Backend {
+        backend: "cranelift".into(),
+        message: e.message.clone(),
+    }
+}
+
+/// Refractory count for a host-computable period, as the reference computes it.
+fn host_count(m: &Module, p: usize, params: &[f64], f32: bool) -> u64 {
+    let Some(rf) = m.populations[p].refractory else {
+        return 0;
+    };
+    let v = eval(
+        &m.exprs,
+        rf,
+        &InitEnv {
+            s: &[],
+            params,
+            syn: false,
+            dt: m.dt,
+            key: [0, 0],
+            index: 0,
+            batch: 0,
+        },
+    ) / m.dt;
+    let cap = if f32 {
+        f64::from(i32::MAX)
+    } else {
+        f64::from(u32::MAX)
+    };
+    if v.is_finite() && v > 0.0 {
+        v.round().min(cap) as u64
+    } else {
+        0
+    }
+}
+
+/// Run on the JIT with default options.
+pub fn execute(valid: ValidModule<'_>, setup: Setup<'_>) -> Result<Outcome, RuntimeError> {
+    execute_with(valid, setup, &JitOptions::default())
+}
+
+/// Per-thread sub-CSR of a projection: the synapses whose target the thread
+/// owns, by presynaptic row, in table order.
+struct Sub {
+    rp: Vec<u64>,
+    syn: Vec<u32>,
+}
+
+#[allow(clippy::too_many_lines)]
+pub fn execute_with(
+    valid: ValidModule<'_>,
+    setup: Setup<'_>,
+    opts: &JitOptions,
+) -> Result<Outcome, RuntimeError> {
+    let m = valid.module();
+    let start = Instant::now();
+    let f32 = setup.f32;
+    let es = if f32 { 4 } else { 8 };
+    let nb = setup.batch.max(1) as usize;
+    let tables = setup.tables;
+    let npop = m.populations.len();
+    let nproj = m.projections.len();
+    if tables.len() < nproj {
+        return Err(jit_error(&super::err(
+            "fewer synapse tables than projections",
+        )));
+    }
+
+    let mut plan = Plan::from_module(m, f32);
+    for (k, t) in tables.iter().enumerate().take(nproj) {
+        plan.homogeneous_weight[k] = matches!(t.weights, Weights::Homogeneous(_));
+        plan.homogeneous_delay[k] = matches!(t.delays, Delays::Homogeneous(_));
+    }
+    let spike_sources: Vec<Option<&SpikeTrain>> = (0..npop)
+        .map(|pi| {
+            m.inputs
+                .iter()
+                .zip(setup.inputs)
+                .find_map(|(input, data)| match data {
+                    BoundInput::Spikes(t) if input.population as usize == pi => Some(t),
+                    _ => None,
+                })
+        })
+        .collect();
+    for (p, s) in spike_sources.iter().enumerate() {
+        plan.spike_source[p] = s.is_some();
+    }
+    let compiled: Compiled = compile(m, &plan).map_err(|e| jit_error(&e))?;
+
+    // Threads and partition.
+    let avail = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+    let biggest = m
+        .populations
+        .iter()
+        .map(|p| p.size as usize)
+        .max()
+        .unwrap_or(0);
+    let threads = opts
+        .threads
+        .unwrap_or_else(|| avail.min((biggest * nb / AUTO_NEURONS_PER_THREAD).max(1)))
+        .clamp(1, 64);
+    let ranges: Vec<Vec<(usize, usize)>> = m
+        .populations
+        .iter()
+        .map(|p| {
+            let np = padded(p.size as usize);
+            let q = padded(np.div_ceil(threads));
+            (0..threads)
+                .map(|t| ((t * q).min(np), ((t + 1) * q).min(np)))
+                .collect()
+        })
+        .collect();
+    // subs[t][k]
+    let subs: Vec<Vec<Sub>> = (0..threads)
+        .map(|t| {
+            m.projections
+                .iter()
+                .zip(tables)
+                .map(|(j, tb)| {
+                    let (lo, hi) = ranges[j.post as usize][t];
+                    let st = &tb.structure;
+                    let mut rp = Vec::with_capacity(st.n_pre as usize + 1);
+                    let mut syn = Vec::new();
+                    rp.push(0u64);
+                    for pre in 0..st.n_pre as usize {
+                        let a = st.row_ptr[pre] as usize;
+                        let b = st.row_ptr[pre + 1] as usize;
+                        for s in a..b {
+                            let c = st.cols[s] as usize;
+                            if c >= lo && c < hi {
+                                syn.push(s as u32);
+                            }
+                        }
+                        rp.push(syn.len() as u64);
+                    }
+                    Sub { rp, syn }
+                })
+                .collect()
+        })
+        .collect();
+
+    // Memory and initial values.
+    let mut items: Vec<Item> = Vec::with_capacity(nb);
+    for b in 0..nb {
+        let params = &setup.params[b];
+        let mut item = Item {
+            states: Vec::new(),
+            currents: Vec::new(),
+            refr: Vec::new(),
+            syn: Vec::new(),
+            scratch: Vec::new(),
+            inputs: Vec::new(),
+        };
+        for (k, p) in m.populations.iter().enumerate() {
+            let np = padded(p.size as usize);
+            let mut st: Vec<Arr> = (0..p.states.len()).map(|_| Arr::new(np, es)).collect();
+            let key = key_for(
+                setup.seed,
+                Purpose::InitialValues {
+                    population: k as u32,
+                },
+            );
+            let prm: &[f64] = params.get(k).map_or(&[], Vec::as_slice);
+            let mut local = vec![0.0; p.states.len()];
+            let ptrs: Vec<P> = st.iter_mut().map(|a| P(a.ptr())).collect();
+            for i in 0..p.size as usize {
+                local.iter_mut().for_each(|x| *x = 0.0);
+                for (s, sv) in p.states.iter().enumerate() {
+                    let env = InitEnv {
+                        s: &local,
+                        params: prm,
+                        syn: false,
+                        dt: m.dt,
+                        key,
+                        index: i as u32,
+                        batch: b as u32,
+                    };
+                    local[s] = eval(&m.exprs, sv.init, &env);
+                }
+                for (s, v) in local.iter().enumerate() {
+                    wr(ptrs[s], i, f32, *v);
+                }
+            }
+            item.states.push(st);
+            item.currents
+                .push((0..p.currents.len()).map(|_| Arr::new(np, es)).collect());
+            item.refr.push(Arr::new(np, es));
+        }
+        for (k, (j, t)) in m.projections.iter().zip(tables).enumerate() {
+            let n_post = m.populations[j.post as usize].size as usize;
+            let len = match j.synapse.layout {
+                SynapseLayout::AlignPost => n_post,
+                SynapseLayout::PerSynapse => t.structure.len(),
+            };
+            let key = key_for(
+                setup.seed,
+                Purpose::InitialValues {
+                    population: SYNAPSE_KEY_BIT | k as u32,
+                },
+            );
+            let sp: Vec<f64> = j.synapse.params.iter().map(|q| q.value).collect();
+            let ns = j.synapse.states.len();
+            let mut arrs: Vec<Arr> = (0..ns).map(|_| Arr::new(padded(len), es)).collect();
+            let ptrs: Vec<P> = arrs.iter_mut().map(|a| P(a.ptr())).collect();
+            let mut local = vec![0.0; ns];
+            for x in 0..len {
+                local.iter_mut().for_each(|v| *v = 0.0);
+                for (s, st) in j.synapse.states.iter().enumerate() {
+                    let env = InitEnv {
+                        s: &local,
+                        params: &sp,
+                        syn: true,
+                        dt: m.dt,
+                        key,
+                        index: x as u32,
+                        batch: b as u32,
+                    };
+                    let v = eval(&m.exprs, st.init, &env);
+                    local[s] = if f32 { f64::from(v as f32) } else { v };
+                }
+                for (s, v) in local.iter().enumerate() {
+                    wr(ptrs[s], x, f32, *v);
+                }
+            }
+            item.syn.push(arrs);
+            item.scratch.push(Arr::new(padded(n_post), es));
+        }
+        for input in &m.inputs {
+            let n = m.populations[input.population as usize].size as usize;
+            item.inputs.push(Arr::new(padded(n), es));
+        }
+        items.push(item);
+    }
+
+    // Context tables: ctxs[kernel][batch].
+    let mut ctxs: Vec<Vec<Vec<u64>>> = Vec::new();
+    for (_, slots, _) in &compiled.kernels {
+        let mut per_b = Vec::new();
+        for (b, item) in items.iter_mut().enumerate() {
+            let mut c = Vec::with_capacity(slots.len());
+            for s in slots {
+                c.push(match *s {
+                    Slot::State { pop, state } => {
+                        item.states[pop as usize][state as usize].ptr() as u64
+                    }
+                    Slot::Current { pop, cur } => {
+                        item.currents[pop as usize][cur as usize].ptr() as u64
+                    }
+                    Slot::Refr { pop } => item.refr[pop as usize].ptr() as u64,
+                    Slot::Param { pop, q } => setup
+                        .params
+                        .get(b)
+                        .and_then(|x| x.get(pop as usize))
+                        .and_then(|x| x.get(q as usize))
+                        .copied()
+                        .unwrap_or(m.populations[pop as usize].params[q as usize].value)
+                        .to_bits(),
+                    Slot::RefCount { pop } => {
+                        let prm: &[f64] =
+                            setup.params[b].get(pop as usize).map_or(&[], Vec::as_slice);
+                        host_count(m, pop as usize, prm, f32)
+                    }
+                    Slot::Syn { proj, state } => {
+                        item.syn[proj as usize][state as usize].ptr() as u64
+                    }
+                    Slot::Scratch { proj } => item.scratch[proj as usize].ptr() as u64,
+                    Slot::Cols { proj } => tables[proj as usize].structure.cols.as_ptr() as u64,
+                    Slot::Weights { proj } => match &tables[proj as usize].weights {
+                        Weights::PerSynapse(v) => v.as_ptr() as u64,
+                        Weights::Homogeneous(_) => 0,
+                    },
+                    Slot::Weight { proj } => match &tables[proj as usize].weights {
+                        Weights::Homogeneous(w) => f64::from(*w).to_bits(),
+                        Weights::PerSynapse(_) => 0,
+                    },
+                    Slot::Input { input } => item.inputs[input as usize].ptr() as u64,
+                    Slot::KeyNoise { pop } => {
+                        pack_key(key_for(setup.seed, Purpose::ModelNoise { population: pop }))
+                    }
+                    Slot::KeyInjection { inj } => {
+                        pack_key(key_for(setup.seed, Purpose::Injection { injection: inj }))
+                    }
+                    Slot::KeySyn { proj } => pack_key(key_for(
+                        setup.seed,
+                        Purpose::ModelNoise {
+                            population: SYNAPSE_KEY_BIT | proj,
+                        },
+                    )),
+                    Slot::Batch => b as u64,
+                });
+            }
+            per_b.push(c);
+        }
+        ctxs.push(per_b);
+    }
+
+    // Raw views for the threads.
+    let state_ptrs: Vec<Vec<Vec<P>>> = items
+        .iter_mut()
+        .map(|it| {
+            it.states
+                .iter_mut()
+                .map(|v| v.iter_mut().map(|a| P(a.ptr())).collect())
+                .collect()
+        })
+        .collect();
+    let cur_ptrs: Vec<Vec<Vec<P>>> = items
+        .iter_mut()
+        .map(|it| {
+            it.currents
+                .iter_mut()
+                .map(|v| v.iter_mut().map(|a| P(a.ptr())).collect())
+                .collect()
+        })
+        .collect();
+    let refr_ptrs: Vec<Vec<P>> = items
+        .iter_mut()
+        .map(|it| it.refr.iter_mut().map(|a| P(a.ptr())).collect())
+        .collect();
+    let scratch_ptrs: Vec<Vec<P>> = items
+        .iter_mut()
+        .map(|it| it.scratch.iter_mut().map(|a| P(a.ptr())).collect())
+        .collect();
+    let input_ptrs: Vec<Vec<P>> = items
+        .iter_mut()
+        .map(|it| it.inputs.iter_mut().map(|a| P(a.ptr())).collect())
+        .collect();
+
+    // Spike buffers: spk[t][b][p][parity], counts alike.
+    let mut spk_store: Vec<Vec<u32>> = Vec::new();
+    let mut spk_index = vec![vec![vec![[0usize; 2]; npop]; nb]; threads];
+    for (t, per_t) in spk_index.iter_mut().enumerate() {
+        for per_b in per_t.iter_mut() {
+            for (p, slot) in per_b.iter_mut().enumerate() {
+                let (lo, hi) = ranges[p][t];
+                for par in slot.iter_mut() {
+                    *par = spk_store.len();
+                    spk_store.push(vec![0u32; hi - lo + PAD]);
+                }
+            }
+        }
+    }
+    let spk_ptrs: Vec<P> = spk_store
+        .iter_mut()
+        .map(|v| P(v.as_mut_ptr().cast()))
+        .collect();
+    let spk_counts: Vec<AtomicUsize> = (0..spk_store.len()).map(|_| AtomicUsize::new(0)).collect();
+
+    let state_every: Vec<u64> = opts.state_every.clone().unwrap_or_else(|| {
+        m.records
+            .iter()
+            .filter_map(|r| match r {
+                Record::Trace { every, .. } => Some(u64::from(*every).max(1)),
+                Record::Spikes { .. } => None,
+            })
+            .collect()
+    });
+    let needs_state = |step: u64| state_every.iter().any(|e| step.is_multiple_of(*e));
+
+    let barrier = SpinBarrier::new(threads);
+    let abort = AtomicBool::new(false);
+    let kernels = &compiled.kernels;
+    let steps = setup.steps;
+
+    // The work of thread `t`; thread 0 also runs the callbacks (`cb`).
+    type Cb<'c> = Option<&'c mut dyn FnMut(Phase<'_>) -> Result<(), RuntimeError>>;
+    let work = |t: usize, mut cb: Cb<'_>| -> (u64, Option<RuntimeError>) {
+        let mut events = 0u64;
+        let mut error = None;
+        // rings[k][b][slot]
+        let mut rings: Vec<Vec<Vec<Vec<u32>>>> = tables
+            .iter()
+            .take(nproj)
+            .map(|tb| vec![vec![Vec::new(); tb.delays.max_steps() as usize + 1]; nb])
+            .collect();
+        let mut fired: Vec<Vec<u32>> = vec![Vec::new(); npop];
+        for step in 0..steps {
+            if needs_state(step) && threads > 1 {
+                barrier.wait();
+            }
+            if let Some(cb) = cb.as_mut() {
+                if error.is_none() {
+                    if let Err(e) = cb(Phase::Start(step, needs_state(step))) {
+                        error = Some(e);
+                        abort.store(true, Ordering::Release);
+                    }
+                }
+            }
+            if needs_state(step) && threads > 1 {
+                barrier.wait();
+            }
+            let par = (step & 1) as usize;
+            // Inputs for this step, this thread's neurons.
+            for (x, input) in m.inputs.iter().enumerate() {
+                let Some(BoundInput::Array(_)) = setup.inputs.get(x) else {
+                    continue;
+                };
+                let pi = input.population as usize;
+                let (lo, hi) = ranges[pi][t];
+                let n = m.populations[pi].size as usize;
+                for (b, ptrs) in input_ptrs.iter().enumerate() {
+                    for i in lo..hi.min(n) {
+                        let v = setup.inputs[x].value(step, b as u64, i as u32);
+                        wr(ptrs[x], i, f32, v);
+                    }
+                }
+            }
+            for b in 0..nb {
+                for (ki, (kind, _, f)) in kernels.iter().enumerate() {
+                    let ctx = ctxs[ki][b].as_ptr();
+                    let f: KernelFn = *f;
+                    // SAFETY: kernels read and write only the arrays their
+                    // context names, within the ranges given here.
+                    unsafe {
+                        match *kind {
+                            KernelKind::SynOut(k) => {
+                                let j = &m.projections[k as usize];
+                                let (lo, hi) = ranges[j.post as usize][t];
+                                let sp = scratch_ptrs[b][k as usize];
+                                for i in lo..hi {
+                                    wr(sp, i, f32, 0.0);
+                                }
+                                let s = &subs[t][k as usize];
+                                f(
+                                    ctx,
+                                    step as i64,
+                                    s.syn.as_ptr() as u64,
+                                    s.syn.len() as u64,
+                                    0,
+                                    0,
+                                );
+                            }
+                            KernelKind::Pop(p) => {
+                                let (lo, hi) = ranges[p as usize][t];
+                                let idx = spk_index[t][b][p as usize][par];
+                                let n = f(
+                                    ctx,
+                                    step as i64,
+                                    lo as u64,
+                                    hi as u64,
+                                    spk_ptrs[idx].0 as u64,
+                                    0,
+                                );
+                                spk_counts[idx].store(n as usize, Ordering::Relaxed);
+                            }
+                            KernelKind::SynDecay(k) => {
+                                let s = &subs[t][k as usize];
+                                f(
+                                    ctx,
+                                    step as i64,
+                                    s.syn.as_ptr() as u64,
+                                    s.syn.len() as u64,
+                                    0,
+                                    0,
+                                );
+                            }
+                            KernelKind::RangeDecay(k) => {
+                                let j = &m.projections[k as usize];
+                                let (lo, hi) = ranges[j.post as usize][t];
+                                let n = m.populations[j.post as usize].size as usize;
+                                f(ctx, step as i64, lo as u64, hi.min(n) as u64, 0, 0);
+                            }
+                            KernelKind::Deliver { .. } => {}
+                        }
+                    }
+                }
+            }
+            barrier.wait();
+            // Thread 0 sets `abort` before some barrier; all see it after it.
+            if abort.load(Ordering::Acquire) {
+                break;
+            }
+            for b in 0..nb {
+                // This step's spikes of every population, in neuron order.
+                for (p, list) in fired.iter_mut().enumerate() {
+                    list.clear();
+                    if let Some(train) = spike_sources[p] {
+                        list.extend_from_slice(train.at(step));
+                        continue;
+                    }
+                    if plan.spike_source[p] {
+                        continue;
+                    }
+                    for per_t in spk_index.iter() {
+                        let idx = per_t[b][p][par];
+                        let n = spk_counts[idx].load(Ordering::Relaxed);
+                        // SAFETY: written before the barrier, n ≤ capacity.
+                        let s =
+                            unsafe { std::slice::from_raw_parts(spk_ptrs[idx].0.cast::<u32>(), n) };
+                        list.extend_from_slice(s);
+                    }
+                }
+                for (ki, (kind, _, f)) in kernels.iter().enumerate() {
+                    let KernelKind::Deliver { proj, rows } = *kind else {
+                        continue;
+                    };
+                    let k = proj as usize;
+                    let j = &m.projections[k];
+                    let tb = &tables[k];
+                    let sub = &subs[t][k];
+                    let ring = &mut rings[k][b];
+                    let slots = ring.len() as u64;
+                    let pre = &fired[j.pre as usize];
+                    match &tb.delays {
+                        Delays::Homogeneous(d) if rows => {
+                            let slot = ((step + u64::from(*d)) % slots) as usize;
+                            ring[slot].extend_from_slice(pre);
+                        }
+                        delays => {
+                            for &p in pre {
+                                let a = sub.rp[p as usize] as usize;
+                                let e = sub.rp[p as usize + 1] as usize;
+                                for &s in &sub.syn[a..e] {
+                                    let d = match delays {
+                                        Delays::Homogeneous(d) => u64::from(*d),
+                                        Delays::PerSynapse(v) => {
+                                            v.get(s as usize).copied().map_or(0, u64::from)
+                                        }
+                                    };
+                                    ring[((step + d) % slots) as usize].push(s);
+                                }
+                            }
+                        }
+                    }
+                    let slot = (step % slots) as usize;
+                    let due = &ring[slot];
+                    if !due.is_empty() {
+                        let ctx = ctxs[ki][b].as_ptr();
+                        // SAFETY: the list holds row or synapse indices of this table.
+                        let n = unsafe {
+                            f(
+                                ctx,
+                                step as i64,
+                                due.as_ptr() as u64,
+                                due.len() as u64,
+                                sub.rp.as_ptr() as u64,
+                                sub.syn.as_ptr() as u64,
+                            )
+                        };
+                        events += n as u64;
+                    }
+                    ring[slot].clear();
+                }
+                if let Some(cb) = cb.as_mut() {
+                    if error.is_none() {
+                        for (p, list) in fired.iter().enumerate() {
+                            if let Err(e) = cb(Phase::Spikes(p as u32, step as u32, b as u32, list))
+                            {
+                                error = Some(e);
+                                abort.store(true, Ordering::Release);
+                                break;
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        (events, error)
+    };
+
+    let mut spikes = vec![0u64; npop];
+    let mut snapshot: Vec<Vec<PopState>> = Vec::new();
+    let mut on_cb = |ph: Phase<'_>| -> Result<(), RuntimeError> {
+        match ph {
+            Phase::Start(step, full) => {
+                if full {
+                    snapshot.clear();
+                    for b in 0..nb {
+                        snapshot.push(
+                            m.populations
+                                .iter()
+                                .enumerate()
+                                .map(|(p, pop)| {
+                                    let n = pop.size as usize;
+                                    PopState {
+                                        states: state_ptrs[b][p]
+                                            .iter()
+                                            .map(|&a| (0..n).map(|i| rd(a, i, f32)).collect())
+                                            .collect(),
+                                        currents: cur_ptrs[b][p]
+                                            .iter()
+                                            .map(|&a| (0..n).map(|i| rd(a, i, f32)).collect())
+                                            .collect(),
+                                        refractory: (0..n)
+                                            .map(|i| rd_count(refr_ptrs[b][p], i, f32))
+                                            .collect(),
+                                    }
+                                })
+                                .collect(),
+                        );
+                    }
+                    (setup.on_step)(step, &snapshot)
+                } else {
+                    (setup.on_step)(step, &[])
+                }
+            }
+            Phase::Spikes(p, step, b, list) => {
+                spikes[p as usize] += list.len() as u64;
+                (setup.on_spikes)(p, step, b, list)
+            }
+        }
+    };
+    let (events, error) = std::thread::scope(|scope| {
+        let handles: Vec<_> = (1..threads)
+            .map(|t| {
+                let work = &work;
+                scope.spawn(move || work(t, None))
+            })
+            .collect();
+        let (mut ev, err0) = work(0, Some(&mut on_cb));
+        for h in handles {
+            if let Ok((e, _)) = h.join() {
+                ev += e;
+            }
+        }
+        (ev, err0)
+    });
+    if let Some(e) = error {
+        return Err(e);
+    }
+    drop(items);
+    Ok(Outcome {
+        spikes,
+        synaptic_events: events,
+        wall_s: start.elapsed().as_secs_f64(),
+    })
+}
+
+/// What thread 0 reports to the callbacks.
+enum Phase<'a> {
+    /// Start of a step; whether the full state is wanted.
+    Start(u64, bool),
+    Spikes(u32, u32, u32, &'a [u32]),
+}

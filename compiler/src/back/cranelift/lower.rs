@@ -1,0 +1,1591 @@
+//! IR → CLIF. Every kernel has the signature
+//! `fn(ctx: *const u64, step: i64, a: i64, b: i64, c: i64, d: i64) -> i64`:
+//! `ctx` is a per-(kernel, batch item) table of pointers and values whose
+//! layout ([`Slot`]s) the lowering decides; the other arguments depend on the
+//! kernel ([`KernelKind`]). Kernels:
+//!
+//! * `Pop(p)` (a = lo, b = hi, c = spike list out; returns spikes written):
+//!   one SIMD pass over neurons `lo..hi` of population `p`: currents (align-post
+//!   outputs, per-synapse output sums, injections), integration, refractory
+//!   hold and countdown, threshold, reset, refractory set, spike compaction,
+//!   then the decay of every align-post projection onto `p` (step 4 reads the
+//!   post state at the end of step 3, which is what is in registers).
+//! * `SynOut(k)`, `SynDecay(k)` (a = synapse index list, b = its length): per-synapse
+//!   projections, scalar, over the synapses whose target a thread owns.
+//! * `RangeDecay(k)` (a = lo, b = hi): align-post decay onto a spike source.
+//! * `Deliver(k)` (a = list, b = len, c = row pointers, d = synapse indices;
+//!   returns synapses delivered): `on_pre` for every synapse of the rows of
+//!   the spiking neurons in `list` (homogeneous delay), or of the synapses in
+//!   `list` (per-synapse delays).
+
+use std::collections::{HashMap, HashSet};
+
+use cranelift_codegen::cursor::{Cursor, FuncCursor};
+use cranelift_codegen::ir::condcodes::{FloatCC, IntCC};
+use cranelift_codegen::ir::{
+    types, AbiParam, Block, BlockArg, Function, Inst, InstBuilder, MemFlagsData, SigRef, Signature,
+    UserFuncName, Value,
+};
+use cranelift_codegen::isa::{CallConv, TargetFrontendConfig};
+use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
+
+use super::math::{self, fconst, fsel, Shape};
+use super::rt;
+use crate::ir::{
+    AssignOp, BinaryOp, Expr, Handle, InputKind, MathOp, Method, Module, Ode, RandomKind,
+    SynapseLayout, UnaryOp, Var,
+};
+
+/// One entry of a kernel's context table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Slot {
+    /// Pointer to state `state` of population `pop`.
+    State {
+        pop: u32,
+        state: u32,
+    },
+    Current {
+        pop: u32,
+        cur: u32,
+    },
+    /// Pointer to the refractory counters (integers of the float's width).
+    Refr {
+        pop: u32,
+    },
+    /// f64 bits of a population parameter (per batch item: sweeps).
+    Param {
+        pop: u32,
+        q: u32,
+    },
+    /// The refractory count in steps, computed by the host.
+    RefCount {
+        pop: u32,
+    },
+    Syn {
+        proj: u32,
+        state: u32,
+    },
+    /// Per-synapse output sums per post neuron.
+    Scratch {
+        proj: u32,
+    },
+    /// Pointer to the CSR column (post index) of each synapse, u32.
+    Cols {
+        proj: u32,
+    },
+    /// Pointer to per-synapse weights, f32.
+    Weights {
+        proj: u32,
+    },
+    /// f64 bits of a homogeneous weight.
+    Weight {
+        proj: u32,
+    },
+    /// Pointer to the current step's values of an array input.
+    Input {
+        input: u32,
+    },
+    KeyNoise {
+        pop: u32,
+    },
+    KeyInjection {
+        inj: u32,
+    },
+    KeySyn {
+        proj: u32,
+    },
+    Batch,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KernelKind {
+    Pop(u32),
+    SynOut(u32),
+    SynDecay(u32),
+    RangeDecay(u32),
+    /// `rows`: the list holds spiking neurons (homogeneous delay); else synapses.
+    Deliver {
+        proj: u32,
+        rows: bool,
+    },
+}
+
+/// How a population's refractory count is found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RefMode {
+    None,
+    /// Same for every neuron of a batch item: computed by the host.
+    Host,
+    /// Evaluated per neuron in the kernel.
+    Kernel,
+}
+
+/// Decisions the lowering needs beyond the module.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub f32: bool,
+    pub spike_source: Vec<bool>,
+    pub homogeneous_weight: Vec<bool>,
+    pub homogeneous_delay: Vec<bool>,
+    pub ref_mode: Vec<RefMode>,
+}
+
+impl Plan {
+    /// From the module alone (the table facts guessed from the IR).
+    #[must_use]
+    pub fn from_module(module: &Module, f32: bool) -> Self {
+        Self {
+            f32,
+            spike_source: (0..module.populations.len())
+                .map(|p| {
+                    module.inputs.iter().any(|i| {
+                        i.population as usize == p && matches!(i.kind, InputKind::SpikeTrain)
+                    })
+                })
+                .collect(),
+            homogeneous_weight: module
+                .projections
+                .iter()
+                .map(|j| {
+                    j.weight.constant_value().is_some()
+                        && matches!(j.connect, crate::ir::Connect::Rule(_))
+                })
+                .collect(),
+            homogeneous_delay: module
+                .projections
+                .iter()
+                .map(|j| j.delay.constant_value().is_some())
+                .collect(),
+            ref_mode: module
+                .populations
+                .iter()
+                .map(|p| match p.refractory {
+                    None => RefMode::None,
+                    Some(h) if host_computable(module, h) => RefMode::Host,
+                    Some(_) => RefMode::Kernel,
+                })
+                .collect(),
+        }
+    }
+}
+
+/// Whether `h` reads only params, dt and constants (no draws, states, time).
+#[must_use]
+pub fn host_computable(module: &Module, h: Handle<Expr>) -> bool {
+    let mut stack = vec![h];
+    while let Some(x) = stack.pop() {
+        match &module.exprs[x] {
+            Expr::Load(Var::Param(_) | Var::Dt) | Expr::Const(_) => {}
+            Expr::Load(_) | Expr::Random { .. } => return false,
+            e => stack.extend(e.children()),
+        }
+    }
+    true
+}
+
+/// Every variable the trees under `roots` load.
+fn used_vars(module: &Module, roots: &[Handle<Expr>]) -> HashSet<Var> {
+    let mut seen = HashSet::new();
+    let mut out = HashSet::new();
+    let mut stack: Vec<Handle<Expr>> = roots.to_vec();
+    while let Some(x) = stack.pop() {
+        if !seen.insert(x) {
+            continue;
+        }
+        match &module.exprs[x] {
+            Expr::Load(v) => {
+                out.insert(*v);
+            }
+            e => stack.extend(e.children()),
+        }
+    }
+    out
+}
+
+/// One generated function with its context layout.
+pub struct Kernel {
+    pub kind: KernelKind,
+    pub name: String,
+    pub slots: Vec<Slot>,
+    pub func: Function,
+}
+
+/// The kernel signature.
+#[must_use]
+pub fn signature(cc: CallConv) -> Signature {
+    let mut sig = Signature::new(cc);
+    for _ in 0..6 {
+        sig.params.push(AbiParam::new(types::I64));
+    }
+    sig.returns.push(AbiParam::new(types::I64));
+    sig
+}
+
+/// Random-draw addressing of the code being lowered.
+#[derive(Clone, Copy)]
+struct Rand {
+    key: Value,
+    /// i32 index of lane 0.
+    index: Value,
+    step: Value,
+    batch: Value,
+}
+
+/// What loads resolve to. Missing entries read 0 (as in the reference).
+#[derive(Clone)]
+struct Scope {
+    state: Vec<Option<Value>>,
+    cur: Vec<Option<Value>>,
+    param: Vec<Option<Value>>,
+    syn: Vec<Option<Value>>,
+    synparam: Vec<Option<Value>>,
+    post_state: Vec<Option<Value>>,
+    post_cur: Vec<Option<Value>>,
+    input: Vec<Option<Value>>,
+    weight: Option<Value>,
+    time: Value,
+    dt: Value,
+    rand: Option<Rand>,
+}
+
+fn some(v: &[Value]) -> Vec<Option<Value>> {
+    v.iter().copied().map(Some).collect()
+}
+
+struct Gen<'a, 'f> {
+    m: &'a Module,
+    plan: &'a Plan,
+    cc: CallConv,
+    fb: FunctionBuilder<'f>,
+    ctx: Value,
+    entry_jump: Option<Inst>,
+    slots: Vec<Slot>,
+    slot_vals: HashMap<Slot, Value>,
+    sigs: HashMap<u8, SigRef>,
+}
+
+fn mem() -> MemFlagsData {
+    MemFlagsData::new().with_notrap()
+}
+
+impl Gen<'_, '_> {
+    /// Emit at the end of the entry block (before its jump): loop invariants.
+    fn pre<R>(&mut self, f: impl FnOnce(&mut FuncCursor) -> R) -> R {
+        let inst = self.entry_jump.expect("entry jump set");
+        let mut cur = FuncCursor::new(self.fb.func).at_inst(inst);
+        f(&mut cur)
+    }
+
+    /// The raw i64 of a context slot, loaded once in the entry block.
+    fn slot(&mut self, s: Slot) -> Value {
+        if let Some(v) = self.slot_vals.get(&s) {
+            return *v;
+        }
+        let idx = self.slots.len() as i32;
+        self.slots.push(s);
+        let ctx = self.ctx;
+        let v = self.pre(|c| {
+            c.ins().load(
+                types::I64,
+                MemFlagsData::trusted().with_readonly(),
+                ctx,
+                idx * 8,
+            )
+        });
+        self.slot_vals.insert(s, v);
+        v
+    }
+
+    /// A slot holding f64 bits, as a float of the working shape (splatted).
+    fn slot_float(&mut self, s: Slot, sh: Shape) -> Value {
+        let raw = self.slot(s);
+        self.pre(|c| {
+            let f = c.ins().bitcast(types::F64, MemFlagsData::new(), raw);
+            let f = if sh.f32 {
+                c.ins().fdemote(types::F32, f)
+            } else {
+                f
+            };
+            if sh.vector() {
+                c.ins().splat(sh.fty(), f)
+            } else {
+                f
+            }
+        })
+    }
+
+    /// A float constant emitted in the entry block.
+    fn konst(&mut self, sh: Shape, v: f64) -> Value {
+        self.pre(|c| {
+            let s = if sh.f32 {
+                c.ins().f32const(v as f32)
+            } else {
+                c.ins().f64const(v)
+            };
+            if sh.vector() {
+                c.ins().splat(sh.fty(), s)
+            } else {
+                s
+            }
+        })
+    }
+
+    fn zero_f(&mut self, sh: Shape) -> Value {
+        fconst(&mut self.fb, sh, 0.0)
+    }
+
+    fn sig(&mut self, arity: u8) -> SigRef {
+        if let Some(s) = self.sigs.get(&arity) {
+            return *s;
+        }
+        let mut sig = Signature::new(self.cc);
+        match arity {
+            // keyed draw: key, kind, slot, index, step, batch
+            0 => {
+                sig.params.push(AbiParam::new(types::I64));
+                for _ in 0..5 {
+                    sig.params.push(AbiParam::new(types::I32));
+                }
+            }
+            n => {
+                for _ in 0..n {
+                    sig.params.push(AbiParam::new(types::F64));
+                }
+            }
+        }
+        sig.returns.push(AbiParam::new(types::F64));
+        let r = self.fb.import_signature(sig);
+        self.sigs.insert(arity, r);
+        r
+    }
+
+    /// Apply an f64 host function lane by lane.
+    fn call_lanes(&mut self, sh: Shape, f: usize, args: &[Value]) -> Value {
+        let sig = self.sig(args.len() as u8);
+        let callee = self.fb.ins().iconst(types::I64, f as i64);
+        let mut out = if sh.vector() {
+            self.zero_f(sh)
+        } else {
+            args[0]
+        };
+        for l in 0..sh.lanes {
+            let mut xs = Vec::new();
+            for &a in args {
+                let x = if sh.vector() {
+                    self.fb.ins().extractlane(a, l)
+                } else {
+                    a
+                };
+                let x = if sh.f32 {
+                    self.fb.ins().fpromote(types::F64, x)
+                } else {
+                    x
+                };
+                xs.push(x);
+            }
+            let call = self.fb.ins().call_indirect(sig, callee, &xs);
+            let r = self.fb.inst_results(call)[0];
+            let r = if sh.f32 {
+                self.fb.ins().fdemote(types::F32, r)
+            } else {
+                r
+            };
+            out = if sh.vector() {
+                self.fb.ins().insertlane(out, r, l)
+            } else {
+                r
+            };
+        }
+        out
+    }
+
+    fn random(&mut self, sh: Shape, rand: Option<Rand>, kind: RandomKind, slot: u32) -> Value {
+        let Some(r) = rand else {
+            return fconst(&mut self.fb, sh, f64::NAN);
+        };
+        let sig = self.sig(0);
+        let callee = self
+            .fb
+            .ins()
+            .iconst(types::I64, rt::snnc_jit_draw as *const () as usize as i64);
+        let kind = self.fb.ins().iconst(
+            types::I32,
+            match kind {
+                RandomKind::Uniform => 0,
+                RandomKind::Normal => 1,
+            },
+        );
+        let slot = self.fb.ins().iconst(types::I32, i64::from(slot));
+        let mut out = self.zero_f(sh);
+        for l in 0..sh.lanes {
+            let idx = self.fb.ins().iadd_imm_s(r.index, i64::from(l));
+            let call = self.fb.ins().call_indirect(
+                sig,
+                callee,
+                &[r.key, kind, slot, idx, r.step, r.batch],
+            );
+            let v = self.fb.inst_results(call)[0];
+            let v = if sh.f32 {
+                self.fb.ins().fdemote(types::F32, v)
+            } else {
+                v
+            };
+            out = if sh.vector() {
+                self.fb.ins().insertlane(out, v, l)
+            } else {
+                v
+            };
+        }
+        out
+    }
+
+    fn lower(
+        &mut self,
+        sh: Shape,
+        h: Handle<Expr>,
+        sc: &Scope,
+        memo: &mut HashMap<usize, Value>,
+    ) -> Value {
+        if let Some(v) = memo.get(&h.index()) {
+            return *v;
+        }
+        let v = self.lower_uncached(sh, h, sc, memo);
+        memo.insert(h.index(), v);
+        v
+    }
+
+    fn lower_uncached(
+        &mut self,
+        sh: Shape,
+        h: Handle<Expr>,
+        sc: &Scope,
+        memo: &mut HashMap<usize, Value>,
+    ) -> Value {
+        let m = self.m;
+        let b = &mut self.fb;
+        match m.exprs[h] {
+            Expr::Const(v) => fconst(b, sh, v),
+            Expr::Load(var) => {
+                let at = |xs: &[Option<Value>], i: u32| xs.get(i as usize).copied().flatten();
+                let v = match var {
+                    Var::State(i) => at(&sc.state, i),
+                    Var::Current(i) => at(&sc.cur, i),
+                    Var::Param(i) => at(&sc.param, i),
+                    Var::Syn(i) => at(&sc.syn, i),
+                    Var::SynParam(i) => at(&sc.synparam, i),
+                    Var::PostState(i) => at(&sc.post_state, i),
+                    Var::PostCurrent(i) => at(&sc.post_cur, i),
+                    Var::PreState(_) => None,
+                    Var::Weight => sc.weight,
+                    Var::Time => Some(sc.time),
+                    Var::Dt => Some(sc.dt),
+                    Var::Input(i) => at(&sc.input, i),
+                };
+                match v {
+                    Some(v) => v,
+                    None => fconst(b, sh, 0.0),
+                }
+            }
+            Expr::Unary(op, x) => {
+                let x = self.lower(sh, x, sc, memo);
+                let b = &mut self.fb;
+                match op {
+                    UnaryOp::Neg => b.ins().fneg(x),
+                    UnaryOp::Not => {
+                        let z = fconst(b, sh, 0.0);
+                        let c = math::fcmp(b, FloatCC::Equal, x, z);
+                        math::truth(b, sh, c)
+                    }
+                }
+            }
+            Expr::Binary(op, x, y) => {
+                let l = self.lower(sh, x, sc, memo);
+                let r = self.lower(sh, y, sc, memo);
+                if op == BinaryOp::Pow {
+                    return self.call_lanes(sh, rt::snnc_jit_pow as *const () as usize, &[l, r]);
+                }
+                let b = &mut self.fb;
+                let cmp = |b: &mut FunctionBuilder, cc: FloatCC| {
+                    let c = math::fcmp(b, cc, l, r);
+                    math::truth(b, sh, c)
+                };
+                match op {
+                    BinaryOp::Add => b.ins().fadd(l, r),
+                    BinaryOp::Sub => b.ins().fsub(l, r),
+                    BinaryOp::Mul => b.ins().fmul(l, r),
+                    // f32: a division by a constant becomes a multiplication
+                    // by its reciprocal (within an ulp; f64 keeps the
+                    // reference's exact division).
+                    BinaryOp::Div => match m.exprs[y] {
+                        Expr::Const(c) if sh.f32 && c != 0.0 && (1.0 / c).is_finite() => {
+                            let rc = fconst(b, sh, 1.0 / c);
+                            b.ins().fmul(l, rc)
+                        }
+                        _ => b.ins().fdiv(l, r),
+                    },
+                    BinaryOp::Lt => cmp(b, FloatCC::LessThan),
+                    BinaryOp::Le => cmp(b, FloatCC::LessThanOrEqual),
+                    BinaryOp::Gt => cmp(b, FloatCC::GreaterThan),
+                    BinaryOp::Ge => cmp(b, FloatCC::GreaterThanOrEqual),
+                    BinaryOp::Eq => cmp(b, FloatCC::Equal),
+                    BinaryOp::Ne => cmp(b, FloatCC::NotEqual),
+                    BinaryOp::And | BinaryOp::Or => {
+                        let z = fconst(b, sh, 0.0);
+                        let a = math::fcmp(b, FloatCC::NotEqual, l, z);
+                        let c = math::fcmp(b, FloatCC::NotEqual, r, z);
+                        let m = if op == BinaryOp::And {
+                            math::mand(b, a, c)
+                        } else {
+                            math::mor(b, a, c)
+                        };
+                        math::truth(b, sh, m)
+                    }
+                    // f64::min/max: a NaN operand yields the other one.
+                    BinaryOp::Min | BinaryOp::Max => {
+                        let cc = if op == BinaryOp::Min {
+                            FloatCC::LessThan
+                        } else {
+                            FloatCC::GreaterThan
+                        };
+                        let a = math::fcmp(b, cc, l, r);
+                        let n = math::fcmp(b, FloatCC::Unordered, r, r);
+                        let m = math::mor(b, a, n);
+                        fsel(b, sh, m, l, r)
+                    }
+                    BinaryOp::Pow => unreachable!("handled above"),
+                }
+            }
+            Expr::Math(op, x) => {
+                let x = self.lower(sh, x, sc, memo);
+                let host = |f: extern "C" fn(f64) -> f64| f as *const () as usize;
+                let b = &mut self.fb;
+                match op {
+                    MathOp::Exp => math::exp(b, sh, x),
+                    MathOp::Exprel => math::exprel(b, sh, x),
+                    MathOp::Log => math::log(b, sh, x),
+                    MathOp::Sqrt => b.ins().sqrt(x),
+                    MathOp::Abs => b.ins().fabs(x),
+                    MathOp::Floor => b.ins().floor(x),
+                    MathOp::Ceil => b.ins().ceil(x),
+                    MathOp::Sin => self.call_lanes(sh, host(rt::snnc_jit_sin), &[x]),
+                    MathOp::Cos => self.call_lanes(sh, host(rt::snnc_jit_cos), &[x]),
+                    MathOp::Tanh => self.call_lanes(sh, host(rt::snnc_jit_tanh), &[x]),
+                }
+            }
+            Expr::Select(c, x, y) => {
+                let c = self.lower(sh, c, sc, memo);
+                let x = self.lower(sh, x, sc, memo);
+                let y = self.lower(sh, y, sc, memo);
+                let b = &mut self.fb;
+                let z = fconst(b, sh, 0.0);
+                let m = math::fcmp(b, FloatCC::NotEqual, c, z);
+                fsel(b, sh, m, x, y)
+            }
+            Expr::Random { kind, slot } => self.random(sh, sc.rand, kind, slot),
+        }
+    }
+
+    /// New values of the states from start values `s0` (see the reference's
+    /// `integrate`: same operations in the same order). `mk(s)` builds the
+    /// scope in which the states read `s`.
+    fn integrate(
+        &mut self,
+        sh: Shape,
+        odes: &[Ode],
+        s0: &[Value],
+        mk: &dyn Fn(&[Value]) -> Scope,
+    ) -> Vec<Value> {
+        let mut out = s0.to_vec();
+        let mut memo0 = HashMap::new();
+        let sc0 = mk(s0);
+        for o in odes {
+            if let Some(u) = o.update {
+                out[o.state as usize] = self.lower(sh, u, &sc0, &mut memo0);
+            }
+        }
+        let Some(method) = odes.iter().map(|o| o.method).find(|m| *m != Method::Exact) else {
+            return out;
+        };
+        let others: Vec<&Ode> = odes.iter().filter(|o| o.update.is_none()).collect();
+        let dt = self.m.dt;
+        let k1: Vec<Value> = others
+            .iter()
+            .map(|o| self.lower(sh, o.rhs, &sc0, &mut memo0))
+            .collect();
+        let f = |g: &mut Self, s: &[Value]| -> Vec<Value> {
+            let sc = mk(s);
+            let mut memo = HashMap::new();
+            others
+                .iter()
+                .map(|o| g.lower(sh, o.rhs, &sc, &mut memo))
+                .collect()
+        };
+        let shifted = |g: &mut Self, k: &[Value], h: f64| -> Vec<Value> {
+            let hc = g.konst(sh, h);
+            let mut s = s0.to_vec();
+            for (o, d) in others.iter().zip(k) {
+                let i = o.state as usize;
+                let hd = g.fb.ins().fmul(hc, *d);
+                s[i] = g.fb.ins().fadd(s0[i], hd);
+            }
+            s
+        };
+        let incr: Vec<Value> = match method {
+            Method::Euler | Method::Exact => k1,
+            Method::Rk2 => {
+                let s = shifted(self, &k1, dt / 2.0);
+                f(self, &s)
+            }
+            Method::Rk4 => {
+                let s = shifted(self, &k1, dt / 2.0);
+                let k2 = f(self, &s);
+                let s = shifted(self, &k2, dt / 2.0);
+                let k3 = f(self, &s);
+                let s = shifted(self, &k3, dt);
+                let k4 = f(self, &s);
+                let two = self.konst(sh, 2.0);
+                let six = self.konst(sh, 6.0);
+                (0..k1.len())
+                    .map(|i| {
+                        let b = &mut self.fb;
+                        let a = b.ins().fmul(two, k2[i]);
+                        let a = b.ins().fadd(k1[i], a);
+                        let c = b.ins().fmul(two, k3[i]);
+                        let a = b.ins().fadd(a, c);
+                        let a = b.ins().fadd(a, k4[i]);
+                        b.ins().fdiv(a, six)
+                    })
+                    .collect()
+            }
+        };
+        let dtc = self.konst(sh, dt);
+        for (o, d) in others.iter().zip(incr) {
+            let i = o.state as usize;
+            let hd = self.fb.ins().fmul(dtc, d);
+            out[i] = self.fb.ins().fadd(s0[i], hd);
+        }
+        out
+    }
+
+    fn base_scope(&mut self, sh: Shape, step: Value) -> Scope {
+        let dt = self.m.dt;
+        let f32 = sh.f32;
+        let time = self.pre(|c| {
+            let s = c.ins().fcvt_from_sint(types::F64, step);
+            let d = c.ins().f64const(dt);
+            let t = c.ins().fmul(s, d);
+            let t = if f32 {
+                c.ins().fdemote(types::F32, t)
+            } else {
+                t
+            };
+            if sh.vector() {
+                c.ins().splat(sh.fty(), t)
+            } else {
+                t
+            }
+        });
+        let dtv = self.konst(sh, dt);
+        Scope {
+            state: Vec::new(),
+            cur: Vec::new(),
+            param: Vec::new(),
+            syn: Vec::new(),
+            synparam: Vec::new(),
+            post_state: Vec::new(),
+            post_cur: Vec::new(),
+            input: Vec::new(),
+            weight: None,
+            time,
+            dt: dtv,
+            rand: None,
+        }
+    }
+
+    fn rand(&mut self, key: Slot, index: Value, step: Value) -> Rand {
+        let key = self.slot(key);
+        let batch = self.slot(Slot::Batch);
+        let (step32, batch32) = self.pre(|c| {
+            (
+                c.ins().ireduce(types::I32, step),
+                c.ins().ireduce(types::I32, batch),
+            )
+        });
+        let index = self.fb.ins().ireduce(types::I32, index);
+        Rand {
+            key,
+            index,
+            step: step32,
+            batch: batch32,
+        }
+    }
+
+    /// Address `base + index * size`.
+    fn addr(&mut self, base: Value, index: Value, size: i64) -> Value {
+        let off = self.fb.ins().imul_imm_s(index, size);
+        self.fb.ins().iadd(base, off)
+    }
+
+    fn load_f(&mut self, sh: Shape, s: Slot, index: Value) -> Value {
+        let base = self.slot(s);
+        let a = self.addr(base, index, sh.elem());
+        self.fb.ins().load(sh.fty(), mem(), a, 0)
+    }
+
+    fn store_f(&mut self, sh: Shape, s: Slot, index: Value, v: Value) {
+        let base = self.slot(s);
+        let a = self.addr(base, index, sh.elem());
+        self.fb.ins().store(mem(), v, a, 0);
+    }
+
+    fn synparams(&mut self, sh: Shape, k: usize) -> Vec<Option<Value>> {
+        let ps: Vec<f64> = self.m.projections[k]
+            .synapse
+            .params
+            .iter()
+            .map(|q| q.value)
+            .collect();
+        ps.iter().map(|&v| Some(self.konst(sh, v))).collect()
+    }
+
+    /// Loads of the synapse states `used` of projection `k` at `index`.
+    fn syn_loads(
+        &mut self,
+        sh: Shape,
+        k: usize,
+        index: Value,
+        all: bool,
+        used: &HashSet<Var>,
+    ) -> Vec<Option<Value>> {
+        let ns = self.m.projections[k].synapse.states.len();
+        (0..ns)
+            .map(|q| {
+                (all || used.contains(&Var::Syn(q as u32))).then(|| {
+                    self.load_f(
+                        sh,
+                        Slot::Syn {
+                            proj: k as u32,
+                            state: q as u32,
+                        },
+                        index,
+                    )
+                })
+            })
+            .collect()
+    }
+
+    fn post_loads(
+        &mut self,
+        sh: Shape,
+        k: usize,
+        index: Value,
+        used: &HashSet<Var>,
+    ) -> (Vec<Option<Value>>, Vec<Option<Value>>) {
+        let post = self.m.projections[k].post;
+        let p = &self.m.populations[post as usize];
+        let (ns, nc) = (p.states.len(), p.currents.len());
+        let st = (0..ns)
+            .map(|q| {
+                used.contains(&Var::PostState(q as u32)).then(|| {
+                    self.load_f(
+                        sh,
+                        Slot::State {
+                            pop: post,
+                            state: q as u32,
+                        },
+                        index,
+                    )
+                })
+            })
+            .collect();
+        let cu = (0..nc)
+            .map(|q| {
+                used.contains(&Var::PostCurrent(q as u32)).then(|| {
+                    self.load_f(
+                        sh,
+                        Slot::Current {
+                            pop: post,
+                            cur: q as u32,
+                        },
+                        index,
+                    )
+                })
+            })
+            .collect();
+        (st, cu)
+    }
+
+    fn jump(&mut self, to: Block, args: &[Value]) {
+        let args: Vec<BlockArg> = args.iter().map(|v| (*v).into()).collect();
+        self.fb.ins().jump(to, &args);
+    }
+
+    /// `for i in lo..hi step by `lanes`` over population-sized arrays.
+    fn pop_kernel(&mut self, pi: u32) {
+        let m = self.m;
+        let sh = Shape::simd(self.plan.f32);
+        let p = &m.populations[pi as usize];
+        let l = i64::from(sh.lanes);
+        let entry = self.fb.create_block();
+        self.fb.append_block_params_for_function_params(entry);
+        self.fb.switch_to_block(entry);
+        let params = self.fb.block_params(entry).to_vec();
+        self.ctx = params[0];
+        let header = self.fb.create_block();
+        self.fb.append_block_param(header, types::I64);
+        self.fb.append_block_param(header, types::I64);
+        let zero_n = self.fb.ins().iconst(types::I64, 0);
+        self.jump(header, &[params[2], zero_n]);
+        self.entry_jump = self.fb.func.layout.last_inst(entry);
+        let step = params[1];
+        let hi = params[3];
+        let out = params[4];
+        let base = self.base_scope(sh, step);
+        let param: Vec<Option<Value>> = (0..p.params.len())
+            .map(|q| {
+                Some(self.slot_float(
+                    Slot::Param {
+                        pop: pi,
+                        q: q as u32,
+                    },
+                    sh,
+                ))
+            })
+            .collect();
+        let body = self.fb.create_block();
+        let exit = self.fb.create_block();
+        self.fb.append_block_param(exit, types::I64);
+        self.fb.switch_to_block(header);
+        let i = self.fb.block_params(header)[0];
+        let n = self.fb.block_params(header)[1];
+        let c = self.fb.ins().icmp(IntCC::SignedLessThan, i, hi);
+        let nb: BlockArg = n.into();
+        self.fb.ins().brif(c, body, &[], exit, &[nb]);
+        self.fb.switch_to_block(body);
+
+        let ns = p.states.len();
+        let s0: Vec<Value> = (0..ns)
+            .map(|s| {
+                self.load_f(
+                    sh,
+                    Slot::State {
+                        pop: pi,
+                        state: s as u32,
+                    },
+                    i,
+                )
+            })
+            .collect();
+        // (1) currents.
+        let zero = self.zero_f(sh);
+        let mut acc: Vec<Value> = vec![zero; p.currents.len()];
+        for (k, j) in m.projections.iter().enumerate() {
+            if j.post != pi {
+                continue;
+            }
+            let Some(o) = &j.output else { continue };
+            let c = o.current as usize;
+            let v = match j.synapse.layout {
+                SynapseLayout::AlignPost => {
+                    let used = used_vars(m, &[o.value]);
+                    let syn = self.syn_loads(sh, k, i, false, &used);
+                    let synparam = self.synparams(sh, k);
+                    let rand = self.rand(Slot::KeySyn { proj: k as u32 }, i, step);
+                    let sc = Scope {
+                        syn,
+                        synparam,
+                        post_state: some(&s0),
+                        rand: Some(rand),
+                        ..base.clone()
+                    };
+                    self.lower(sh, o.value, &sc, &mut HashMap::new())
+                }
+                SynapseLayout::PerSynapse => self.load_f(sh, Slot::Scratch { proj: k as u32 }, i),
+            };
+            acc[c] = self.fb.ins().fadd(acc[c], v);
+        }
+        let inputs: Vec<Option<Value>> = m
+            .inputs
+            .iter()
+            .enumerate()
+            .map(|(x, inp)| {
+                (inp.population == pi && matches!(inp.kind, InputKind::Array { .. })).then_some(x)
+            })
+            .collect::<Vec<_>>()
+            .into_iter()
+            .map(|x| x.map(|x| self.load_f(sh, Slot::Input { input: x as u32 }, i)))
+            .collect();
+        for (k, inj) in m.injections.iter().enumerate() {
+            if inj.population != pi {
+                continue;
+            }
+            let rand = self.rand(Slot::KeyInjection { inj: k as u32 }, i, step);
+            let sc = Scope {
+                state: some(&s0),
+                cur: some(&acc),
+                param: param.clone(),
+                input: inputs.clone(),
+                rand: Some(rand),
+                ..base.clone()
+            };
+            let v = self.lower(sh, inj.value, &sc, &mut HashMap::new());
+            let c = inj.current as usize;
+            acc[c] = self.fb.ins().fadd(acc[c], v);
+        }
+        for (c, v) in acc.iter().enumerate() {
+            self.store_f(
+                sh,
+                Slot::Current {
+                    pop: pi,
+                    cur: c as u32,
+                },
+                i,
+                *v,
+            );
+        }
+        // (2) integration.
+        let noise = self.rand(Slot::KeyNoise { pop: pi }, i, step);
+        let nscope = Scope {
+            cur: some(&acc),
+            param: param.clone(),
+            rand: Some(noise),
+            ..base.clone()
+        };
+        let mk = |s: &[Value]| Scope {
+            state: some(s),
+            ..nscope.clone()
+        };
+        let mut s1 = self.integrate(sh, &p.odes, &s0, &mk);
+        // (3) refractory, threshold, reset.
+        let has_ref = p.refractory.is_some();
+        let mut cnt = None;
+        let mut isref = None;
+        if has_ref {
+            let base_r = self.slot(Slot::Refr { pop: pi });
+            let a = self.addr(base_r, i, sh.elem());
+            let c0 = self.fb.ins().load(sh.ity(), mem(), a, 0);
+            let zi = math::iconst(&mut self.fb, sh, 0);
+            let r = math::icmp(&mut self.fb, IntCC::SignedGreaterThan, c0, zi);
+            for &h in &p.held {
+                let h = h as usize;
+                s1[h] = fsel(&mut self.fb, sh, r, s0[h], s1[h]);
+            }
+            let one = math::iconst(&mut self.fb, sh, 1);
+            let dec = self.fb.ins().isub(c0, one);
+            cnt = Some(math::isel(&mut self.fb, sh, r, dec, c0));
+            isref = Some(r);
+        }
+        let mut n_next = n;
+        if let Some(cond) = p.spike {
+            let sc = mk(&s1);
+            let cv = self.lower(sh, cond, &sc, &mut HashMap::new());
+            let b = &mut self.fb;
+            let z = fconst(b, sh, 0.0);
+            let mut spk = math::fcmp(b, FloatCC::NotEqual, cv, z);
+            if let Some(r) = isref {
+                let nr = math::mnot(b, sh, r);
+                spk = math::mand(b, spk, nr);
+            }
+            // Padding lanes past the population never spike.
+            let size = i64::from(p.size);
+            let valid = if sh.vector() {
+                // size - lane per lane, built once: i < size - lane.
+                let lim = self.pre(|c| {
+                    let z = c.ins().iconst(sh.scalar_i(), size);
+                    let mut v = c.ins().splat(sh.ity(), z);
+                    for lane in 1..sh.lanes {
+                        let x = c.ins().iconst(sh.scalar_i(), size - i64::from(lane));
+                        v = c.ins().insertlane(v, x, lane);
+                    }
+                    v
+                });
+                let b = &mut self.fb;
+                let ii = if sh.f32 {
+                    b.ins().ireduce(types::I32, i)
+                } else {
+                    i
+                };
+                let iv = b.ins().splat(sh.ity(), ii);
+                b.ins().icmp(IntCC::SignedLessThan, iv, lim)
+            } else {
+                self.fb.ins().icmp_imm_s(IntCC::SignedLessThan, i, size)
+            };
+            let b = &mut self.fb;
+            spk = math::mand(b, spk, valid);
+            let any = math::many(b, sh, spk);
+            let slow = self.fb.create_block();
+            let join = self.fb.create_block();
+            for _ in 0..ns {
+                self.fb.append_block_param(join, sh.fty());
+            }
+            if has_ref {
+                self.fb.append_block_param(join, sh.ity());
+            }
+            self.fb.append_block_param(join, types::I64);
+            let mut fall: Vec<BlockArg> = s1.iter().map(|v| (*v).into()).collect();
+            if let Some(c) = cnt {
+                fall.push(c.into());
+            }
+            fall.push(n.into());
+            self.fb.ins().brif(any, slow, &[], join, &fall);
+            // Slow path: some lane spikes.
+            self.fb.switch_to_block(slow);
+            let mut s2 = s1.clone();
+            for r in &p.reset {
+                let Var::State(t) = r.target else { continue };
+                let t = t as usize;
+                let sc = mk(&s2);
+                let v = self.lower(sh, r.value, &sc, &mut HashMap::new());
+                let nv = match r.op {
+                    AssignOp::Set => v,
+                    AssignOp::Add => self.fb.ins().fadd(s2[t], v),
+                };
+                s2[t] = fsel(&mut self.fb, sh, spk, nv, s2[t]);
+            }
+            let mut cnt2 = cnt;
+            if let (Some(c), Some(rf)) = (cnt, p.refractory) {
+                let count = match self.plan.ref_mode[pi as usize] {
+                    RefMode::Host => {
+                        let raw = self.slot(Slot::RefCount { pop: pi });
+                        self.pre(|cu| {
+                            let v = if sh.f32 {
+                                cu.ins().ireduce(types::I32, raw)
+                            } else {
+                                raw
+                            };
+                            if sh.vector() {
+                                cu.ins().splat(sh.ity(), v)
+                            } else {
+                                v
+                            }
+                        })
+                    }
+                    _ => {
+                        let sc = mk(&s2);
+                        let v = self.lower(sh, rf, &sc, &mut HashMap::new());
+                        let dtc = self.konst(sh, m.dt);
+                        let v = self.fb.ins().fdiv(v, dtc);
+                        self.count_lanes(sh, v)
+                    }
+                };
+                cnt2 = Some(math::isel(&mut self.fb, sh, spk, count, c));
+            }
+            // Compaction: store every lane's index, advance by its bit.
+            let mut nn = n;
+            let i32v = self.fb.ins().ireduce(types::I32, i);
+            for lane in 0..sh.lanes {
+                let bit = math::mlane(&mut self.fb, sh, spk, lane);
+                let idx = self.fb.ins().iadd_imm_s(i32v, i64::from(lane));
+                let a = self.addr(out, nn, 4);
+                self.fb.ins().store(mem(), idx, a, 0);
+                let bit = self.fb.ins().uextend(types::I64, bit);
+                nn = self.fb.ins().iadd(nn, bit);
+            }
+            let mut args: Vec<Value> = s2.clone();
+            if let Some(c) = cnt2 {
+                args.push(c);
+            }
+            args.push(nn);
+            self.jump(join, &args);
+            self.fb.switch_to_block(join);
+            let jp = self.fb.block_params(join).to_vec();
+            s1 = jp[..ns].to_vec();
+            if has_ref {
+                cnt = Some(jp[ns]);
+            }
+            n_next = jp[jp.len() - 1];
+        }
+        // Store what may have changed.
+        let mut written: HashSet<usize> = p.odes.iter().map(|o| o.state as usize).collect();
+        for r in &p.reset {
+            if let Var::State(t) = r.target {
+                written.insert(t as usize);
+            }
+        }
+        for (s, v) in s1.iter().enumerate() {
+            if written.contains(&s) {
+                self.store_f(
+                    sh,
+                    Slot::State {
+                        pop: pi,
+                        state: s as u32,
+                    },
+                    i,
+                    *v,
+                );
+            }
+        }
+        if let Some(c) = cnt {
+            let base_r = self.slot(Slot::Refr { pop: pi });
+            let a = self.addr(base_r, i, sh.elem());
+            self.fb.ins().store(mem(), c, a, 0);
+        }
+        // (4) align-post synapse decay onto this population.
+        for (k, j) in m.projections.iter().enumerate() {
+            if j.post != pi
+                || j.synapse.layout != SynapseLayout::AlignPost
+                || j.synapse.odes.is_empty()
+            {
+                continue;
+            }
+            self.decay(sh, k, i, step, Some((&s1, &acc)));
+        }
+        let inext = self.fb.ins().iadd_imm_s(i, l);
+        self.jump(header, &[inext, n_next]);
+        self.fb.switch_to_block(exit);
+        let r = self.fb.block_params(exit)[0];
+        self.fb.ins().return_(&[r]);
+    }
+
+    /// Integrate projection `k`'s synapse states at `index` (post neuron
+    /// for align-post, else synapse); post values given, or loaded at the
+    /// synapse's target.
+    fn decay(
+        &mut self,
+        sh: Shape,
+        k: usize,
+        index: Value,
+        step: Value,
+        post: Option<(&[Value], &[Value])>,
+    ) {
+        let m = self.m;
+        let j = &m.projections[k];
+        let syn0: Vec<Value> = self
+            .syn_loads(sh, k, index, true, &HashSet::new())
+            .into_iter()
+            .map(|v| v.expect("all loaded"))
+            .collect();
+        let (post_state, post_cur) = match post {
+            Some((s, c)) => (some(s), some(c)),
+            None => {
+                let roots: Vec<Handle<Expr>> = j
+                    .synapse
+                    .odes
+                    .iter()
+                    .flat_map(|o| [Some(o.rhs), o.update].into_iter().flatten())
+                    .collect();
+                let used = used_vars(m, &roots);
+                let target = if j.synapse.layout == SynapseLayout::AlignPost {
+                    index
+                } else {
+                    let cols = self.slot(Slot::Cols { proj: k as u32 });
+                    let a = self.addr(cols, index, 4);
+                    self.fb.ins().uload32(mem(), a, 0)
+                };
+                self.post_loads(sh, k, target, &used)
+            }
+        };
+        let synparam = self.synparams(sh, k);
+        let rand = self.rand(Slot::KeySyn { proj: k as u32 }, index, step);
+        let base = self.base_scope(sh, step);
+        let sc = Scope {
+            synparam,
+            post_state,
+            post_cur,
+            rand: Some(rand),
+            ..base
+        };
+        let mk = |s: &[Value]| Scope {
+            syn: some(s),
+            ..sc.clone()
+        };
+        let syn1 = self.integrate(sh, &j.synapse.odes, &syn0, &mk);
+        for o in &j.synapse.odes {
+            let q = o.state as usize;
+            self.store_f(
+                sh,
+                Slot::Syn {
+                    proj: k as u32,
+                    state: q as u32,
+                },
+                index,
+                syn1[q],
+            );
+        }
+    }
+
+    /// Refractory counts from `v = rf/dt` per lane, as the reference: zero
+    /// unless finite and positive, else round half away, capped.
+    fn count_lanes(&mut self, sh: Shape, v: Value) -> Value {
+        let cap = if sh.f32 {
+            f64::from(i32::MAX)
+        } else {
+            f64::from(u32::MAX)
+        };
+        let s64 = Shape::scalar(false);
+        let mut out = math::iconst(&mut self.fb, sh, 0);
+        for lane in 0..sh.lanes {
+            let b = &mut self.fb;
+            let x = if sh.vector() {
+                b.ins().extractlane(v, lane)
+            } else {
+                v
+            };
+            let x = if sh.f32 {
+                b.ins().fpromote(types::F64, x)
+            } else {
+                x
+            };
+            let z = fconst(b, s64, 0.0);
+            let inf = fconst(b, s64, f64::INFINITY);
+            let pos = math::fcmp(b, FloatCC::GreaterThan, x, z);
+            let fin = math::fcmp(b, FloatCC::LessThan, x, inf);
+            let ok = b.ins().band(pos, fin);
+            let r = math::round_half_away(b, s64, x);
+            let capc = fconst(b, s64, cap);
+            let r = b.ins().fmin(r, capc);
+            let r = b.ins().fmax(r, z);
+            let c = b.ins().fcvt_to_sint_sat(types::I64, r);
+            let zi = b.ins().iconst(types::I64, 0);
+            let c = b.ins().select(ok, c, zi);
+            let c = if sh.f32 {
+                b.ins().ireduce(types::I32, c)
+            } else {
+                c
+            };
+            out = if sh.vector() {
+                b.ins().insertlane(out, c, lane)
+            } else {
+                c
+            };
+        }
+        out
+    }
+
+    /// `for pos in 0..len { x = list[pos]; body(x) }`, scalar.
+    fn list_loop(&mut self, list: Value, len: Value, body: &mut dyn FnMut(&mut Self, Value)) {
+        let header = self.fb.create_block();
+        self.fb.append_block_param(header, types::I64);
+        let bodyb = self.fb.create_block();
+        let exit = self.fb.create_block();
+        let zero = self.fb.ins().iconst(types::I64, 0);
+        self.jump(header, &[zero]);
+        self.fb.switch_to_block(header);
+        let pos = self.fb.block_params(header)[0];
+        let c = self.fb.ins().icmp(IntCC::SignedLessThan, pos, len);
+        self.fb.ins().brif(c, bodyb, &[], exit, &[]);
+        self.fb.switch_to_block(bodyb);
+        let a = self.addr(list, pos, 4);
+        let x = self.fb.ins().uload32(mem(), a, 0);
+        body(self, x);
+        let next = self.fb.ins().iadd_imm_s(pos, 1);
+        self.jump(header, &[next]);
+        self.fb.switch_to_block(exit);
+    }
+
+    fn simple_open(&mut self) -> Vec<Value> {
+        let entry = self.fb.create_block();
+        self.fb.append_block_params_for_function_params(entry);
+        self.fb.switch_to_block(entry);
+        let params = self.fb.block_params(entry).to_vec();
+        self.ctx = params[0];
+        let start = self.fb.create_block();
+        self.fb.ins().jump(start, &[]);
+        self.entry_jump = self.fb.func.layout.last_inst(entry);
+        self.fb.switch_to_block(start);
+        params
+    }
+
+    fn syn_out_kernel(&mut self, k: usize) {
+        let sh = Shape::scalar(self.plan.f32);
+        let params = self.simple_open();
+        let (step, list, len) = (params[1], params[2], params[3]);
+        let m = self.m;
+        let Some(o) = &m.projections[k].output else {
+            let z = self.fb.ins().iconst(types::I64, 0);
+            self.fb.ins().return_(&[z]);
+            return;
+        };
+        let used = used_vars(m, &[o.value]);
+        self.list_loop(list, len, &mut |g, x| {
+            let cols = g.slot(Slot::Cols { proj: k as u32 });
+            let a = g.addr(cols, x, 4);
+            let target = g.fb.ins().uload32(mem(), a, 0);
+            let syn = g.syn_loads(sh, k, x, false, &used);
+            let (post_state, _) = g.post_loads(sh, k, target, &used);
+            let synparam = g.synparams(sh, k);
+            let rand = g.rand(Slot::KeySyn { proj: k as u32 }, x, step);
+            let base = g.base_scope(sh, step);
+            let sc = Scope {
+                syn,
+                synparam,
+                post_state,
+                rand: Some(rand),
+                ..base
+            };
+            let v = g.lower(sh, o.value, &sc, &mut HashMap::new());
+            let old = g.load_f(sh, Slot::Scratch { proj: k as u32 }, target);
+            let nv = g.fb.ins().fadd(old, v);
+            g.store_f(sh, Slot::Scratch { proj: k as u32 }, target, nv);
+        });
+        let z = self.fb.ins().iconst(types::I64, 0);
+        self.fb.ins().return_(&[z]);
+    }
+
+    fn syn_decay_kernel(&mut self, k: usize) {
+        let sh = Shape::scalar(self.plan.f32);
+        let params = self.simple_open();
+        let (step, list, len) = (params[1], params[2], params[3]);
+        self.list_loop(list, len, &mut |g, x| g.decay(sh, k, x, step, None));
+        let z = self.fb.ins().iconst(types::I64, 0);
+        self.fb.ins().return_(&[z]);
+    }
+
+    fn range_decay_kernel(&mut self, k: usize) {
+        let sh = Shape::scalar(self.plan.f32);
+        let params = self.simple_open();
+        let (step, lo, hi) = (params[1], params[2], params[3]);
+        let header = self.fb.create_block();
+        self.fb.append_block_param(header, types::I64);
+        let bodyb = self.fb.create_block();
+        let exit = self.fb.create_block();
+        self.jump(header, &[lo]);
+        self.fb.switch_to_block(header);
+        let i = self.fb.block_params(header)[0];
+        let c = self.fb.ins().icmp(IntCC::SignedLessThan, i, hi);
+        self.fb.ins().brif(c, bodyb, &[], exit, &[]);
+        self.fb.switch_to_block(bodyb);
+        self.decay(sh, k, i, step, None);
+        let next = self.fb.ins().iadd_imm_s(i, 1);
+        self.jump(header, &[next]);
+        self.fb.switch_to_block(exit);
+        let z = self.fb.ins().iconst(types::I64, 0);
+        self.fb.ins().return_(&[z]);
+    }
+
+    /// `on_pre` of synapse `x` of projection `k`.
+    fn apply(&mut self, sh: Shape, k: usize, x: Value, step: Value) {
+        let m = self.m;
+        let j = &m.projections[k];
+        let cols = self.slot(Slot::Cols { proj: k as u32 });
+        let a = self.addr(cols, x, 4);
+        let target = self.fb.ins().uload32(mem(), a, 0);
+        let sidx = if j.synapse.layout == SynapseLayout::AlignPost {
+            target
+        } else {
+            x
+        };
+        let w = if self.plan.homogeneous_weight[k] {
+            self.slot_float(Slot::Weight { proj: k as u32 }, sh)
+        } else {
+            let ws = self.slot(Slot::Weights { proj: k as u32 });
+            let a = self.addr(ws, x, 4);
+            let w = self.fb.ins().load(types::F32, mem(), a, 0);
+            if sh.f32 {
+                w
+            } else {
+                self.fb.ins().fpromote(types::F64, w)
+            }
+        };
+        let synparam = self.synparams(sh, k);
+        let rand = self.rand(Slot::KeySyn { proj: k as u32 }, sidx, step);
+        let base = self.base_scope(sh, step);
+        for r in &j.synapse.on_pre {
+            let used = used_vars(m, &[r.value]);
+            let syn = self.syn_loads(sh, k, sidx, false, &used);
+            let (post_state, _) = self.post_loads(sh, k, target, &used);
+            let sc = Scope {
+                syn,
+                synparam: synparam.clone(),
+                post_state,
+                weight: Some(w),
+                rand: Some(rand),
+                ..base.clone()
+            };
+            let v = self.lower(sh, r.value, &sc, &mut HashMap::new());
+            let (slot, idx) = match r.target {
+                Var::Syn(q) => (
+                    Slot::Syn {
+                        proj: k as u32,
+                        state: q,
+                    },
+                    sidx,
+                ),
+                Var::PostState(q) => (
+                    Slot::State {
+                        pop: j.post,
+                        state: q,
+                    },
+                    target,
+                ),
+                _ => continue,
+            };
+            let nv = match r.op {
+                AssignOp::Set => v,
+                AssignOp::Add => {
+                    let old = self.load_f(sh, slot, idx);
+                    self.fb.ins().fadd(old, v)
+                }
+            };
+            self.store_f(sh, slot, idx, nv);
+        }
+    }
+
+    fn deliver_kernel(&mut self, k: usize, rows: bool) {
+        let sh = Shape::scalar(self.plan.f32);
+        let params = self.simple_open();
+        let (step, list, len, rp, syn) = (params[1], params[2], params[3], params[4], params[5]);
+        let count = if rows {
+            // for each spiking neuron: for pos in rp[pre]..rp[pre+1].
+            let outer = self.fb.create_block();
+            self.fb.append_block_param(outer, types::I64);
+            self.fb.append_block_param(outer, types::I64);
+            let obody = self.fb.create_block();
+            let inner = self.fb.create_block();
+            self.fb.append_block_param(inner, types::I64);
+            let ibody = self.fb.create_block();
+            let next_row = self.fb.create_block();
+            let exit = self.fb.create_block();
+            self.fb.append_block_param(exit, types::I64);
+            let zero = self.fb.ins().iconst(types::I64, 0);
+            self.jump(outer, &[zero, zero]);
+            self.fb.switch_to_block(outer);
+            let jv = self.fb.block_params(outer)[0];
+            let cnt = self.fb.block_params(outer)[1];
+            let c = self.fb.ins().icmp(IntCC::SignedLessThan, jv, len);
+            let cb: BlockArg = cnt.into();
+            self.fb.ins().brif(c, obody, &[], exit, &[cb]);
+            self.fb.switch_to_block(obody);
+            let a = self.addr(list, jv, 4);
+            let pre = self.fb.ins().uload32(mem(), a, 0);
+            let a = self.addr(rp, pre, 8);
+            let start = self.fb.ins().load(types::I64, mem(), a, 0);
+            let end = self.fb.ins().load(types::I64, mem(), a, 8);
+            let rl = self.fb.ins().isub(end, start);
+            let cnt2 = self.fb.ins().iadd(cnt, rl);
+            self.jump(inner, &[start]);
+            self.fb.switch_to_block(inner);
+            let pos = self.fb.block_params(inner)[0];
+            let c = self.fb.ins().icmp(IntCC::SignedLessThan, pos, end);
+            self.fb.ins().brif(c, ibody, &[], next_row, &[]);
+            self.fb.switch_to_block(ibody);
+            let a = self.addr(syn, pos, 4);
+            let x = self.fb.ins().uload32(mem(), a, 0);
+            self.apply(sh, k, x, step);
+            let pn = self.fb.ins().iadd_imm_s(pos, 1);
+            self.jump(inner, &[pn]);
+            self.fb.switch_to_block(next_row);
+            let jn = self.fb.ins().iadd_imm_s(jv, 1);
+            self.jump(outer, &[jn, cnt2]);
+            self.fb.switch_to_block(exit);
+            self.fb.block_params(exit)[0]
+        } else {
+            self.list_loop(list, len, &mut |g, x| g.apply(sh, k, x, step));
+            len
+        };
+        self.fb.ins().return_(&[count]);
+    }
+}
+
+/// Generate one kernel.
+fn gen(
+    m: &Module,
+    plan: &Plan,
+    fc: TargetFrontendConfig,
+    kind: KernelKind,
+    name: String,
+) -> Kernel {
+    let cc = fc.default_call_conv;
+    let mut func = Function::with_name_signature(UserFuncName::testcase(&name), signature(cc));
+    let mut fctx = FunctionBuilderContext::new();
+    let slots = {
+        let fb = FunctionBuilder::new(&mut func, &mut fctx);
+        let mut g = Gen {
+            m,
+            plan,
+            cc,
+            fb,
+            ctx: Value::from_u32(0),
+            entry_jump: None,
+            slots: Vec::new(),
+            slot_vals: HashMap::new(),
+            sigs: HashMap::new(),
+        };
+        match kind {
+            KernelKind::Pop(p) => g.pop_kernel(p),
+            KernelKind::SynOut(k) => g.syn_out_kernel(k as usize),
+            KernelKind::SynDecay(k) => g.syn_decay_kernel(k as usize),
+            KernelKind::RangeDecay(k) => g.range_decay_kernel(k as usize),
+            KernelKind::Deliver { proj, rows } => g.deliver_kernel(proj as usize, rows),
+        }
+        g.fb.seal_all_blocks();
+        let slots = std::mem::take(&mut g.slots);
+        g.fb.finalize(fc);
+        slots
+    };
+    Kernel {
+        kind,
+        name,
+        slots,
+        func,
+    }
+}
+
+/// Every kernel the module needs, in a fixed order.
+#[must_use]
+pub fn kernels(m: &Module, plan: &Plan, cc: TargetFrontendConfig) -> Vec<Kernel> {
+    let mut out = Vec::new();
+    for (k, j) in m.projections.iter().enumerate() {
+        if j.synapse.layout == SynapseLayout::PerSynapse && j.output.is_some() {
+            out.push(gen(
+                m,
+                plan,
+                cc,
+                KernelKind::SynOut(k as u32),
+                format!("syn_out_{k}"),
+            ));
+        }
+    }
+    for (p, _) in m.populations.iter().enumerate() {
+        if !plan.spike_source[p] {
+            out.push(gen(
+                m,
+                plan,
+                cc,
+                KernelKind::Pop(p as u32),
+                format!("pop_{p}"),
+            ));
+        }
+    }
+    for (k, j) in m.projections.iter().enumerate() {
+        if j.synapse.odes.is_empty() {
+            continue;
+        }
+        match j.synapse.layout {
+            SynapseLayout::PerSynapse => {
+                out.push(gen(
+                    m,
+                    plan,
+                    cc,
+                    KernelKind::SynDecay(k as u32),
+                    format!("syn_decay_{k}"),
+                ));
+            }
+            SynapseLayout::AlignPost if plan.spike_source[j.post as usize] => {
+                out.push(gen(
+                    m,
+                    plan,
+                    cc,
+                    KernelKind::RangeDecay(k as u32),
+                    format!("range_decay_{k}"),
+                ));
+            }
+            SynapseLayout::AlignPost => {}
+        }
+    }
+    for (k, j) in m.projections.iter().enumerate() {
+        let _ = j;
+        let rows = plan.homogeneous_delay[k];
+        out.push(gen(
+            m,
+            plan,
+            cc,
+            KernelKind::Deliver {
+                proj: k as u32,
+                rows,
+            },
+            format!("deliver_{k}"),
+        ));
+    }
+    out
+}

@@ -1,0 +1,850 @@
+//! The Cranelift JIT against the reference executor (the oracle): the same
+//! spikes, states within stated tolerances, thread-count independence, and
+//! the accuracy of the inline math.
+//!
+//! Tolerances: in f64 the JIT performs the reference's operations in the same
+//! order; only `exp`/`exprel`/`log` (inline, ≤ 2 ulp from std) may differ, so
+//! spike steps of non-chaotic models are identical and traces agree to 1e-9
+//! (relative to the state's scale). With parameters folded (as `snnc run`
+//! does) the exponentials are constants and even chaotic COBA is bitwise
+//! identical. In f32 the JIT computes in f32 (the reference in f64, rounding
+//! stores): traces agree to 1e-4 relative, chaotic rates within 5 %.
+
+mod jit_support;
+mod run_support;
+
+use jit_support::{rate, run, steps_of, Backend, Opts, Run};
+use proptest::prelude::*;
+use run_support::{add_lif, Lif};
+use snnc::back::cranelift::{compile_seconds, emit_clif, MathFn};
+use snnc::ir::build::Builder;
+use snnc::ir::classify::classify;
+use snnc::ir::{
+    self, Assign, AssignOp, Connect, Expr, Injection, MathOp, Method, Module, NamedValue, Ode,
+    Output, Population, Projection, RandomKind, Record, StateVar, Synapse, SynapseLayout, Var,
+};
+use snnc_runtime::connectivity::Rule;
+use snnc_runtime::rng::Distribution;
+
+const JIT1: Backend = Backend::Jit { threads: 1 };
+const JIT2: Backend = Backend::Jit { threads: 2 };
+const REF: Backend = Backend::Reference;
+
+const LIF: Lif = Lif {
+    v_rest: -0.065,
+    v_reset: -0.065,
+    v_th: -0.050,
+    tau: 0.010,
+    r: 1e7,
+    t_ref: 0.0,
+};
+
+fn folded(m: &Module) -> Module {
+    ir::fold::fold_params(m, &|_, _| false)
+}
+
+/// Every state of every neuron agrees within `rel` of the state's scale.
+fn assert_states_close(a: &Run, b: &Run, rel: f64) {
+    assert_eq!(a.states.len(), b.states.len());
+    for ((sa, xa), (sb, xb)) in a.states.iter().zip(&b.states) {
+        assert_eq!(sa, sb);
+        for (ia, ib) in xa.iter().zip(xb) {
+            for (pa, pb) in ia.iter().zip(ib) {
+                for (va, vb) in pa.states.iter().zip(&pb.states) {
+                    let scale = va.iter().fold(0.0f64, |m, x| m.max(x.abs())).max(1e-30);
+                    for (x, y) in va.iter().zip(vb) {
+                        assert!(
+                            (x - y).abs() <= rel * scale || (x.is_nan() && y.is_nan()),
+                            "step {sa}: {x} vs {y} (scale {scale})"
+                        );
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn single_lif_matches_reference_and_analytic_period() {
+    for (i_amp, t_ref) in [(2e-9, 0.0), (2e-9, 0.002), (3.3e-9, 0.004)] {
+        let m = run_support::single_lif(i_amp, t_ref, 0.2);
+        let r = run(&m, REF, &Opts::default());
+        let j = run(&m, JIT1, &Opts::default());
+        let jf = run(
+            &m,
+            JIT1,
+            &Opts {
+                f32: true,
+                ..Opts::default()
+            },
+        );
+        let rs = steps_of(&r, 0, 0, 0);
+        assert!(rs.len() > 3, "reference spikes: {rs:?}");
+        assert_eq!(rs, steps_of(&j, 0, 0, 0));
+        // Analytic: T = t_ref + tau ln(RI / (RI - (V_th - V_rest))).
+        let ri: f64 = 1e7 * i_amp;
+        let period = t_ref + 0.010 * (ri / (ri - 0.015)).ln();
+        let js = steps_of(&j, 0, 0, 0);
+        for w in js.windows(2) {
+            let got = f64::from(w[1] - w[0]) * 1e-4;
+            assert!((got - period).abs() <= 1.01e-4, "period {got} vs {period}");
+        }
+        let fs = steps_of(&jf, 0, 0, 0);
+        assert_eq!(fs.len(), js.len(), "f32 spike count");
+        for (a, b) in fs.iter().zip(&js) {
+            assert!(a.abs_diff(*b) <= 1, "f32 spike step {a} vs {b}");
+        }
+    }
+}
+
+#[test]
+fn coba_folded_f64_is_bitwise_the_reference() {
+    let m = folded(&run_support::coba(400, 100, 0.08, 0.1));
+    let o = Opts {
+        state_every: Some(250),
+        ..Opts::default()
+    };
+    let r = run(&m, REF, &o);
+    let j = run(&m, JIT2, &o);
+    assert!(r.spikes.len() > 100, "{} spikes", r.spikes.len());
+    assert_eq!(r.spikes, j.spikes);
+    assert_eq!(r.events, j.events);
+    assert_states_close(&r, &j, 0.0);
+}
+
+#[test]
+fn coba_unfolded_f64_and_f32_rates_agree() {
+    // Params stay loads: exp(-dt/tau) is the inline exp each step (chaos
+    // amplifies its ulps), and the f32 run differs in every rounding.
+    let m = run_support::coba(800, 200, 0.04, 0.25);
+    let r = run(&m, REF, &Opts::default());
+    let j = run(&m, JIT2, &Opts::default());
+    let f = run(
+        &m,
+        JIT2,
+        &Opts {
+            f32: true,
+            ..Opts::default()
+        },
+    );
+    for (pop, n) in [(0, 800), (1, 200)] {
+        let rr = rate(&r, pop, n, 0.25, 0);
+        let rj = rate(&j, pop, n, 0.25, 0);
+        let rf = rate(&f, pop, n, 0.25, 0);
+        assert!(rr > 2.0, "reference rate {rr}");
+        assert!((rj - rr).abs() <= 0.05 * rr, "f64 {rj} vs {rr}");
+        assert!((rf - rr).abs() <= 0.05 * rr, "f32 {rf} vs {rr}");
+    }
+    // The first 20 ms (before chaos amplifies) spike for spike in f64.
+    let early = |x: &Run| -> Vec<(u32, u32, u32, u32)> {
+        x.spikes.iter().copied().filter(|s| s.1 < 200).collect()
+    };
+    assert_eq!(early(&r), early(&j));
+}
+
+/// Driven Pre → one_to_one delta synapse `post.V += w` (w = 20 mV).
+fn delayed(delay: f64) -> Module {
+    let mut m = Module::new("delay", 1e-4, 0.05, 3);
+    let pre = add_lif(&mut m, "Pre", 1, &LIF, |b| b.load(Var::Param(0)));
+    let post = add_lif(&mut m, "Post", 1, &LIF, |b| b.load(Var::Param(0)));
+    let value = Builder::new(&mut m.exprs).c(3e-9);
+    m.injections.push(Injection {
+        population: pre,
+        current: 0,
+        value,
+    });
+    let w = Builder::new(&mut m.exprs).load(Var::Weight);
+    m.projections.push(Projection {
+        name: "Pre->Post".into(),
+        pre,
+        post,
+        connect: Connect::Rule(Rule::OneToOne),
+        allow_autapses: false,
+        weight: Distribution::Constant(0.020),
+        delay: Distribution::Constant(delay),
+        synapse: Synapse {
+            model: "Delta".into(),
+            layout: SynapseLayout::AlignPost,
+            params: Vec::new(),
+            states: Vec::new(),
+            odes: Vec::new(),
+            method: Method::Exact,
+            on_pre: vec![Assign {
+                target: Var::PostState(0),
+                op: AssignOp::Add,
+                value: w,
+            }],
+        },
+        output: None,
+    });
+    m
+}
+
+#[test]
+fn delays_match_reference() {
+    for (delay, d) in [(0.0, 0u32), (0.002, 20), (0.00049, 5)] {
+        let m = delayed(delay);
+        let r = run(&m, REF, &Opts::default());
+        let j = run(&m, JIT1, &Opts::default());
+        let pre = steps_of(&j, 0, 0, 0);
+        let post = steps_of(&j, 1, 0, 0);
+        assert!(!pre.is_empty());
+        let want: Vec<u32> = pre.iter().map(|s| s + d + 1).filter(|&s| s < 500).collect();
+        assert_eq!(post, want, "delay {delay}");
+        assert_eq!(r.spikes, j.spikes, "delay {delay}");
+    }
+}
+
+/// dX/dt = -k X² (not linear), X(0) = 1, integrated by `method`.
+fn quadratic(method: Option<Method>) -> Module {
+    let mut m = Module::new("quad", 1e-3, 0.1, 0);
+    let dt = m.dt;
+    let mut b = Builder::new(&mut m.exprs);
+    let x = b.load(Var::State(0));
+    let xx = b.mul(x, x);
+    let k = b.c(-20.0);
+    let rhs = b.mul(k, xx);
+    let (method, update, note) = classify(&mut b, rhs, Var::State(0), "X", dt, method);
+    let init = b.c(1.0);
+    m.populations.push(Population {
+        name: "Q".into(),
+        model: "Quad".into(),
+        size: 3,
+        params: Vec::new(),
+        states: vec![StateVar {
+            name: "X".into(),
+            init,
+        }],
+        currents: Vec::new(),
+        odes: vec![Ode {
+            state: 0,
+            rhs,
+            method,
+            update,
+            note,
+        }],
+        spike: None,
+        reset: Vec::new(),
+        refractory: None,
+        held: Vec::new(),
+    });
+    m
+}
+
+#[test]
+fn euler_rk2_rk4_traces_match_reference() {
+    for method in [Some(Method::Euler), None, Some(Method::Rk4)] {
+        let m = quadratic(method);
+        let o = Opts {
+            state_every: Some(1),
+            ..Opts::default()
+        };
+        let r = run(&m, REF, &o);
+        let j = run(&m, JIT1, &o);
+        assert_eq!(r.states.len(), 100);
+        // Pure + - * /: the same operations in the same order.
+        assert_states_close(&r, &j, 0.0);
+        let f = run(&m, JIT1, &Opts { f32: true, ..o });
+        assert_states_close(&r, &f, 1e-5);
+    }
+}
+
+/// Driven Pre (10, random initial V) → Post (5) all-to-all, Expon current
+/// synapse in `layout` with random weights and a 0.5 ms delay.
+fn expon_net(layout: SynapseLayout, delay: Distribution) -> Module {
+    let mut m = Module::new("layout", 1e-4, 0.05, 9);
+    let pre = add_lif(&mut m, "Pre", 10, &LIF, |b| {
+        let u = b.exprs.append(Expr::Random {
+            kind: RandomKind::Uniform,
+            slot: 0,
+        });
+        let span = b.c(0.015);
+        let su = b.mul(span, u);
+        let base = b.c(-0.065);
+        b.add(base, su)
+    });
+    let post = add_lif(&mut m, "Post", 5, &LIF, |b| b.load(Var::Param(0)));
+    let value = Builder::new(&mut m.exprs).c(2.5e-9);
+    m.injections.push(Injection {
+        population: pre,
+        current: 0,
+        value,
+    });
+    let dt = m.dt;
+    let mut b = Builder::new(&mut m.exprs);
+    let g = b.load(Var::Syn(0));
+    let tau = b.c(0.005);
+    let ng = b.neg(g);
+    let rhs = b.div(ng, tau);
+    let (method, update, note) = classify(&mut b, rhs, Var::Syn(0), "g", dt, None);
+    let w = b.load(Var::Weight);
+    let zero = b.c(0.0);
+    m.projections.push(Projection {
+        name: "Pre->Post".into(),
+        pre,
+        post,
+        connect: Connect::Rule(Rule::AllToAll),
+        allow_autapses: false,
+        weight: Distribution::Uniform {
+            low: 0.1e-9,
+            high: 0.3e-9,
+        },
+        delay,
+        synapse: Synapse {
+            model: "Expon".into(),
+            layout,
+            params: vec![NamedValue {
+                name: "tau".into(),
+                value: 0.005,
+            }],
+            states: vec![StateVar {
+                name: "g".into(),
+                init: zero,
+            }],
+            odes: vec![Ode {
+                state: 0,
+                rhs,
+                method,
+                update,
+                note,
+            }],
+            method,
+            on_pre: vec![Assign {
+                target: Var::Syn(0),
+                op: AssignOp::Add,
+                value: w,
+            }],
+        },
+        output: Some(Output {
+            model: "CUBA".into(),
+            current: 0,
+            value: g,
+        }),
+    });
+    m
+}
+
+#[test]
+fn per_synapse_and_align_post_match_reference() {
+    for layout in [SynapseLayout::AlignPost, SynapseLayout::PerSynapse] {
+        for delay in [
+            Distribution::Constant(0.0005),
+            Distribution::Uniform {
+                low: 0.0,
+                high: 0.002,
+            },
+        ] {
+            let m = expon_net(layout, delay);
+            let o = Opts {
+                state_every: Some(1),
+                ..Opts::default()
+            };
+            let r = run(&m, REF, &o);
+            let j = run(&m, JIT2, &o);
+            let moved = r
+                .states
+                .iter()
+                .any(|(_, x)| (x[0][1].states[0][0] + 0.065).abs() > 1e-3);
+            assert!(moved, "the synapses must drive the post neurons");
+            assert_eq!(r.spikes, j.spikes, "{layout:?} {delay:?}");
+            assert_eq!(r.events, j.events);
+            assert_states_close(&r, &j, 1e-9);
+        }
+    }
+}
+
+/// 50 LIFs with per-step uniform noise injected and normal noise in dV/dt
+/// (Euler), refractory 2 ms.
+fn noisy() -> Module {
+    let mut m = Module::new("noise", 1e-4, 0.05, 5);
+    let lif = Lif {
+        t_ref: 0.002,
+        ..LIF
+    };
+    let pop = add_lif(&mut m, "E", 50, &lif, |b| b.load(Var::Param(0)));
+    let mut b = Builder::new(&mut m.exprs);
+    let amp = b.c(3.2e-9);
+    let u = b.exprs.append(Expr::Random {
+        kind: RandomKind::Uniform,
+        slot: 0,
+    });
+    let value = b.mul(amp, u);
+    m.injections.push(Injection {
+        population: pop,
+        current: 0,
+        value,
+    });
+    // dV/dt = old rhs + 0.5 V/s · N(0,1), integrated by Euler.
+    let p = &m.populations[0];
+    let old = p.odes[0].rhs;
+    let mut b = Builder::new(&mut m.exprs);
+    let z = b.exprs.append(Expr::Random {
+        kind: RandomKind::Normal,
+        slot: 0,
+    });
+    let s = b.c(0.5);
+    let sz = b.mul(s, z);
+    let rhs = b.add(old, sz);
+    let ode = &mut m.populations[0].odes[0];
+    ode.rhs = rhs;
+    ode.method = Method::Euler;
+    ode.update = None;
+    m
+}
+
+#[test]
+fn random_draws_are_the_reference_draws() {
+    let m = noisy();
+    let o = Opts {
+        state_every: Some(50),
+        ..Opts::default()
+    };
+    let r = run(&m, REF, &o);
+    let j = run(&m, JIT1, &o);
+    assert!(r.spikes.len() > 20);
+    assert_eq!(r.spikes, j.spikes);
+    assert_states_close(&r, &j, 1e-12);
+}
+
+#[test]
+fn batch_and_sweep_match_reference() {
+    let m = noisy();
+    let base: Vec<Vec<f64>> = m
+        .populations
+        .iter()
+        .map(|p| p.params.iter().map(|q| q.value).collect())
+        .collect();
+    // Sweep tau over 3 items.
+    let params: Vec<Vec<Vec<f64>>> = (0..3)
+        .map(|k| {
+            let mut p = base.clone();
+            p[0][3] = 0.008 + 0.002 * f64::from(k);
+            p
+        })
+        .collect();
+    let o = Opts {
+        batch: 3,
+        params: Some(params),
+        state_every: Some(100),
+        ..Opts::default()
+    };
+    let r = run(&m, REF, &o);
+    let j = run(&m, JIT2, &o);
+    assert_eq!(r.spikes, j.spikes);
+    assert_states_close(&r, &j, 1e-12);
+    let single = run(&m, JIT1, &Opts::default());
+    let item0: Vec<_> = j.spikes.iter().filter(|s| s.2 == 0).copied().collect();
+    assert_ne!(item0, single.spikes, "item 0 has a swept tau");
+}
+
+#[test]
+fn one_and_two_threads_are_bitwise_identical() {
+    for f32 in [false, true] {
+        let m = run_support::coba(1600, 400, 0.02, 0.1);
+        let o = Opts {
+            f32,
+            batch: 2,
+            state_every: Some(333),
+            ..Opts::default()
+        };
+        let a = run(&m, JIT1, &o);
+        let b = run(&m, JIT2, &o);
+        assert!(a.spikes.len() > 100);
+        assert_eq!(a.spikes, b.spikes);
+        assert_eq!(a.events, b.events);
+        assert_states_close(&a, &b, 0.0);
+        let c = run(&m, Backend::Jit { threads: 3 }, &o);
+        assert_eq!(a.spikes, c.spikes);
+    }
+}
+
+#[test]
+fn emit_clif_prints_every_kernel() {
+    let m = run_support::coba(40, 10, 0.1, 0.01);
+    let valid = ir::validate(&m).unwrap();
+    let text = emit_clif(valid, true).unwrap();
+    assert!(text.contains("; kernel pop_0"));
+    assert!(text.contains("; kernel deliver_3"));
+    assert!(text.contains("f32x4"));
+    let text = emit_clif(valid, false).unwrap();
+    assert!(text.contains("f64x2"));
+}
+
+// ---- math accuracy ----
+
+fn ulps64(a: f64, b: f64) -> u64 {
+    if a == b || (a.is_nan() && b.is_nan()) {
+        return 0;
+    }
+    if a.is_nan() || b.is_nan() {
+        return u64::MAX;
+    }
+    let key = |x: f64| {
+        let i = x.to_bits() as i64;
+        if i < 0 {
+            i64::MIN - i
+        } else {
+            i
+        }
+    };
+    key(a).abs_diff(key(b))
+}
+
+fn ulps32(a: f32, b: f32) -> u64 {
+    if a == b || (a.is_nan() && b.is_nan()) {
+        return 0;
+    }
+    if a.is_nan() || b.is_nan() {
+        return u64::MAX;
+    }
+    let key = |x: f32| {
+        let i = x.to_bits() as i32;
+        i64::from(if i < 0 { i32::MIN - i } else { i })
+    };
+    key(a).abs_diff(key(b))
+}
+
+/// Deterministic samples: dense over [lo, hi], plus specials.
+fn samples(lo: f64, hi: f64, n: usize, specials: &[f64]) -> Vec<f64> {
+    let mut v: Vec<f64> = (0..n)
+        .map(|i| {
+            // Golden-ratio sequence: well spread, reproducible.
+            let u = (i as f64 * 0.618_033_988_749_894_8).fract();
+            lo + (hi - lo) * u
+        })
+        .collect();
+    v.extend_from_slice(specials);
+    v
+}
+
+fn reference(op: MathOp, x: f64) -> f64 {
+    ir::build::apply_math(op, x)
+}
+
+fn max_ulps(op: MathOp, xs: &[f64], bound64: u64) -> (u64, u64) {
+    let f64s = MathFn::new(op, false).unwrap().apply_f64(xs);
+    let e64 = xs
+        .iter()
+        .zip(&f64s)
+        .map(|(&x, &y)| {
+            let u = ulps64(y, reference(op, x));
+            assert!(
+                u <= bound64,
+                "{op:?} f64 at {x:e}: {y:e} vs {:e} ({u} ulp)",
+                reference(op, x)
+            );
+            u
+        })
+        .max()
+        .unwrap_or(0);
+    let x32: Vec<f32> = xs.iter().map(|&x| x as f32).collect();
+    let f32s = MathFn::new(op, true).unwrap().apply_f32(&x32);
+    let e32 = x32
+        .iter()
+        .zip(&f32s)
+        .map(|(&x, &y)| {
+            let want = match op {
+                MathOp::Exp => x.exp(),
+                MathOp::Log => x.ln(),
+                _ => reference(op, f64::from(x)) as f32,
+            };
+            let u = ulps32(y, want);
+            assert!(u <= 2, "{op:?} f32 at {x:e}: {y:e} vs {want:e} ({u} ulp)");
+            u
+        })
+        .max()
+        .unwrap_or(0);
+    (e64, e32)
+}
+
+const SPECIALS: [f64; 10] = [
+    0.0,
+    -0.0,
+    f64::INFINITY,
+    f64::NEG_INFINITY,
+    f64::NAN,
+    1e-300,
+    -1e-300,
+    1e-9,
+    -1e-9,
+    5e-324,
+];
+
+#[test]
+fn inline_exp_is_within_one_ulp_f64_two_ulp_f32() {
+    let mut xs = samples(-760.0, 720.0, 200_000, &SPECIALS);
+    xs.extend(samples(-1.0, 1.0, 50_000, &[]));
+    xs.extend(samples(-110.0, 95.0, 50_000, &[]));
+    let (u64_, u32_) = max_ulps(MathOp::Exp, &xs, 1);
+    eprintln!("exp: max {u64_} ulp (f64), {u32_} ulp (f32)");
+}
+
+#[test]
+/// exprel is expm1(x)/x, two roundings in the reference too: 2 ulp in f64.
+fn inline_exprel_is_within_two_ulp() {
+    let mut xs = samples(-760.0, 720.0, 100_000, &SPECIALS);
+    xs.extend(samples(-2.0, 2.0, 100_000, &[]));
+    xs.extend(samples(-1e-6, 1e-6, 20_000, &[1e-8, -1e-8, 0.5, -0.5]));
+    xs.extend(samples(-30.0, 30.0, 50_000, &[]));
+    let (u64_, u32_) = max_ulps(MathOp::Exprel, &xs, 2);
+    eprintln!("exprel: max {u64_} ulp (f64), {u32_} ulp (f32)");
+}
+
+#[test]
+fn inline_log_is_within_one_ulp_f64_two_ulp_f32() {
+    let mut xs: Vec<f64> = samples(0.0, 1e6, 50_000, &SPECIALS);
+    xs.extend(samples(
+        0.5,
+        2.0,
+        100_000,
+        &[-1.0, 1.0, f64::MAX, f64::MIN_POSITIVE],
+    ));
+    // Log-spaced over the whole range, subnormals included.
+    xs.extend((0..100_000).map(|i| (-744.0 + 1453.0 * f64::from(i) / 100_000.0).exp()));
+    xs.extend((0..20_000).map(|i| 5e-324 * f64::from(i + 1) * 1e10));
+    let (u64_, u32_) = max_ulps(MathOp::Log, &xs, 1);
+    eprintln!("log: max {u64_} ulp (f64), {u32_} ulp (f32)");
+}
+
+// ---- random small models ----
+
+#[derive(Debug, Clone)]
+struct PopSpec {
+    size: u32,
+    tau: f64,
+    drive: f64,
+    noise: bool,
+    method: Option<Method>,
+    t_ref: f64,
+}
+
+#[derive(Debug, Clone)]
+struct ProjSpec {
+    pre: usize,
+    post: usize,
+    p: f64,
+    w: f64,
+    delay_steps: u32,
+    random_delay: bool,
+    per_synapse: bool,
+}
+
+fn pop_spec() -> impl Strategy<Value = PopSpec> {
+    (
+        1u32..40,
+        0.005f64..0.03,
+        1.0e-9f64..4.0e-9,
+        any::<bool>(),
+        prop_oneof![
+            Just(None),
+            Just(Some(Method::Euler)),
+            Just(Some(Method::Rk2)),
+            Just(Some(Method::Rk4))
+        ],
+        prop_oneof![Just(0.0), 0.0005f64..0.004],
+    )
+        .prop_map(|(size, tau, drive, noise, method, t_ref)| PopSpec {
+            size,
+            tau,
+            drive,
+            noise,
+            method,
+            t_ref,
+        })
+}
+
+fn proj_spec(npops: usize) -> impl Strategy<Value = ProjSpec> {
+    (
+        0..npops,
+        0..npops,
+        0.05f64..0.6,
+        -4e-10f64..8e-10,
+        0u32..12,
+        any::<bool>(),
+        any::<bool>(),
+    )
+        .prop_map(
+            |(pre, post, p, w, delay_steps, random_delay, per_synapse)| ProjSpec {
+                pre,
+                post,
+                p,
+                w,
+                delay_steps,
+                random_delay,
+                per_synapse,
+            },
+        )
+}
+
+fn build(pops: &[PopSpec], projs: &[ProjSpec]) -> Module {
+    let mut m = Module::new("random", 1e-4, 0.03, 11);
+    let dt = m.dt;
+    for (k, ps) in pops.iter().enumerate() {
+        let lif = Lif {
+            tau: ps.tau,
+            t_ref: ps.t_ref,
+            ..LIF
+        };
+        let pop = add_lif(&mut m, &format!("P{k}"), ps.size, &lif, |b| {
+            let u = b.exprs.append(Expr::Random {
+                kind: RandomKind::Uniform,
+                slot: 0,
+            });
+            let span = b.c(0.015);
+            let su = b.mul(span, u);
+            let base = b.c(-0.065);
+            b.add(base, su)
+        });
+        let mut b = Builder::new(&mut m.exprs);
+        let value = if ps.noise {
+            let u = b.exprs.append(Expr::Random {
+                kind: RandomKind::Normal,
+                slot: 3,
+            });
+            let s = b.c(ps.drive * 0.3);
+            let su = b.mul(s, u);
+            let d = b.c(ps.drive);
+            b.add(d, su)
+        } else {
+            b.c(ps.drive)
+        };
+        m.injections.push(Injection {
+            population: pop,
+            current: 0,
+            value,
+        });
+        if let Some(method) = ps.method {
+            let rhs = m.populations[k].odes[0].rhs;
+            let mut b = Builder::new(&mut m.exprs);
+            let (method, update, note) =
+                classify(&mut b, rhs, Var::State(0), "V", dt, Some(method));
+            let ode = &mut m.populations[k].odes[0];
+            ode.method = method;
+            ode.update = update;
+            ode.note = note;
+        }
+    }
+    for ps in projs {
+        let mut b = Builder::new(&mut m.exprs);
+        let g = b.load(Var::Syn(0));
+        let tau = b.c(0.004);
+        let ng = b.neg(g);
+        let rhs = b.div(ng, tau);
+        let (method, update, note) = classify(&mut b, rhs, Var::Syn(0), "g", dt, None);
+        let w = b.load(Var::Weight);
+        let zero = b.c(0.0);
+        let delay = if ps.random_delay {
+            Distribution::Uniform {
+                low: 0.0,
+                high: f64::from(ps.delay_steps) * dt,
+            }
+        } else {
+            Distribution::Constant(f64::from(ps.delay_steps) * dt)
+        };
+        m.projections.push(Projection {
+            name: format!("{}->{}", ps.pre, ps.post),
+            pre: ps.pre as u32,
+            post: ps.post as u32,
+            connect: Connect::Rule(Rule::FixedProb(ps.p)),
+            allow_autapses: false,
+            weight: Distribution::Uniform {
+                low: ps.w * 0.5,
+                high: ps.w * 1.5,
+            },
+            delay,
+            synapse: Synapse {
+                model: "Expon".into(),
+                layout: if ps.per_synapse {
+                    SynapseLayout::PerSynapse
+                } else {
+                    SynapseLayout::AlignPost
+                },
+                params: Vec::new(),
+                states: vec![StateVar {
+                    name: "g".into(),
+                    init: zero,
+                }],
+                odes: vec![Ode {
+                    state: 0,
+                    rhs,
+                    method,
+                    update,
+                    note,
+                }],
+                method,
+                on_pre: vec![Assign {
+                    target: Var::Syn(0),
+                    op: AssignOp::Add,
+                    value: w,
+                }],
+            },
+            output: Some(Output {
+                model: "CUBA".into(),
+                current: 0,
+                value: g,
+            }),
+        });
+    }
+    m.records.push(Record::Spikes { population: 0 });
+    m
+}
+
+fn model() -> impl Strategy<Value = Module> {
+    prop::collection::vec(pop_spec(), 1..4).prop_flat_map(|pops| {
+        let n = pops.len();
+        prop::collection::vec(proj_spec(n), 0..4).prop_map(move |projs| build(&pops, &projs))
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+    #[test]
+    fn random_models_spike_like_the_reference(m in model()) {
+        let r = run(&m, REF, &Opts::default());
+        let j = run(&m, JIT2, &Opts::default());
+        prop_assert_eq!(&r.spikes, &j.spikes);
+        prop_assert_eq!(r.events, j.events);
+    }
+}
+
+/// The COBA benchmark (4000 neurons, 1 s at 0.1 ms), folded as `snnc run`
+/// folds it. Run with `cargo test --release --test jit coba_speed -- --ignored --nocapture`.
+#[test]
+#[ignore = "timing; run in release"]
+fn coba_speed() {
+    let m = folded(&run_support::coba(3200, 800, 0.02, 1.0));
+    let valid = ir::validate(&m).unwrap();
+    let only = |var: &str, v: usize| std::env::var(var).map_or(true, |x| x == v.to_string());
+    for f32 in [true, false] {
+        if !only("SNNC_BENCH_F32", usize::from(f32)) {
+            continue;
+        }
+        let c = compile_seconds(valid, f32).unwrap();
+        for threads in [1, 2] {
+            if !only("SNNC_BENCH_THREADS", threads) {
+                continue;
+            }
+            let o = Opts {
+                f32,
+                ..Opts::default()
+            };
+            let r = run(&m, Backend::Jit { threads }, &o);
+            eprintln!(
+                "COBA f32={f32} threads={threads}: {:.4} s wall (compile {:.4} s), E {:.2} Hz, I {:.2} Hz, {} events",
+                r.wall_s,
+                c,
+                rate(&r, 0, 3200, 1.0, 0),
+                rate(&r, 1, 800, 1.0, 0),
+                r.events
+            );
+        }
+    }
+}
+
+#[test]
+#[ignore = "prints the CLIF of folded COBA"]
+fn coba_clif() {
+    let m = folded(&run_support::coba(3200, 800, 0.02, 1.0));
+    let valid = ir::validate(&m).unwrap();
+    println!("{}", emit_clif(valid, true).unwrap());
+}

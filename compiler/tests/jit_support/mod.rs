@@ -1,0 +1,160 @@
+//! Running a module on the reference or the JIT directly (no files), with
+//! every spike and the states the test asks for.
+#![allow(dead_code)]
+
+use snnc::back::cranelift::{self, JitOptions};
+use snnc::back::reference::{self, PopState, Setup};
+use snnc::back::BoundInput;
+use snnc::ir::{self, Module};
+use snnc_runtime::connectivity::{connect, ConnectSpec};
+use snnc_runtime::synapse_values::{self, SynapseTable};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Reference,
+    Jit { threads: usize },
+}
+
+pub struct Run {
+    /// (population, step, batch, neuron), in callback order.
+    pub spikes: Vec<(u32, u32, u32, u32)>,
+    /// (step, states[batch][population]) at the steps asked for.
+    pub states: Vec<(u64, Vec<Vec<PopState>>)>,
+    pub events: u64,
+    pub wall_s: f64,
+}
+
+pub fn tables(m: &Module, seed: u64) -> Vec<SynapseTable> {
+    m.projections
+        .iter()
+        .enumerate()
+        .map(|(k, j)| {
+            let ir::Connect::Rule(rule) = j.connect else {
+                panic!("file connectivity not supported in tests")
+            };
+            let spec = ConnectSpec {
+                projection: j.name.clone(),
+                projection_id: k as u32,
+                n_pre: m.populations[j.pre as usize].size,
+                n_post: m.populations[j.post as usize].size,
+                same_population: j.pre == j.post,
+                allow_autapses: j.allow_autapses,
+                seed,
+                threads: 1,
+            };
+            let structure = connect(rule, &spec).expect("connects");
+            let weights = synapse_values::weights(&structure, j.weight, seed, k as u32, 1);
+            let delays =
+                synapse_values::delays(&structure, &j.name, j.delay, m.dt, seed, k as u32, 1)
+                    .expect("delays");
+            SynapseTable {
+                structure,
+                weights,
+                delays,
+            }
+        })
+        .collect()
+}
+
+pub struct Opts {
+    pub f32: bool,
+    pub batch: u32,
+    /// Per batch item, per population parameter overrides (None: module's).
+    pub params: Option<Vec<Vec<Vec<f64>>>>,
+    /// Record the full state every `every` steps.
+    pub state_every: Option<u64>,
+    pub steps: Option<u64>,
+}
+
+impl Default for Opts {
+    fn default() -> Self {
+        Self {
+            f32: false,
+            batch: 1,
+            params: None,
+            state_every: None,
+            steps: None,
+        }
+    }
+}
+
+pub fn run(m: &Module, backend: Backend, o: &Opts) -> Run {
+    let valid = ir::validate(m).expect("valid");
+    let seed = m.seed;
+    let tables = tables(m, seed);
+    let steps = o.steps.unwrap_or((m.duration / m.dt).round() as u64);
+    let base: Vec<Vec<f64>> = m
+        .populations
+        .iter()
+        .map(|p| p.params.iter().map(|q| q.value).collect())
+        .collect();
+    let params = o
+        .params
+        .clone()
+        .unwrap_or_else(|| vec![base; o.batch as usize]);
+    let mut spikes = Vec::new();
+    let mut states = Vec::new();
+    let every = o.state_every;
+    let mut on_spikes = |p: u32, s: u32, b: u32, f: &[u32]| {
+        spikes.extend(f.iter().map(|&n| (p, s, b, n)));
+        Ok(())
+    };
+    let mut on_step = |step: u64, items: &[Vec<PopState>]| {
+        if let Some(e) = every {
+            if step.is_multiple_of(e) {
+                assert!(!items.is_empty(), "state missing at step {step}");
+                states.push((step, items.to_vec()));
+            }
+        }
+        Ok(())
+    };
+    let inputs: Vec<BoundInput> = Vec::new();
+    let setup = Setup {
+        steps,
+        batch: o.batch,
+        seed,
+        f32: o.f32,
+        params,
+        inputs: &inputs,
+        tables: &tables,
+        on_spikes: &mut on_spikes,
+        on_step: &mut on_step,
+    };
+    let outcome = match backend {
+        Backend::Reference => reference::execute(valid, setup).expect("runs"),
+        Backend::Jit { threads } => cranelift::execute_with(
+            valid,
+            setup,
+            &JitOptions {
+                threads: Some(threads),
+                state_every: every.map(|e| vec![e]),
+            },
+        )
+        .expect("runs"),
+    };
+    Run {
+        spikes,
+        states,
+        events: outcome.synaptic_events,
+        wall_s: outcome.wall_s,
+    }
+}
+
+/// Spike steps of one neuron.
+pub fn steps_of(r: &Run, pop: u32, batch: u32, neuron: u32) -> Vec<u32> {
+    r.spikes
+        .iter()
+        .filter(|s| s.0 == pop && s.2 == batch && s.3 == neuron)
+        .map(|s| s.1)
+        .collect()
+}
+
+/// Mean rate (Hz) of a population over a run.
+pub fn rate(r: &Run, pop: u32, n: u32, seconds: f64, batch: u32) -> f64 {
+    let c = r
+        .spikes
+        .iter()
+        .filter(|s| s.0 == pop && s.2 == batch)
+        .count();
+    c as f64 / f64::from(n) / seconds
+}
