@@ -126,16 +126,32 @@ pub fn parse_sweep(text: &str, compiled: &Compiled) -> Result<Sweep, String> {
     let (pop, param) = target
         .split_once('.')
         .ok_or_else(|| format!("--sweep {text}: expected POP.PARAM before `=`"))?;
-    let (from, to) = range
-        .split_once(':')
-        .ok_or_else(|| format!("--sweep {text}: expected FROM:TO after `=`"))?;
-    let (from, d1) = parse_quantity(from).map_err(|e| format!("--sweep {text}: {e}"))?;
-    let (to, d2) = parse_quantity(to).map_err(|e| format!("--sweep {text}: {e}"))?;
-    if d1 != d2 {
-        return Err(format!(
-            "--sweep {text}: the two bounds have different units"
-        ));
+    // `A:B` (evenly spaced over the batch) or `A,B,C` (one per batch item).
+    let parts: Vec<&str> = if range.contains(',') {
+        range.split(',').collect()
+    } else {
+        let (from, to) = range
+            .split_once(':')
+            .ok_or_else(|| format!("--sweep {text}: expected FROM:TO or a list A,B,C after `=`"))?;
+        vec![from, to]
+    };
+    let mut values = Vec::new();
+    let mut d1 = None;
+    for part in &parts {
+        let (v, d) = parse_quantity(part).map_err(|e| format!("--sweep {text}: {e}"))?;
+        if d1.is_some_and(|d1| d1 != d) {
+            return Err(format!("--sweep {text}: the values have different units"));
+        }
+        d1 = Some(d);
+        values.push(v);
     }
+    let d1 = d1.unwrap_or(Dimension::NONE);
+    let (from, to) = (values[0], values[values.len() - 1]);
+    let values = if range.contains(',') {
+        values
+    } else {
+        Vec::new()
+    };
     // The declared unit of the param, from the population's model.
     let root = compiled.checked.root();
     let model = root.ast.items.iter().find_map(|i| match i {
@@ -169,6 +185,7 @@ pub fn parse_sweep(text: &str, compiled: &Compiled) -> Result<Sweep, String> {
         param: param.to_string(),
         from,
         to,
+        values,
     })
 }
 
@@ -253,7 +270,13 @@ pub fn run(args: RunArgs) -> ExitCode {
     }
     for s in &args.sweeps {
         match parse_sweep(s, &compiled) {
-            Ok(sw) => opts.sweeps.push(sw),
+            Ok(sw) => {
+                // A list sets B when --batch was left at 1.
+                if args.batch == 1 && sw.values.len() > 1 {
+                    opts.batch = sw.values.len();
+                }
+                opts.sweeps.push(sw);
+            }
             Err(e) => return fail(e),
         }
     }

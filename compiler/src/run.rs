@@ -46,13 +46,16 @@ pub enum Precision {
     F32,
 }
 
-/// `--sweep POP.PARAM=FROM:TO` (SI values).
+/// `--sweep POP.PARAM=FROM:TO` (SI values), or an explicit list
+/// `POP.PARAM=A,B,C` (then `values` holds one value per batch item and
+/// `from`/`to` are its first and last).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Sweep {
     pub population: String,
     pub param: String,
     pub from: f64,
     pub to: f64,
+    pub values: Vec<f64>,
 }
 
 #[derive(Debug, Clone)]
@@ -165,10 +168,19 @@ fn sweep_params(
                 names.join(", ")
             )));
         };
-        if !(sw.from.is_finite() && sw.to.is_finite()) {
+        if !(sw.from.is_finite() && sw.to.is_finite() && sw.values.iter().all(|v| v.is_finite())) {
             return Err(options(format!(
-                "--sweep {}.{}: bounds must be finite",
+                "--sweep {}.{}: values must be finite",
                 sw.population, sw.param
+            )));
+        }
+        if !sw.values.is_empty() && sw.values.len() != batch {
+            return Err(options(format!(
+                "--sweep {}.{}: {} values for a batch of {batch} (give --batch {} or as many values)",
+                sw.population,
+                sw.param,
+                sw.values.len(),
+                sw.values.len()
             )));
         }
         for (k, item) in items.iter_mut().enumerate() {
@@ -177,7 +189,10 @@ fn sweep_params(
             } else {
                 0.0
             };
-            item[pi as usize][qi] = sw.from + (sw.to - sw.from) * frac;
+            item[pi as usize][qi] = match sw.values.get(k) {
+                Some(&v) => v,
+                None => sw.from + (sw.to - sw.from) * frac,
+            };
         }
     }
     Ok(items)
@@ -492,7 +507,7 @@ pub fn run(module: &Module, opts: &RunOptions) -> Result<Summary, RunError> {
         batch: batch as u32,
         seed,
         f32: opts.precision == Precision::F32,
-        params,
+        params: params.clone(),
         inputs: &bound,
         tables: &tables,
         on_spikes: &mut on_spikes,
@@ -512,7 +527,7 @@ pub fn run(module: &Module, opts: &RunOptions) -> Result<Summary, RunError> {
     for TraceSink { rec, .. } in traces {
         rec.finish()?;
     }
-    let summary = Summary::from_facts(RunFacts {
+    let mut summary = Summary::from_facts(RunFacts {
         backend: match opts.backend {
             Backend::Reference => "reference".into(),
             Backend::Cranelift => "cranelift".into(),
@@ -534,6 +549,25 @@ pub fn run(module: &Module, opts: &RunOptions) -> Result<Summary, RunError> {
             .map(|(p, &s)| (p.name.clone(), p.size, s))
             .collect(),
     });
+    summary.sweeps = opts
+        .sweeps
+        .iter()
+        .map(|sw| {
+            let p = module
+                .population_index(&sw.population)
+                .map_or(0, |i| i as usize);
+            let q = module.populations[p]
+                .params
+                .iter()
+                .position(|q| q.name == sw.param)
+                .unwrap_or(0);
+            snnc_runtime::summary::SweepSummary {
+                population: sw.population.clone(),
+                param: sw.param.clone(),
+                values: params.iter().map(|item| item[p][q]).collect(),
+            }
+        })
+        .collect();
     summary.write_json(&opts.out_dir.join("summary.json"))?;
     Ok(summary)
 }

@@ -167,3 +167,30 @@ fn sweep_and_batch_run_from_the_command_line() {
     assert_eq!(summary["batch"], 3);
     assert_eq!(summary["steps"], 500);
 }
+
+/// `--sweep E.tau=5ms,10ms,20ms` sets the batch to 3 and records the values.
+#[test]
+fn sweep_list_sets_the_batch_and_is_recorded() {
+    let dir = out_dir("sweep-list");
+    let o = snnc(&[
+        "run",
+        "examples/stimulus_file.snn",
+        "--sweep",
+        "E.tau=5ms,10ms,20ms",
+        "-q",
+        "--out",
+        dir.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(summary["batch"], 3);
+    assert_eq!(summary["sweeps"][0]["param"], "tau");
+    let v: Vec<f64> = summary["sweeps"][0]["values"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_f64().unwrap())
+        .collect();
+    assert_eq!(v, [0.005, 0.01, 0.02]);
+}

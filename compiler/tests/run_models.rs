@@ -135,6 +135,7 @@ fn sweep_sets_a_param_per_batch_item() {
         param: "R".into(),
         from: 5e6,
         to: 1e7,
+        values: Vec::new(),
     });
     run(&m, &opts).unwrap();
     let s = spikes(&opts.out_dir.join("spikes_N.npy"));

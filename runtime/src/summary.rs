@@ -18,6 +18,14 @@ pub struct PopulationSummary {
     pub rate_hz: f64,
 }
 
+/// A param varied across the batch: its value in each batch item (SI).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SweepSummary {
+    pub population: String,
+    pub param: String,
+    pub values: Vec<f64>,
+}
+
 /// The whole run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Summary {
@@ -35,6 +43,9 @@ pub struct Summary {
     pub synaptic_events: u64,
     pub synaptic_events_per_s: f64,
     pub populations: Vec<PopulationSummary>,
+    /// Params swept across the batch (`--sweep`), empty otherwise.
+    #[serde(default)]
+    pub sweeps: Vec<SweepSummary>,
 }
 
 /// The inputs a summary is computed from.
@@ -91,6 +102,7 @@ impl Summary {
             wall_s: facts.wall_s,
             synaptic_events: facts.synaptic_events,
             populations,
+            sweeps: Vec::new(),
         }
     }
 
