@@ -237,7 +237,7 @@ pub fn run(args: RunArgs) -> ExitCode {
     opts.backend = args.backend;
     // f32 is the JIT's natural precision; the reference is the f64 oracle.
     opts.precision = args.precision.unwrap_or(match args.backend {
-        Backend::Cranelift => Precision::F32,
+        Backend::Cranelift | Backend::Cuda => Precision::F32,
         Backend::Reference => Precision::F64,
     });
     opts.progress = !args.quiet;

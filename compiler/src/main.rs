@@ -48,6 +48,9 @@ enum Command {
         file: PathBuf,
         #[arg(long, value_enum, default_value = "ir")]
         emit: Emit,
+        /// GPU architecture for `--emit ptx` (80 = A100; its PTX also runs on 86–90, e.g. H100).
+        #[arg(long, default_value_t = 80)]
+        sm: u32,
         /// Which network, when the file defines several.
         #[arg(long)]
         network: Option<String>,
@@ -97,8 +100,9 @@ fn main() -> ExitCode {
         Command::Compile {
             file,
             emit,
+            sm,
             network,
-        } => compile(&file, emit, network.as_deref()),
+        } => compile(&file, emit, sm, network.as_deref()),
         Command::Run {
             file,
             network,
@@ -122,6 +126,7 @@ fn main() -> ExitCode {
             backend: match backend {
                 BackendArg::Reference => snnc::run::Backend::Reference,
                 BackendArg::Cranelift => snnc::run::Backend::Cranelift,
+                BackendArg::Cuda => snnc::run::Backend::Cuda,
             },
             precision: precision.map(|p| match p {
                 PrecisionArg::F32 => snnc::run::Precision::F32,
@@ -142,6 +147,10 @@ enum Emit {
     Clif,
     /// Cranelift IR of every JIT kernel in f64
     ClifF64,
+    /// PTX of the GPU kernels (f32; builds with the `cuda` feature)
+    Ptx,
+    /// PTX of the GPU kernels in f64
+    PtxF64,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -150,6 +159,8 @@ enum BackendArg {
     Cranelift,
     /// the plain f64 interpreter (the oracle other backends are tested against)
     Reference,
+    /// NVPTX kernels on an NVIDIA GPU (builds with the `cuda` feature; f32 unless --precision f64)
+    Cuda,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -158,7 +169,7 @@ enum PrecisionArg {
     F64,
 }
 
-fn compile(file: &std::path::Path, emit: Emit, network: Option<&str>) -> ExitCode {
+fn compile(file: &std::path::Path, emit: Emit, sm: u32, network: Option<&str>) -> ExitCode {
     let (_, module) = match cli::compile_file(file, network) {
         Ok(x) => x,
         Err(code) => return code,
@@ -168,7 +179,7 @@ fn compile(file: &std::path::Path, emit: Emit, network: Option<&str>) -> ExitCod
         Emit::Ir => {
             let _ = write!(std::io::stdout(), "{module}");
         }
-        Emit::Clif | Emit::ClifF64 => {
+        Emit::Clif | Emit::ClifF64 | Emit::Ptx | Emit::PtxF64 => {
             // What runs: parameters folded into constants, as `snnc run` does.
             let folded = snnc::ir::fold::fold_params(&module, &|_, _| false);
             let valid = match snnc::ir::validate(&folded) {
@@ -178,7 +189,14 @@ fn compile(file: &std::path::Path, emit: Emit, network: Option<&str>) -> ExitCod
                     return ExitCode::from(3);
                 }
             };
-            match snnc::back::cranelift::emit_clif(valid, emit == Emit::Clif) {
+            let text = match emit {
+                Emit::Clif | Emit::ClifF64 => {
+                    snnc::back::cranelift::emit_clif(valid, emit == Emit::Clif)
+                        .map_err(|e| e.to_string())
+                }
+                _ => emit_ptx(valid, sm, emit == Emit::Ptx),
+            };
+            match text {
                 Ok(text) => {
                     let _ = write!(std::io::stdout(), "{text}");
                 }
@@ -190,6 +208,16 @@ fn compile(file: &std::path::Path, emit: Emit, network: Option<&str>) -> ExitCod
         }
     }
     ExitCode::SUCCESS
+}
+
+#[cfg(feature = "cuda")]
+fn emit_ptx(valid: snnc::ir::ValidModule<'_>, sm: u32, f32: bool) -> Result<String, String> {
+    snnc::back::nvptx::emit_ptx(valid, sm, f32)
+}
+
+#[cfg(not(feature = "cuda"))]
+fn emit_ptx(_: snnc::ir::ValidModule<'_>, _: u32, _: bool) -> Result<String, String> {
+    Err(snnc::run::NO_CUDA_FEATURE.to_string())
 }
 
 fn check(files: &[PathBuf], format: Format) -> ExitCode {

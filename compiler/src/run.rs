@@ -37,7 +37,12 @@ pub enum Backend {
     /// natural precision.
     #[default]
     Cranelift,
+    /// NVPTX kernels on an NVIDIA GPU (a build with the `cuda` feature).
+    Cuda,
 }
+
+/// Why `--backend cuda` cannot run in this build.
+pub const NO_CUDA_FEATURE: &str = "this snnc was built without GPU support: rebuild with `cargo build --release -p snnc --features cuda` (needs LLVM 19, see the README)";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Precision {
@@ -517,6 +522,10 @@ pub fn run(module: &Module, opts: &RunOptions) -> Result<Summary, RunError> {
         Backend::Reference => reference::execute(valid, setup)?,
         // States reach `on_step` only on the steps a trace samples.
         Backend::Cranelift => crate::back::cranelift::execute(valid, setup)?,
+        #[cfg(feature = "cuda")]
+        Backend::Cuda => crate::back::nvptx::execute_cuda(valid, setup)?,
+        #[cfg(not(feature = "cuda"))]
+        Backend::Cuda => return Err(RunError::Options(NO_CUDA_FEATURE.into())),
     };
     if let Some(b) = bar.take() {
         b.finish_and_clear();
@@ -531,6 +540,7 @@ pub fn run(module: &Module, opts: &RunOptions) -> Result<Summary, RunError> {
         backend: match opts.backend {
             Backend::Reference => "reference".into(),
             Backend::Cranelift => "cranelift".into(),
+            Backend::Cuda => "cuda".into(),
         },
         precision: match opts.precision {
             Precision::F64 => "f64".into(),

@@ -315,3 +315,69 @@ fn cuba_example_fires_at_the_published_rate() {
         );
     }
 }
+
+fn spikes_of(dir: &Path, pops: &[String]) -> Vec<Vec<(u32, u32)>> {
+    pops.iter()
+        .map(|p| spike_steps(&dir.join(format!("spikes_{p}.npy"))))
+        .collect()
+}
+
+/// Every example, from its `.snn` file, on the JIT and on the reference
+/// executor in f64: the same spikes (step and neuron) over the first 10 ms,
+/// and mean rates within 10% (or 2 Hz) over 40 ms, where chaos may have
+/// separated the trajectories.
+#[test]
+fn jit_matches_the_reference_on_every_example() {
+    use snnc::run::{Backend, Precision};
+    let mut names: Vec<PathBuf> = std::fs::read_dir(examples_dir())
+        .expect("examples/")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "snn"))
+        .collect();
+    names.sort();
+    for path in names {
+        let stem = path.file_stem().unwrap().to_string_lossy().into_owned();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let c = compile_source(&format!("examples/{stem}.snn"), &text, &DiskLoader, None);
+        let defaults = c.default_inputs.clone();
+        let m = c.module.expect("compiles");
+        let pops: Vec<String> = m
+            .records
+            .iter()
+            .filter_map(|r| match r {
+                snnc::ir::Record::Spikes { population } => {
+                    Some(m.populations[*population as usize].name.clone())
+                }
+                _ => None,
+            })
+            .collect();
+        let go = |backend: Backend, ms: f64| {
+            let dir = out_dir(&format!("jit-vs-ref-{stem}-{backend:?}-{ms}"));
+            let mut o = RunOptions::new(dir.clone());
+            o.backend = backend;
+            o.precision = Precision::F64;
+            o.duration = Some(ms * 1e-3);
+            o.model_dir = examples_dir();
+            for (name, file) in &defaults {
+                o.inputs.push((name.clone(), examples_dir().join(file)));
+            }
+            let s = run(&m, &o).unwrap_or_else(|e| panic!("{stem} {backend:?}: {e}"));
+            (s, spikes_of(&dir, &pops))
+        };
+        let (_, ref_spikes) = go(Backend::Reference, 10.0);
+        let (_, jit_spikes) = go(Backend::Cranelift, 10.0);
+        assert_eq!(ref_spikes, jit_spikes, "{stem}: spikes of the first 10 ms");
+        let (a, _) = go(Backend::Reference, 40.0);
+        let (b, _) = go(Backend::Cranelift, 40.0);
+        for (p, q) in a.populations.iter().zip(&b.populations) {
+            let tol = (0.1 * p.rate_hz).max(2.0);
+            assert!(
+                (p.rate_hz - q.rate_hz).abs() <= tol,
+                "{stem} {}: reference {} Hz, JIT {} Hz",
+                p.name,
+                p.rate_hz,
+                q.rate_hz
+            );
+        }
+    }
+}

@@ -2,6 +2,8 @@
 //! the oracle every faster backend (JIT, GPU) is tested against.
 
 pub mod cranelift;
+#[cfg(feature = "cuda")]
+pub mod nvptx;
 pub mod reference;
 
 use snnc_runtime::spike_train::SpikeTrain;

@@ -1,0 +1,383 @@
+//! Host execution of the GPU kernels: the same generated LLVM IR (kernel
+//! bodies, Philox, math) compiled by LLVM for the host CPU (MCJIT) instead of
+//! NVPTX. Each kernel becomes `k(ctx, total, lo, hi)`, which runs the body
+//! for thread indices `lo..hi` in order (the CUDA grid's blocks one after
+//! another); atomics are LLVM atomics (x86 lowers float `atomicrmw fadd` to
+//! a compare-exchange loop). Buffers are host arrays whose addresses fill
+//! the `ctx` table, exactly as device addresses do on the GPU.
+
+use inkwell::context::Context;
+use inkwell::targets::{CodeModel, InitializationConfig, RelocMode, Target};
+use inkwell::OptimizationLevel;
+
+use super::driver::{self, Data, Device};
+use super::kernels::{kernel_list, Elem, KernelKind, Plan};
+use super::{backend_error, generate, optimise};
+use crate::back::reference::{Outcome, Setup};
+use crate::ir::ValidModule;
+use snnc_runtime::RuntimeError;
+
+/// Options of the GPU-kernel executors.
+#[derive(Debug, Clone)]
+pub struct HostOptions {
+    /// Steps at which `on_step` receives the state (None: the module's trace
+    /// periods); other steps get an empty slice.
+    pub state_every: Option<Vec<u64>>,
+    /// Spikes are read back every `chunk` steps (the spike ring holds at
+    /// least that many steps).
+    pub chunk: u32,
+    /// Threads per block of the emulated grid (host) or of launches (CUDA).
+    pub block: u32,
+}
+
+impl Default for HostOptions {
+    fn default() -> Self {
+        Self {
+            state_every: None,
+            chunk: 16,
+            block: 256,
+        }
+    }
+}
+
+type KernelFn = unsafe extern "C" fn(*const u64, i64, i64, i64);
+
+struct HostDevice {
+    f32: bool,
+    /// Backing store per buffer (u64 words: 8-byte aligned).
+    mem: Vec<Vec<u64>>,
+    elems: Vec<Elem>,
+    ctx: Vec<u64>,
+    fns: Vec<(KernelKind, KernelFn)>,
+    block: u64,
+}
+
+impl HostDevice {
+    fn real_size(&self) -> usize {
+        if self.f32 {
+            4
+        } else {
+            8
+        }
+    }
+    fn bytes(&mut self, id: usize) -> &mut [u8] {
+        let v = &mut self.mem[id];
+        // SAFETY: a u64 buffer viewed as its bytes.
+        unsafe { std::slice::from_raw_parts_mut(v.as_mut_ptr().cast::<u8>(), v.len() * 8) }
+    }
+}
+
+fn oob() -> RuntimeError {
+    backend_error("NVPTX host", "buffer access out of range (internal error)")
+}
+
+impl Device for HostDevice {
+    fn create(&mut self, id: usize, elem: Elem, data: Data) -> Result<(), RuntimeError> {
+        let rs = self.real_size();
+        let bytes: Vec<u8> = match data {
+            Data::Real(v) if rs == 4 => v.iter().flat_map(|x| (*x as f32).to_ne_bytes()).collect(),
+            Data::Real(v) => v.iter().flat_map(|x| x.to_ne_bytes()).collect(),
+            Data::U32(v) => v.iter().flat_map(|x| x.to_ne_bytes()).collect(),
+        };
+        let words = bytes.len().div_ceil(8).max(1);
+        while self.mem.len() <= id {
+            self.mem.push(Vec::new());
+            self.elems.push(Elem::U32);
+        }
+        self.mem[id] = vec![0u64; words];
+        self.elems[id] = elem;
+        self.bytes(id)[..bytes.len()].copy_from_slice(&bytes);
+        Ok(())
+    }
+    fn finish_setup(&mut self) -> Result<(), RuntimeError> {
+        self.ctx = self.mem.iter().map(|v| v.as_ptr() as u64).collect();
+        Ok(())
+    }
+    fn write_u32(&mut self, id: usize, offset: usize, data: &[u32]) -> Result<(), RuntimeError> {
+        let b = self.bytes(id);
+        let dst = b
+            .get_mut(offset * 4..(offset + data.len()) * 4)
+            .ok_or_else(oob)?;
+        for (c, v) in dst.chunks_exact_mut(4).zip(data) {
+            c.copy_from_slice(&v.to_ne_bytes());
+        }
+        Ok(())
+    }
+    fn write_real(&mut self, id: usize, offset: usize, data: &[f64]) -> Result<(), RuntimeError> {
+        let rs = self.real_size();
+        let b = self.bytes(id);
+        let dst = b
+            .get_mut(offset * rs..(offset + data.len()) * rs)
+            .ok_or_else(oob)?;
+        for (c, v) in dst.chunks_exact_mut(rs).zip(data) {
+            if rs == 4 {
+                c.copy_from_slice(&(*v as f32).to_ne_bytes());
+            } else {
+                c.copy_from_slice(&v.to_ne_bytes());
+            }
+        }
+        Ok(())
+    }
+    fn read_u32(&mut self, id: usize, offset: usize, len: usize) -> Result<Vec<u32>, RuntimeError> {
+        let b = self.bytes(id);
+        let src = b.get(offset * 4..(offset + len) * 4).ok_or_else(oob)?;
+        Ok(src
+            .chunks_exact(4)
+            .map(|c| u32::from_ne_bytes([c[0], c[1], c[2], c[3]]))
+            .collect())
+    }
+    fn read_real(
+        &mut self,
+        id: usize,
+        offset: usize,
+        len: usize,
+    ) -> Result<Vec<f64>, RuntimeError> {
+        let rs = self.real_size();
+        let b = self.bytes(id);
+        let src = b.get(offset * rs..(offset + len) * rs).ok_or_else(oob)?;
+        Ok(src
+            .chunks_exact(rs)
+            .map(|c| {
+                if rs == 4 {
+                    f64::from(f32::from_ne_bytes([c[0], c[1], c[2], c[3]]))
+                } else {
+                    let mut a = [0u8; 8];
+                    a.copy_from_slice(c);
+                    f64::from_ne_bytes(a)
+                }
+            })
+            .collect())
+    }
+    fn launch(&mut self, kernel: &KernelKind, total: u64) -> Result<(), RuntimeError> {
+        let f = self
+            .fns
+            .iter()
+            .find(|(k, _)| k == kernel)
+            .map(|(_, f)| *f)
+            .ok_or_else(|| backend_error("NVPTX host", "kernel missing"))?;
+        let total = total as i64;
+        // The grid: blocks of `block` threads, one after another.
+        let mut lo = 0i64;
+        while lo < total {
+            let hi = (lo + self.block as i64).min(total);
+            // SAFETY: the kernel reads/writes only the buffers of `ctx`,
+            // within the sizes the plan gave them (indices bounded by the
+            // counts and table entries it loads).
+            unsafe { f(self.ctx.as_ptr(), total, lo, hi) };
+            lo = hi;
+        }
+        Ok(())
+    }
+    fn sync(&mut self) -> Result<(), RuntimeError> {
+        Ok(())
+    }
+}
+
+/// Run on the host CPU through the GPU kernels (see the module docs).
+pub fn execute_host(valid: ValidModule<'_>, setup: Setup<'_>) -> Result<Outcome, RuntimeError> {
+    execute_host_with(valid, setup, &HostOptions::default())
+}
+
+/// [`execute_host`] with options.
+pub fn execute_host_with(
+    valid: ValidModule<'_>,
+    setup: Setup<'_>,
+    opts: &HostOptions,
+) -> Result<Outcome, RuntimeError> {
+    let m = valid.module();
+    let err = |e: String| backend_error("NVPTX host", e);
+    let nb = setup.batch.max(1);
+    let slots = driver::ring_slots(setup.tables, opts.chunk);
+    let sources: Vec<bool> = driver::sources(m, setup.inputs)
+        .iter()
+        .map(Option::is_some)
+        .collect();
+    let plan = Plan::new(
+        m,
+        nb,
+        setup.f32,
+        setup.seed,
+        Some(setup.tables),
+        slots,
+        &sources,
+    );
+    let cx = Context::create();
+    let ir = generate(&cx, m, &plan, false).map_err(err)?;
+    Target::initialize_native(&InitializationConfig::default()).map_err(err)?;
+    let triple = inkwell::targets::TargetMachine::get_default_triple();
+    let target = Target::from_triple(&triple).map_err(|e| err(e.to_string()))?;
+    let tm = target
+        .create_target_machine(
+            &triple,
+            "x86-64",
+            "",
+            OptimizationLevel::Default,
+            RelocMode::Default,
+            CodeModel::JITDefault,
+        )
+        .ok_or_else(|| err("LLVM could not create the host target machine".into()))?;
+    optimise(&ir, &tm, "default<O2>").map_err(err)?;
+    let ee =
+        ir.m.create_jit_execution_engine(OptimizationLevel::Default)
+            .map_err(|e| err(e.to_string()))?;
+    let mut fns = Vec::new();
+    for k in kernel_list(m) {
+        let addr = ee
+            .get_function_address(&k.name())
+            .map_err(|e| err(format!("kernel {}: {e}", k.name())))?;
+        // SAFETY: the function was generated with exactly this signature.
+        let f: KernelFn = unsafe { std::mem::transmute::<usize, KernelFn>(addr) };
+        fns.push((k, f));
+    }
+    let mut dev = HostDevice {
+        f32: setup.f32,
+        mem: Vec::new(),
+        elems: Vec::new(),
+        ctx: Vec::new(),
+        fns,
+        block: u64::from(opts.block.max(1)),
+    };
+    let out = driver::run(valid, setup, &mut dev, &plan, opts);
+    drop(ee);
+    out
+}
+
+/// The backend's Philox, random conversions and math, compiled for the host
+/// from the same IR generators the kernels use (for tests and accuracy
+/// checks).
+pub struct Probe {
+    _cx: &'static Context,
+    ee: inkwell::execution_engine::ExecutionEngine<'static>,
+}
+
+impl Probe {
+    /// JIT-compiles the probe functions.
+    pub fn new() -> Result<Self, String> {
+        use super::llvm::Ir;
+        use super::math::MathLib;
+        use super::philox;
+        use crate::ir::{MathOp, RandomKind};
+        let cx: &'static Context = Box::leak(Box::new(Context::create()));
+        let ir = Ir::new(cx, "probe", false);
+        let mut math = MathLib::default();
+        let f64t = ir.f64t;
+        let i32t = ir.i32t;
+        // philox(ptr io[6]): io[0..4] counter in / block out, io[4..6] key.
+        let f = ir.m.add_function(
+            "philox",
+            cx.void_type().fn_type(&[ir.gptr.into()], false),
+            None,
+        );
+        ir.at(ir.block(f, "entry"));
+        let p = f.get_nth_param(0).unwrap().into_pointer_value();
+        let w: Vec<_> = (0..6).map(|k| ir.load_i(i32t, p, ir.i64c(k))).collect();
+        let out = philox::philox4x32_10(&ir, [w[0], w[1], w[2], w[3]], [w[4], w[5]]);
+        for (k, v) in out.iter().enumerate() {
+            ir.store_at(i32t.into(), p, ir.i64c(k as i64), *v);
+        }
+        ir.b.build_return(None).unwrap();
+        // draw_uniform / draw_normal(ptr io[6] = counter, key) -> f64
+        for (name, kind) in [
+            ("draw_u", RandomKind::Uniform),
+            ("draw_n", RandomKind::Normal),
+        ] {
+            let f =
+                ir.m.add_function(name, f64t.fn_type(&[ir.gptr.into()], false), None);
+            ir.at(ir.block(f, "entry"));
+            let p = f.get_nth_param(0).unwrap().into_pointer_value();
+            let w: Vec<_> = (0..6).map(|k| ir.load_i(i32t, p, ir.i64c(k))).collect();
+            let block = philox::philox4x32_10(&ir, [w[0], w[1], w[2], w[3]], [w[4], w[5]]);
+            let v = match kind {
+                RandomKind::Uniform => philox::uniform(&ir, block[0], block[1]),
+                RandomKind::Normal => philox::normal(&ir, &mut math, block),
+            };
+            ir.b.build_return(Some(&v)).unwrap();
+        }
+        for (k, op) in MATH_OPS.iter().enumerate() {
+            let f = ir.m.add_function(
+                &format!("math_{k}"),
+                f64t.fn_type(&[f64t.into()], false),
+                None,
+            );
+            ir.at(ir.block(f, "entry"));
+            let x = f.get_nth_param(0).unwrap().into_float_value();
+            let v = math.apply(&ir, *op, x);
+            ir.b.build_return(Some(&v)).unwrap();
+        }
+        let f = ir.m.add_function(
+            "pow",
+            f64t.fn_type(&[f64t.into(), f64t.into()], false),
+            None,
+        );
+        ir.at(ir.block(f, "entry"));
+        let x = f.get_nth_param(0).unwrap().into_float_value();
+        let y = f.get_nth_param(1).unwrap().into_float_value();
+        let v = math.pow(&ir, x, y);
+        ir.b.build_return(Some(&v)).unwrap();
+        let _ = MathOp::Exp;
+        ir.m.verify().map_err(|e| e.to_string())?;
+        Target::initialize_native(&InitializationConfig::default())?;
+        let ee =
+            ir.m.create_jit_execution_engine(OptimizationLevel::Default)
+                .map_err(|e| e.to_string())?;
+        Ok(Self { _cx: cx, ee })
+    }
+
+    fn addr(&self, name: &str) -> usize {
+        self.ee.get_function_address(name).expect("probe function")
+    }
+
+    /// Philox4x32-10 block.
+    pub fn philox(&self, counter: [u32; 4], key: [u32; 2]) -> [u32; 4] {
+        let mut io = [
+            counter[0], counter[1], counter[2], counter[3], key[0], key[1],
+        ];
+        // SAFETY: generated with this signature; io has 6 words.
+        unsafe {
+            let f: unsafe extern "C" fn(*mut u32) = std::mem::transmute(self.addr("philox"));
+            f(io.as_mut_ptr());
+        }
+        [io[0], io[1], io[2], io[3]]
+    }
+
+    /// `keyed_draw` with counter `[slot, index, step, batch]`.
+    pub fn draw(&self, key: [u32; 2], kind: crate::ir::RandomKind, counter: [u32; 4]) -> f64 {
+        let mut io = [
+            counter[0], counter[1], counter[2], counter[3], key[0], key[1],
+        ];
+        let name = match kind {
+            crate::ir::RandomKind::Uniform => "draw_u",
+            crate::ir::RandomKind::Normal => "draw_n",
+        };
+        // SAFETY: generated with this signature.
+        unsafe {
+            let f: unsafe extern "C" fn(*mut u32) -> f64 = std::mem::transmute(self.addr(name));
+            f(io.as_mut_ptr())
+        }
+    }
+
+    /// One math op as the kernels compute it (f64).
+    pub fn math(&self, op: crate::ir::MathOp, x: f64) -> f64 {
+        let k = MATH_OPS.iter().position(|o| *o == op).expect("op");
+        // SAFETY: generated with this signature.
+        unsafe {
+            let f: unsafe extern "C" fn(f64) -> f64 =
+                std::mem::transmute(self.addr(&format!("math_{k}")));
+            f(x)
+        }
+    }
+
+    /// `pow` as the kernels compute it.
+    pub fn pow(&self, x: f64, y: f64) -> f64 {
+        // SAFETY: generated with this signature.
+        unsafe {
+            let f: unsafe extern "C" fn(f64, f64) -> f64 = std::mem::transmute(self.addr("pow"));
+            f(x, y)
+        }
+    }
+}
+
+const MATH_OPS: [crate::ir::MathOp; 10] = {
+    use crate::ir::MathOp::*;
+    [Exp, Exprel, Log, Sqrt, Abs, Sin, Cos, Tanh, Floor, Ceil]
+};

@@ -1,0 +1,992 @@
+//! The NVPTX backend, verified without a GPU: the generated kernels run on
+//! the host (`execute_host`: the same LLVM IR compiled for the CPU, looping
+//! over thread indices) against the reference executor; the Philox and math
+//! routines against the runtime and `std`; every example's PTX assembled by
+//! NVIDIA's `ptxas` for sm_80 and sm_90 (when found: `$PTXAS`, the CI venv
+//! `target/ptxas-venv`, or `PATH`).
+//!
+//! Tolerances: in f64 the kernels perform the reference's operations in the
+//! reference's order, with this backend's own `exp`/`log`/… (≤ 2–4 ulp);
+//! deterministic models therefore spike at identical steps and traces agree
+//! to 1e-9 of their scale; chaotic ones (COBA with exponentials evaluated
+//! every step) match rates within 5 %. Uniform draws are bitwise the
+//! runtime's, normal draws within 1e-13 (they go through `log`/`cos`).
+#![cfg(feature = "cuda")]
+
+mod run_support;
+
+use std::path::{Path, PathBuf};
+
+use proptest::prelude::*;
+use run_support::{add_lif, Lif};
+use snnc::back::nvptx::{self, host::Probe, HostOptions};
+use snnc::back::reference::{self, PopState, Setup};
+use snnc::back::BoundInput;
+use snnc::ir::build::Builder;
+use snnc::ir::classify::classify;
+use snnc::ir::{
+    self, Assign, AssignOp, Connect, Expr, Injection, MathOp, Method, Module, NamedValue, Ode,
+    Output, Population, Projection, RandomKind, StateVar, Synapse, SynapseLayout, Var,
+};
+use snnc_runtime::connectivity::{connect, ConnectSpec, Rule};
+use snnc_runtime::rng::{key_for, normal_f64, philox4x32_10, uniform_f64, Distribution, Purpose};
+use snnc_runtime::synapse_values::{self, SynapseTable};
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Backend {
+    Reference,
+    Host,
+}
+const REF: Backend = Backend::Reference;
+const HOST: Backend = Backend::Host;
+
+struct Run {
+    spikes: Vec<(u32, u32, u32, u32)>,
+    states: Vec<(u64, Vec<Vec<PopState>>)>,
+    events: u64,
+    counts: Vec<u64>,
+}
+
+fn tables(m: &Module, seed: u64) -> Vec<SynapseTable> {
+    m.projections
+        .iter()
+        .enumerate()
+        .map(|(k, j)| {
+            let ir::Connect::Rule(rule) = j.connect else {
+                panic!("file connectivity not supported in tests")
+            };
+            let spec = ConnectSpec {
+                projection: j.name.clone(),
+                projection_id: k as u32,
+                n_pre: m.populations[j.pre as usize].size,
+                n_post: m.populations[j.post as usize].size,
+                same_population: j.pre == j.post,
+                allow_autapses: j.allow_autapses,
+                seed,
+                threads: 1,
+            };
+            let structure = connect(rule, &spec).expect("connects");
+            let weights = synapse_values::weights(&structure, j.weight, seed, k as u32, 1);
+            let delays =
+                synapse_values::delays(&structure, &j.name, j.delay, m.dt, seed, k as u32, 1)
+                    .expect("delays");
+            SynapseTable {
+                structure,
+                weights,
+                delays,
+            }
+        })
+        .collect()
+}
+
+#[derive(Clone)]
+struct Opts {
+    f32: bool,
+    batch: u32,
+    params: Option<Vec<Vec<Vec<f64>>>>,
+    state_every: Option<u64>,
+}
+
+impl Default for Opts {
+    fn default() -> Self {
+        Self {
+            f32: false,
+            batch: 1,
+            params: None,
+            state_every: None,
+        }
+    }
+}
+
+fn run(m: &Module, backend: Backend, o: &Opts) -> Run {
+    let valid = ir::validate(m).expect("valid");
+    let seed = m.seed;
+    let tables = tables(m, seed);
+    let steps = (m.duration / m.dt).round() as u64;
+    let base: Vec<Vec<f64>> = m
+        .populations
+        .iter()
+        .map(|p| p.params.iter().map(|q| q.value).collect())
+        .collect();
+    let params = o
+        .params
+        .clone()
+        .unwrap_or_else(|| vec![base; o.batch as usize]);
+    let mut spikes = Vec::new();
+    let mut states = Vec::new();
+    let every = o.state_every;
+    let mut on_spikes = |p: u32, s: u32, b: u32, f: &[u32]| {
+        spikes.extend(f.iter().map(|&n| (p, s, b, n)));
+        Ok(())
+    };
+    let mut on_step = |step: u64, items: &[Vec<PopState>]| {
+        if let Some(e) = every {
+            if step.is_multiple_of(e) {
+                assert!(!items.is_empty(), "state missing at step {step}");
+                states.push((step, items.to_vec()));
+            }
+        }
+        Ok(())
+    };
+    let inputs: Vec<BoundInput> = Vec::new();
+    let setup = Setup {
+        steps,
+        batch: o.batch,
+        seed,
+        f32: o.f32,
+        params,
+        inputs: &inputs,
+        tables: &tables,
+        on_spikes: &mut on_spikes,
+        on_step: &mut on_step,
+    };
+    let outcome = match backend {
+        Backend::Reference => reference::execute(valid, setup).expect("runs"),
+        Backend::Host => nvptx::execute_host_with(
+            valid,
+            setup,
+            &HostOptions {
+                state_every: every.map(|e| vec![e]),
+                chunk: 7,
+                block: 32,
+            },
+        )
+        .expect("runs"),
+    };
+    // Spikes in (step, batch, population, neuron) order for comparison.
+    spikes.sort_by_key(|s| (s.1, s.2, s.0, s.3));
+    Run {
+        spikes,
+        states,
+        events: outcome.synaptic_events,
+        counts: outcome.spikes,
+    }
+}
+
+fn steps_of(r: &Run, pop: u32, batch: u32, neuron: u32) -> Vec<u32> {
+    r.spikes
+        .iter()
+        .filter(|s| s.0 == pop && s.2 == batch && s.3 == neuron)
+        .map(|s| s.1)
+        .collect()
+}
+
+fn rate(r: &Run, pop: u32, n: u32, seconds: f64, batch: u32) -> f64 {
+    let c = r
+        .spikes
+        .iter()
+        .filter(|s| s.0 == pop && s.2 == batch)
+        .count();
+    c as f64 / f64::from(n) / seconds
+}
+
+/// Every state of every neuron agrees within `rel` of the state's scale.
+fn assert_states_close(a: &Run, b: &Run, rel: f64) {
+    assert_eq!(a.states.len(), b.states.len());
+    for ((sa, xa), (sb, xb)) in a.states.iter().zip(&b.states) {
+        assert_eq!(sa, sb);
+        for (ia, ib) in xa.iter().zip(xb) {
+            for (pa, pb) in ia.iter().zip(ib) {
+                for (va, vb) in pa.states.iter().zip(&pb.states) {
+                    let scale = va.iter().fold(0.0f64, |m, x| m.max(x.abs())).max(1e-30);
+                    for (x, y) in va.iter().zip(vb) {
+                        assert!(
+                            (x - y).abs() <= rel * scale || (x.is_nan() && y.is_nan()),
+                            "step {sa}: {x} vs {y} (scale {scale})"
+                        );
+                    }
+                }
+                assert_eq!(pa.refractory, pb.refractory, "refractory counters");
+            }
+        }
+    }
+}
+
+const LIF: Lif = Lif {
+    v_rest: -0.065,
+    v_reset: -0.065,
+    v_th: -0.050,
+    tau: 0.010,
+    r: 1e7,
+    t_ref: 0.0,
+};
+
+/// Driven Pre → one_to_one delta synapse `post.V += w` (w = 20 mV).
+fn delayed(delay: f64) -> Module {
+    let mut m = Module::new("delay", 1e-4, 0.05, 3);
+    let pre = add_lif(&mut m, "Pre", 1, &LIF, |b| b.load(Var::Param(0)));
+    let post = add_lif(&mut m, "Post", 1, &LIF, |b| b.load(Var::Param(0)));
+    let value = Builder::new(&mut m.exprs).c(3e-9);
+    m.injections.push(Injection {
+        population: pre,
+        current: 0,
+        value,
+    });
+    let w = Builder::new(&mut m.exprs).load(Var::Weight);
+    m.projections.push(Projection {
+        name: "Pre->Post".into(),
+        pre,
+        post,
+        connect: Connect::Rule(Rule::OneToOne),
+        allow_autapses: false,
+        weight: Distribution::Constant(0.020),
+        delay: Distribution::Constant(delay),
+        synapse: Synapse {
+            model: "Delta".into(),
+            layout: SynapseLayout::AlignPost,
+            params: Vec::new(),
+            states: Vec::new(),
+            odes: Vec::new(),
+            method: Method::Exact,
+            on_pre: vec![Assign {
+                target: Var::PostState(0),
+                op: AssignOp::Add,
+                value: w,
+            }],
+        },
+        output: None,
+    });
+    m
+}
+
+/// dX/dt = -k X² (not linear), X(0) = 1, integrated by `method`.
+fn quadratic(method: Option<Method>) -> Module {
+    let mut m = Module::new("quad", 1e-3, 0.1, 0);
+    let dt = m.dt;
+    let mut b = Builder::new(&mut m.exprs);
+    let x = b.load(Var::State(0));
+    let xx = b.mul(x, x);
+    let k = b.c(-20.0);
+    let rhs = b.mul(k, xx);
+    let (method, update, note) = classify(&mut b, rhs, Var::State(0), "X", dt, method);
+    let init = b.c(1.0);
+    m.populations.push(Population {
+        name: "Q".into(),
+        model: "Quad".into(),
+        size: 3,
+        params: Vec::new(),
+        states: vec![StateVar {
+            name: "X".into(),
+            init,
+        }],
+        currents: Vec::new(),
+        odes: vec![Ode {
+            state: 0,
+            rhs,
+            method,
+            update,
+            note,
+        }],
+        spike: None,
+        reset: Vec::new(),
+        refractory: None,
+        held: Vec::new(),
+    });
+    m
+}
+
+/// Driven Pre (10, random initial V) → Post (5) all-to-all, Expon current
+/// synapse in `layout` with random weights and a 0.5 ms delay.
+fn expon_net(layout: SynapseLayout, delay: Distribution) -> Module {
+    let mut m = Module::new("layout", 1e-4, 0.05, 9);
+    let pre = add_lif(&mut m, "Pre", 10, &LIF, |b| {
+        let u = b.exprs.append(Expr::Random {
+            kind: RandomKind::Uniform,
+            slot: 0,
+        });
+        let span = b.c(0.015);
+        let su = b.mul(span, u);
+        let base = b.c(-0.065);
+        b.add(base, su)
+    });
+    let post = add_lif(&mut m, "Post", 5, &LIF, |b| b.load(Var::Param(0)));
+    let value = Builder::new(&mut m.exprs).c(2.5e-9);
+    m.injections.push(Injection {
+        population: pre,
+        current: 0,
+        value,
+    });
+    let dt = m.dt;
+    let mut b = Builder::new(&mut m.exprs);
+    let g = b.load(Var::Syn(0));
+    let tau = b.c(0.005);
+    let ng = b.neg(g);
+    let rhs = b.div(ng, tau);
+    let (method, update, note) = classify(&mut b, rhs, Var::Syn(0), "g", dt, None);
+    let w = b.load(Var::Weight);
+    let zero = b.c(0.0);
+    m.projections.push(Projection {
+        name: "Pre->Post".into(),
+        pre,
+        post,
+        connect: Connect::Rule(Rule::AllToAll),
+        allow_autapses: false,
+        weight: Distribution::Uniform {
+            low: 0.1e-9,
+            high: 0.3e-9,
+        },
+        delay,
+        synapse: Synapse {
+            model: "Expon".into(),
+            layout,
+            params: vec![NamedValue {
+                name: "tau".into(),
+                value: 0.005,
+            }],
+            states: vec![StateVar {
+                name: "g".into(),
+                init: zero,
+            }],
+            odes: vec![Ode {
+                state: 0,
+                rhs,
+                method,
+                update,
+                note,
+            }],
+            method,
+            on_pre: vec![Assign {
+                target: Var::Syn(0),
+                op: AssignOp::Add,
+                value: w,
+            }],
+        },
+        output: Some(Output {
+            model: "CUBA".into(),
+            current: 0,
+            value: g,
+        }),
+    });
+    m
+}
+
+/// 50 LIFs with per-step uniform noise injected and normal noise in dV/dt
+/// (Euler), refractory 2 ms.
+fn noisy() -> Module {
+    let mut m = Module::new("noise", 1e-4, 0.05, 5);
+    let lif = Lif {
+        t_ref: 0.002,
+        ..LIF
+    };
+    let pop = add_lif(&mut m, "E", 50, &lif, |b| b.load(Var::Param(0)));
+    let mut b = Builder::new(&mut m.exprs);
+    let amp = b.c(3.2e-9);
+    let u = b.exprs.append(Expr::Random {
+        kind: RandomKind::Uniform,
+        slot: 0,
+    });
+    let value = b.mul(amp, u);
+    m.injections.push(Injection {
+        population: pop,
+        current: 0,
+        value,
+    });
+    // dV/dt = old rhs + 0.5 V/s · N(0,1), integrated by Euler.
+    let p = &m.populations[0];
+    let old = p.odes[0].rhs;
+    let mut b = Builder::new(&mut m.exprs);
+    let z = b.exprs.append(Expr::Random {
+        kind: RandomKind::Normal,
+        slot: 0,
+    });
+    let s = b.c(0.5);
+    let sz = b.mul(s, z);
+    let rhs = b.add(old, sz);
+    let ode = &mut m.populations[0].odes[0];
+    ode.rhs = rhs;
+    ode.method = Method::Euler;
+    ode.update = None;
+    m
+}
+
+// ---- host execution of the kernels vs the reference ------------------------------
+
+#[test]
+fn single_lif_matches_reference_and_analytic_period() {
+    for (i_amp, t_ref) in [(2e-9, 0.0), (2e-9, 0.002), (3.3e-9, 0.004)] {
+        let m = run_support::single_lif(i_amp, t_ref, 0.2);
+        let o = Opts {
+            state_every: Some(97),
+            ..Opts::default()
+        };
+        let r = run(&m, REF, &o);
+        let h = run(&m, HOST, &o);
+        let rs = steps_of(&r, 0, 0, 0);
+        assert!(rs.len() > 3, "reference spikes: {rs:?}");
+        assert_eq!(rs, steps_of(&h, 0, 0, 0));
+        assert_states_close(&r, &h, 1e-12);
+        let ri: f64 = 1e7 * i_amp;
+        let period = t_ref + 0.010 * (ri / (ri - 0.015)).ln();
+        for w in rs.windows(2) {
+            let got = f64::from(w[1] - w[0]) * 1e-4;
+            assert!((got - period).abs() <= 1.01e-4, "period {got} vs {period}");
+        }
+        let f = run(&m, HOST, &Opts { f32: true, ..o });
+        let fs = steps_of(&f, 0, 0, 0);
+        assert_eq!(fs.len(), rs.len(), "f32 spike count");
+        for (a, b) in fs.iter().zip(&rs) {
+            assert!(a.abs_diff(*b) <= 1, "f32 spike step {a} vs {b}");
+        }
+    }
+}
+
+#[test]
+fn coba_folded_f64_spikes_as_reference() {
+    let m = ir::fold::fold_params(&run_support::coba(400, 100, 0.08, 0.1), &|_, _| false);
+    let o = Opts {
+        state_every: Some(250),
+        ..Opts::default()
+    };
+    let r = run(&m, REF, &o);
+    let h = run(&m, HOST, &o);
+    assert!(r.spikes.len() > 100, "{} spikes", r.spikes.len());
+    assert_eq!(r.spikes, h.spikes);
+    assert_eq!(r.events, h.events);
+    assert_eq!(r.counts, h.counts);
+    assert_states_close(&r, &h, 1e-9);
+}
+
+#[test]
+fn coba_unfolded_rates_agree_f64_and_f32() {
+    let m = run_support::coba(800, 200, 0.04, 0.25);
+    let r = run(&m, REF, &Opts::default());
+    let h = run(&m, HOST, &Opts::default());
+    let f = run(
+        &m,
+        HOST,
+        &Opts {
+            f32: true,
+            ..Opts::default()
+        },
+    );
+    for (pop, n) in [(0, 800), (1, 200)] {
+        let rr = rate(&r, pop, n, 0.25, 0);
+        let rh = rate(&h, pop, n, 0.25, 0);
+        let rf = rate(&f, pop, n, 0.25, 0);
+        assert!(rr > 2.0, "reference rate {rr}");
+        assert!((rh - rr).abs() <= 0.05 * rr, "f64 {rh} vs {rr}");
+        assert!((rf - rr).abs() <= 0.05 * rr, "f32 {rf} vs {rr}");
+    }
+    let early = |x: &Run| -> Vec<(u32, u32, u32, u32)> {
+        x.spikes.iter().copied().filter(|s| s.1 < 200).collect()
+    };
+    assert_eq!(early(&r), early(&h));
+}
+
+#[test]
+fn delays_match_reference() {
+    for delay in [0.0, 0.002, 0.00049] {
+        let m = delayed(delay);
+        let o = Opts {
+            state_every: Some(10),
+            ..Opts::default()
+        };
+        let r = run(&m, REF, &o);
+        let h = run(&m, HOST, &o);
+        assert!(!steps_of(&r, 1, 0, 0).is_empty(), "post must spike");
+        assert_eq!(r.spikes, h.spikes, "delay {delay}");
+        assert_eq!(r.events, h.events);
+        assert_states_close(&r, &h, 1e-12);
+    }
+}
+
+#[test]
+fn euler_rk2_rk4_traces_match_reference() {
+    for method in [
+        None,
+        Some(Method::Euler),
+        Some(Method::Rk2),
+        Some(Method::Rk4),
+    ] {
+        let m = quadratic(method);
+        let o = Opts {
+            state_every: Some(1),
+            ..Opts::default()
+        };
+        let r = run(&m, REF, &o);
+        let h = run(&m, HOST, &o);
+        assert_states_close(&r, &h, 1e-12);
+    }
+}
+
+#[test]
+fn per_synapse_and_align_post_match_reference() {
+    for layout in [SynapseLayout::AlignPost, SynapseLayout::PerSynapse] {
+        for delay in [
+            Distribution::Constant(0.0005),
+            Distribution::Uniform {
+                low: 0.0,
+                high: 0.003,
+            },
+        ] {
+            let m = expon_net(layout, delay);
+            let o = Opts {
+                state_every: Some(5),
+                ..Opts::default()
+            };
+            let r = run(&m, REF, &o);
+            let h = run(&m, HOST, &o);
+            let moved = r
+                .states
+                .iter()
+                .any(|(_, x)| (x[0][1].states[0][0] + 0.065).abs() > 1e-3);
+            assert!(moved, "the synapses must drive the post neurons");
+            assert_eq!(r.spikes, h.spikes, "{layout:?} {delay:?}");
+            assert_eq!(r.events, h.events);
+            assert_states_close(&r, &h, 1e-9);
+        }
+    }
+}
+
+#[test]
+fn noise_batch_and_sweep_match_reference() {
+    let m = noisy();
+    let base: Vec<f64> = m.populations[0].params.iter().map(|q| q.value).collect();
+    let mut swept = base.clone();
+    swept[2] = -0.052; // V_th
+    let o = Opts {
+        batch: 3,
+        params: Some(vec![vec![base.clone()], vec![swept], vec![base]]),
+        state_every: Some(50),
+        ..Opts::default()
+    };
+    let r = run(&m, REF, &o);
+    let h = run(&m, HOST, &o);
+    assert!(r.spikes.len() > 20);
+    // Normal draws differ from the reference by ulps (own log/cos): the
+    // noise is small against the drive, so spikes are identical.
+    assert_eq!(r.spikes, h.spikes);
+    assert_states_close(&r, &h, 1e-9);
+    // Items 0 and 2 are the same trial only in their parameters: they draw
+    // with different batch counters.
+    assert_ne!(steps_of(&h, 0, 0, 3), steps_of(&h, 0, 2, 3));
+}
+
+// ---- random models ----------------------------------------------------------------
+
+#[derive(Debug, Clone)]
+struct PopSpec {
+    n: u32,
+    drive: f64,
+    t_ref: f64,
+    noise: bool,
+}
+
+#[derive(Debug, Clone)]
+struct ProjSpec {
+    pre: usize,
+    post: usize,
+    p: f64,
+    w: f64,
+    per_synapse: bool,
+    delay_steps: Option<(u32, bool)>,
+}
+
+fn build(pops: &[PopSpec], projs: &[ProjSpec]) -> Module {
+    let mut m = Module::new("random", 1e-4, 0.03, 11);
+    for (k, p) in pops.iter().enumerate() {
+        let lif = Lif {
+            t_ref: p.t_ref,
+            ..LIF
+        };
+        let pop = add_lif(&mut m, &format!("P{k}"), p.n, &lif, |b| {
+            let u = b.exprs.append(Expr::Random {
+                kind: RandomKind::Uniform,
+                slot: 0,
+            });
+            let span = b.c(0.014);
+            let su = b.mul(span, u);
+            let base = b.c(-0.065);
+            b.add(base, su)
+        });
+        let mut b = Builder::new(&mut m.exprs);
+        let amp = b.c(p.drive);
+        let value = if p.noise {
+            let u = b.exprs.append(Expr::Random {
+                kind: RandomKind::Uniform,
+                slot: 0,
+            });
+            b.mul(amp, u)
+        } else {
+            amp
+        };
+        m.injections.push(Injection {
+            population: pop,
+            current: 0,
+            value,
+        });
+    }
+    for (k, j) in projs.iter().enumerate() {
+        let dt = m.dt;
+        let mut b = Builder::new(&mut m.exprs);
+        let g = b.load(Var::Syn(0));
+        let tau = b.c(0.003);
+        let ng = b.neg(g);
+        let rhs = b.div(ng, tau);
+        let (method, update, note) = classify(&mut b, rhs, Var::Syn(0), "g", dt, None);
+        let w = b.load(Var::Weight);
+        let zero = b.c(0.0);
+        let delay = match j.delay_steps {
+            None => Distribution::Constant(0.0),
+            Some((d, false)) => Distribution::Constant(f64::from(d) * dt),
+            Some((d, true)) => Distribution::Uniform {
+                low: 0.0,
+                high: f64::from(d) * dt,
+            },
+        };
+        m.projections.push(Projection {
+            name: format!("J{k}"),
+            pre: j.pre as u32,
+            post: j.post as u32,
+            connect: Connect::Rule(Rule::FixedProb(j.p)),
+            allow_autapses: false,
+            weight: Distribution::Constant(j.w),
+            delay,
+            synapse: Synapse {
+                model: "Expon".into(),
+                layout: if j.per_synapse {
+                    SynapseLayout::PerSynapse
+                } else {
+                    SynapseLayout::AlignPost
+                },
+                params: vec![NamedValue {
+                    name: "tau".into(),
+                    value: 0.003,
+                }],
+                states: vec![StateVar {
+                    name: "g".into(),
+                    init: zero,
+                }],
+                odes: vec![Ode {
+                    state: 0,
+                    rhs,
+                    method,
+                    update,
+                    note,
+                }],
+                method,
+                on_pre: vec![Assign {
+                    target: Var::Syn(0),
+                    op: AssignOp::Add,
+                    value: w,
+                }],
+            },
+            output: Some(Output {
+                model: "CUBA".into(),
+                current: 0,
+                value: g,
+            }),
+        });
+    }
+    m
+}
+
+fn model() -> impl Strategy<Value = Module> {
+    let pop = (
+        1u32..40,
+        1.0e-9..4.0e-9,
+        prop_oneof![Just(0.0), Just(0.002)],
+        any::<bool>(),
+    )
+        .prop_map(|(n, drive, t_ref, noise)| PopSpec {
+            n,
+            drive,
+            t_ref,
+            noise,
+        });
+    proptest::collection::vec(pop, 1..4).prop_flat_map(|pops| {
+        let np = pops.len();
+        let proj = (
+            0..np,
+            0..np,
+            0.05f64..0.8,
+            -1.0e-9..2.0e-9,
+            any::<bool>(),
+            proptest::option::of((0u32..30, any::<bool>())),
+        )
+            .prop_map(|(pre, post, p, w, per_synapse, delay_steps)| ProjSpec {
+                pre,
+                post,
+                p,
+                w,
+                per_synapse,
+                delay_steps,
+            });
+        (Just(pops), proptest::collection::vec(proj, 0..4))
+            .prop_map(|(pops, projs)| build(&pops, &projs))
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 24, .. ProptestConfig::default() })]
+    #[test]
+    fn random_models_match_reference(m in model()) {
+        let o = Opts { state_every: Some(37), ..Opts::default() };
+        let r = run(&m, REF, &o);
+        let h = run(&m, HOST, &o);
+        // Constant-folded exp factors and uniform draws only: bitwise paths
+        // except for `exp` inside the exact LIF update (≤ 2 ulp), which can
+        // move a spike only when V lands within ulps of threshold.
+        prop_assert_eq!(&r.spikes, &h.spikes);
+        prop_assert_eq!(r.events, h.events);
+        assert_states_close(&r, &h, 1e-9);
+    }
+}
+
+// ---- Philox and math --------------------------------------------------------------
+
+#[test]
+fn philox_kernel_matches_runtime_and_known_answers() {
+    let p = Probe::new().expect("probe compiles");
+    // Random123 known answers for Philox4x32-10.
+    assert_eq!(
+        p.philox([0, 0, 0, 0], [0, 0]),
+        [0x6627_e8d5, 0xe169_c58d, 0xbc57_ac4c, 0x9b00_dbd8]
+    );
+    assert_eq!(
+        p.philox([u32::MAX; 4], [u32::MAX; 2]),
+        [0x408f_276d, 0x41c8_3b0e, 0xa20b_c7c6, 0x6d54_51fd]
+    );
+    let mut x = 0x1234_5678u32;
+    let mut next = || {
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        x
+    };
+    for _ in 0..2000 {
+        let c = [next(), next(), next(), next()];
+        let k = [next(), next()];
+        assert_eq!(p.philox(c, k), philox4x32_10(c, k));
+        let block = philox4x32_10(c, k);
+        assert_eq!(
+            p.draw(k, RandomKind::Uniform, c).to_bits(),
+            uniform_f64(block[0], block[1]).to_bits()
+        );
+        let n = p.draw(k, RandomKind::Normal, c);
+        let want = normal_f64(block);
+        assert!(
+            (n - want).abs() <= 1e-13 * want.abs().max(1.0),
+            "{n} vs {want}"
+        );
+    }
+    // A draw as the kernels key it: (seed, purpose) → key, counter [slot, i, step, b].
+    let key = key_for(42, Purpose::ModelNoise { population: 0 });
+    let want = reference::eval::keyed_draw(key, RandomKind::Uniform, 1, 7, 100, 2);
+    assert_eq!(p.draw(key, RandomKind::Uniform, [1, 7, 100, 2]), want);
+}
+
+fn ulps(a: f64, b: f64) -> u64 {
+    if a == b || (a.is_nan() && b.is_nan()) {
+        return 0;
+    }
+    let o = |x: f64| {
+        let i = x.to_bits() as i64;
+        if i < 0 {
+            i64::MIN - i
+        } else {
+            i
+        }
+    };
+    o(a).abs_diff(o(b))
+}
+
+#[test]
+fn math_is_within_a_few_ulp() {
+    let p = Probe::new().expect("probe compiles");
+    let mut xs: Vec<f64> = (0..20001)
+        .map(|k| -50.0 + 100.0 * f64::from(k) / 20000.0)
+        .collect();
+    xs.extend((0..2000).map(|k| -745.0 + 1454.0 * f64::from(k) / 2000.0));
+    xs.extend((0..2000).map(|k| 10f64.powf(-300.0 + 0.3 * f64::from(k))));
+    xs.extend([
+        0.0,
+        -0.0,
+        1e-9,
+        -1e-9,
+        0.5,
+        -0.5,
+        1e-300,
+        5e-324,
+        f64::INFINITY,
+        f64::NEG_INFINITY,
+        f64::NAN,
+    ]);
+    for (op, bound, lo, hi) in [
+        (MathOp::Exp, 2, -800.0, 800.0),
+        (MathOp::Exprel, 3, -800.0, 700.0),
+        (MathOp::Log, 2, f64::NEG_INFINITY, f64::INFINITY),
+        (MathOp::Sin, 2, -1e5, 1e5),
+        (MathOp::Cos, 2, -1e5, 1e5),
+        (MathOp::Tanh, 4, f64::NEG_INFINITY, f64::INFINITY),
+        (MathOp::Sqrt, 0, f64::NEG_INFINITY, f64::INFINITY),
+        (MathOp::Floor, 0, f64::NEG_INFINITY, f64::INFINITY),
+    ] {
+        let mut worst = (0, 0.0);
+        for &x in &xs {
+            if !(x.is_nan() || (lo..=hi).contains(&x)) {
+                continue;
+            }
+            let got = p.math(op, x);
+            let want = snnc::ir::build::apply_math(op, x);
+            // Near zeros of sin/cos the error is absolute.
+            let u = if matches!(op, MathOp::Sin | MathOp::Cos) && want.abs() < 1e-3 {
+                if (got - want).abs() <= 1e-19 {
+                    0
+                } else {
+                    ulps(got, want)
+                }
+            } else {
+                ulps(got, want)
+            };
+            if u > worst.0 {
+                worst = (u, x);
+            }
+        }
+        assert!(worst.0 <= bound, "{op:?}: {} ulp at {}", worst.0, worst.1);
+    }
+    for (x, y) in [
+        (2.0, 0.5),
+        (3.0, 2.0),
+        (-2.0, 3.0),
+        (10.0, -1.5),
+        (0.0, 2.0),
+        (-8.0, 1.0 / 3.0),
+    ] {
+        let got = p.pow(x, y);
+        let want: f64 = f64::powf(x, y);
+        assert!(
+            ulps(got, want) <= 8 || (got.is_nan() && want.is_nan()),
+            "pow({x}, {y}) = {got}, want {want}"
+        );
+    }
+}
+
+// ---- PTX and ptxas ----------------------------------------------------------------
+
+fn ptxas() -> Option<PathBuf> {
+    if let Ok(p) = std::env::var("PTXAS") {
+        return Some(PathBuf::from(p));
+    }
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let venv = root.join("target/ptxas-venv/lib");
+    if let Ok(rd) = std::fs::read_dir(&venv) {
+        for e in rd.flatten() {
+            let p = e.path().join("site-packages/nvidia/cu13/bin/ptxas");
+            if p.exists() {
+                return Some(p);
+            }
+        }
+    }
+    std::process::Command::new("ptxas")
+        .arg("--version")
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|_| PathBuf::from("ptxas"))
+}
+
+fn example_modules() -> Vec<(String, Module)> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples");
+    let mut out = Vec::new();
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .expect("examples")
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "snn"))
+        .collect();
+    files.sort();
+    for f in files {
+        let text = std::fs::read_to_string(&f).expect("reads");
+        let name = f.to_string_lossy().to_string();
+        let c = snnc::pipeline::compile_source(&name, &text, &snnc::source::DiskLoader, None);
+        let m = c.module.unwrap_or_else(|| panic!("{name} lowers"));
+        out.push((name, m));
+    }
+    out
+}
+
+#[test]
+fn every_example_emits_ptx_that_ptxas_accepts() {
+    let tool = ptxas();
+    eprintln!("ptxas: {tool:?}");
+    if tool.is_none() {
+        eprintln!(
+            "note: ptxas not found (set PTXAS or run .ci/run): PTX generated but not assembled"
+        );
+    }
+    let dir = std::env::temp_dir().join(format!("snnc-ptx-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("tmp");
+    for (name, m) in example_modules() {
+        let valid = ir::validate(&m).expect("valid");
+        for sm in [80, 90] {
+            for f32 in [false, true] {
+                let ptx = nvptx::emit_ptx(valid, sm, f32).unwrap_or_else(|e| panic!("{name}: {e}"));
+                assert!(
+                    ptx.contains(".entry snn_neurons"),
+                    "{name}: kernels are entries"
+                );
+                assert!(ptx.contains(&format!(".target sm_{sm}")));
+                if let Some(tool) = &tool {
+                    let file = dir.join(format!(
+                        "{}_{sm}_{}.ptx",
+                        Path::new(&name).file_stem().unwrap().to_string_lossy(),
+                        if f32 { "f32" } else { "f64" }
+                    ));
+                    std::fs::write(&file, &ptx).expect("writes");
+                    let out = std::process::Command::new(tool)
+                        .arg(format!("-arch=sm_{sm}"))
+                        .arg(&file)
+                        .arg("-o")
+                        .arg("/dev/null")
+                        .output()
+                        .expect("ptxas runs");
+                    assert!(
+                        out.status.success(),
+                        "ptxas sm_{sm} rejected {name}: {}",
+                        String::from_utf8_lossy(&out.stderr)
+                    );
+                }
+            }
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn unsupported_sm_is_an_error() {
+    let m = run_support::single_lif(2e-9, 0.0, 0.01);
+    let valid = ir::validate(&m).expect("valid");
+    let e = nvptx::emit_ptx(valid, 75, false).unwrap_err();
+    assert!(e.contains("sm_75"), "{e}");
+}
+
+#[test]
+fn execute_cuda_without_a_driver_is_a_clear_error() {
+    if std::path::Path::new("/dev/nvidiactl").exists() {
+        return;
+    }
+    let m = run_support::single_lif(2e-9, 0.0, 0.01);
+    let valid = ir::validate(&m).expect("valid");
+    let tables = tables(&m, m.seed);
+    let mut on_spikes = |_: u32, _: u32, _: u32, _: &[u32]| Ok(());
+    let mut on_step = |_: u64, _: &[Vec<PopState>]| Ok(());
+    let setup = Setup {
+        steps: 10,
+        batch: 1,
+        seed: m.seed,
+        f32: false,
+        params: vec![vec![m.populations[0]
+            .params
+            .iter()
+            .map(|q| q.value)
+            .collect()]],
+        inputs: &[],
+        tables: &tables,
+        on_spikes: &mut on_spikes,
+        on_step: &mut on_step,
+    };
+    let e = nvptx::execute_cuda(valid, setup).unwrap_err().to_string();
+    assert!(e.contains("CUDA"), "{e}");
+    assert!(!e.contains('\n'), "one sentence: {e}");
+}
