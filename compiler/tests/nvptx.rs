@@ -25,8 +25,9 @@ use snnc::back::BoundInput;
 use snnc::ir::build::Builder;
 use snnc::ir::classify::classify;
 use snnc::ir::{
-    self, Assign, AssignOp, Connect, Expr, Injection, MathOp, Method, Module, NamedValue, Ode,
-    Output, Population, Projection, RandomKind, StateVar, Synapse, SynapseLayout, Var,
+    self, Assign, AssignOp, Connect, Expr, Injection, InputKind, MathOp, Method, Module,
+    NamedValue, Ode, Output, Population, Projection, RandomKind, StateVar, Synapse, SynapseLayout,
+    Var,
 };
 use snnc_runtime::connectivity::{connect, ConnectSpec, Rule};
 use snnc_runtime::rng::{key_for, normal_f64, philox4x32_10, uniform_f64, Distribution, Purpose};
@@ -99,6 +100,11 @@ impl Default for Opts {
 }
 
 fn run(m: &Module, backend: Backend, o: &Opts) -> Run {
+    run_with(m, backend, o, &[], 7)
+}
+
+/// [`run`] with host-fed inputs and the host executor's chunk length.
+fn run_with(m: &Module, backend: Backend, o: &Opts, inputs: &[BoundInput], chunk: u32) -> Run {
     let valid = ir::validate(m).expect("valid");
     let seed = m.seed;
     let tables = tables(m, seed);
@@ -115,11 +121,13 @@ fn run(m: &Module, backend: Backend, o: &Opts) -> Run {
     let mut spikes = Vec::new();
     let mut states = Vec::new();
     let every = o.state_every;
+    let mut order = Vec::new();
     let mut on_spikes = |p: u32, s: u32, b: u32, f: &[u32]| {
         spikes.extend(f.iter().map(|&n| (p, s, b, n)));
         Ok(())
     };
     let mut on_step = |step: u64, items: &[Vec<PopState>]| {
+        order.push(step);
         if let Some(e) = every {
             if step.is_multiple_of(e) {
                 assert!(!items.is_empty(), "state missing at step {step}");
@@ -128,14 +136,13 @@ fn run(m: &Module, backend: Backend, o: &Opts) -> Run {
         }
         Ok(())
     };
-    let inputs: Vec<BoundInput> = Vec::new();
     let setup = Setup {
         steps,
         batch: o.batch,
         seed,
         f32: o.f32,
         params,
-        inputs: &inputs,
+        inputs,
         tables: &tables,
         on_spikes: &mut on_spikes,
         on_step: &mut on_step,
@@ -147,12 +154,14 @@ fn run(m: &Module, backend: Backend, o: &Opts) -> Run {
             setup,
             &HostOptions {
                 state_every: every.map(|e| vec![e]),
-                chunk: 7,
+                chunk,
                 block: 32,
             },
         )
         .expect("runs"),
     };
+    // `on_step` once per step, in order (as the reference).
+    assert_eq!(order, (0..steps).collect::<Vec<_>>(), "on_step order");
     // Spikes in (step, batch, population, neuron) order for comparison.
     spikes.sort_by_key(|s| (s.1, s.2, s.0, s.3));
     Run {
@@ -989,4 +998,151 @@ fn execute_cuda_without_a_driver_is_a_clear_error() {
     let e = nvptx::execute_cuda(valid, setup).unwrap_err().to_string();
     assert!(e.contains("CUDA"), "{e}");
     assert!(!e.contains('\n'), "one sentence: {e}");
+}
+
+// ---- the chunked step loop (uploads ahead, asynchronous readback) ----------
+
+/// An array stimulus and a spike-train source with a delay longer than small
+/// chunks, traced every step.
+fn fed_network() -> Module {
+    let src = "import std.*\nnetwork fed {\n dt = 0.1 ms\n duration = 23 ms\n \
+               population E = LIF[12] { V_rest = -65 mV, V_th = -50 mV, tau = 10 ms, R = 10 Mohm, t_ref = 2 ms }\n \
+               stimulus drive: nA[E] from input\n E.I += drive\n \
+               stimulus S: spikes[9] from input\n \
+               projection S -> E { connect all_to_all; weight 0.4 nA; delay 1.3 ms; synapse Expon; output CUBA }\n \
+               record spikes of E\n record V of E every 0.1 ms\n}";
+    let c = snnc::pipeline::compile_source("fed.snn", src, &snnc::source::DiskLoader, None);
+    c.module
+        .unwrap_or_else(|| panic!("fed network lowers: {:?}", c.diagnostics))
+}
+
+fn fed_inputs(m: &Module, steps: u64) -> Vec<BoundInput> {
+    use snnc_runtime::spike_train::SpikeTrain;
+    use snnc_runtime::stimulus::{Stimulus, StimulusLayout};
+    m.inputs
+        .iter()
+        .map(|i| {
+            let n = m.populations[i.population as usize].size;
+            match i.kind {
+                InputKind::SpikeTrain => {
+                    let (mut st, mut ns) = (Vec::new(), Vec::new());
+                    for s in 0..steps {
+                        for j in 0..n {
+                            // Irregular: some steps silent, some with several.
+                            if (s * 7 + u64::from(j) * 3) % 11 == 0 {
+                                st.push(s);
+                                ns.push(j);
+                            }
+                        }
+                    }
+                    BoundInput::Spikes(SpikeTrain {
+                        name: i.name.clone(),
+                        steps: st,
+                        neurons: ns,
+                    })
+                }
+                InputKind::Array { .. } => BoundInput::Array(Stimulus {
+                    name: i.name.clone(),
+                    neurons: n,
+                    layout: StimulusLayout::PerStep { steps },
+                    values: (0..steps * u64::from(n))
+                        .map(|k| 1.2 + 0.6 * ((k as f64) * 0.37).sin())
+                        .collect(),
+                }),
+            }
+        })
+        .collect()
+}
+
+#[test]
+fn chunked_inputs_sources_and_traces_match_reference_for_any_chunk() {
+    let m = fed_network();
+    let steps = (m.duration / m.dt).round() as u64;
+    let inputs = fed_inputs(&m, steps);
+    let o = Opts {
+        state_every: Some(1),
+        batch: 2,
+        ..Opts::default()
+    };
+    let r = run_with(&m, REF, &o, &inputs, 7);
+    assert!(
+        r.counts.iter().all(|&c| c > 0),
+        "both populations spike: {:?}",
+        r.counts
+    );
+    // 1: every step its own chunk; 4 < the 13-step delay < 16; 64 > the run.
+    for chunk in [1, 4, 7, 16, 64, 500] {
+        let h = run_with(&m, HOST, &o, &inputs, chunk);
+        assert_eq!(h.spikes, r.spikes, "chunk {chunk}");
+        assert_eq!(h.counts, r.counts, "chunk {chunk}");
+        assert_eq!(h.events, r.events, "chunk {chunk}");
+        assert_eq!(h.states.len(), steps as usize, "chunk {chunk}");
+        assert_states_close(&h, &r, 1e-12);
+    }
+}
+
+#[test]
+fn ring_and_layout_sizes() {
+    use nvptx::driver::{layout, ring_slots};
+    // At least three chunks and chunk + max delay, a multiple of the chunk.
+    let m = fed_network();
+    let tables = tables(&m, m.seed);
+    let max_d = tables
+        .iter()
+        .map(|t| u32::from(t.delays.max_steps()))
+        .max()
+        .unwrap();
+    for k in [1, 2, 4, 7, 13, 16, 64] {
+        let s = ring_slots(&tables, k);
+        assert_eq!(s % k, 0, "k {k}");
+        assert!(s >= 3 * k && s >= k + max_d, "k {k}: {s}");
+    }
+    // A huge trace budget halves the chunk until it fits.
+    let inputs = fed_inputs(&m, 10);
+    let mut none_s = |_: u32, _: u32, _: u32, _: &[u32]| Ok(());
+    let mut none_t = |_: u64, _: &[Vec<PopState>]| Ok(());
+    let setup = Setup {
+        steps: 10,
+        batch: 4,
+        seed: 1,
+        f32: false,
+        params: vec![],
+        inputs: &inputs,
+        tables: &tables,
+        on_spikes: &mut none_s,
+        on_step: &mut none_t,
+    };
+    let small = layout(
+        &m,
+        &setup,
+        &HostOptions {
+            chunk: 32,
+            ..HostOptions::default()
+        },
+    );
+    assert_eq!(small.chunk, 32);
+    assert_eq!(small.window, 32);
+    let big = Module {
+        populations: m
+            .populations
+            .iter()
+            .cloned()
+            .map(|mut p| {
+                p.size = 4_000_000;
+                p
+            })
+            .collect(),
+        ..m.clone()
+    };
+    let l = layout(
+        &big,
+        &setup,
+        &HostOptions {
+            chunk: 64,
+            state_every: Some(vec![1]),
+            ..HostOptions::default()
+        },
+    );
+    assert!(l.chunk < 64 && l.chunk >= 1, "{l:?}");
+    assert!(l.snaps <= l.chunk);
 }

@@ -1,8 +1,27 @@
 //! The step loop shared by the host and CUDA executors: builds every buffer
 //! once (initial values by the reference's own evaluator, connectivity from
-//! the runtime's tables), then per step writes the host-fed inputs, launches
-//! the kernels in order, reads spikes back in chunks of the spike ring, and
-//! states only on the steps a trace samples.
+//! the runtime's tables), then runs the steps in chunks of `K` ([`Layout`])
+//! without waiting for the device inside a chunk:
+//!
+//! 1. the chunk's host-fed data is written ahead of its kernels: array
+//!    inputs into a `W = K`-step window (`inp[step % W]`), spike-train
+//!    sources into their spike-ring slots (counters, and each row's prefix as
+//!    one strided write);
+//! 2. the steps are queued ([`Device::steps`]: a CUDA graph replay), with a
+//!    device-side copy of the state into a snapshot buffer before each step
+//!    a trace samples (two chunks' worth, alternating);
+//! 3. phase 1: the chunk's spike counters and snapshots are read
+//!    asynchronously ([`Device::read_async`]);
+//! 4. one chunk later, when phase 1 has arrived, phase 2 reads each spike
+//!    row's prefix as wide as that chunk's largest count (one strided read
+//!    per population); one chunk after that the results are delivered, in
+//!    the reference's callback order (`on_step`, then `on_spikes` per batch
+//!    item and population, step by step).
+//!
+//! So the device runs up to two chunks ahead of the callbacks; the spike ring
+//! holds at least three chunks ([`ring_slots`]). The host executor runs this
+//! very loop (its reads happen at the wait, the worst case for the ring), so
+//! the host tests cover the chunking.
 
 use std::time::Instant;
 
@@ -16,26 +35,103 @@ use snnc_runtime::rng::{key_for, Purpose};
 use snnc_runtime::synapse_values::{Delays, SynapseTable, Weights};
 use snnc_runtime::RuntimeError;
 
-/// Initial contents of a buffer (reals are converted to the run's type).
+/// Initial contents of a buffer, or values moved to/from one (reals are
+/// converted to and from the run's type).
+#[derive(Debug, Clone, PartialEq)]
 pub enum Data {
     Real(Vec<f64>),
     U32(Vec<u32>),
 }
 
-/// What the step loop needs from a device.
+impl Data {
+    /// The reals (empty for a u32 result).
+    pub fn into_real(self) -> Vec<f64> {
+        match self {
+            Data::Real(v) => v,
+            Data::U32(_) => Vec::new(),
+        }
+    }
+    /// The u32 values (empty for a real result).
+    pub fn into_u32(self) -> Vec<u32> {
+        match self {
+            Data::U32(v) => v,
+            Data::Real(_) => Vec::new(),
+        }
+    }
+}
+
+/// `rows` rows of `len` elements of buffer `id`, row `r` starting at element
+/// `offset + r * stride` (one 2-D copy on the GPU).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Region {
+    pub id: usize,
+    pub elem: Elem,
+    pub offset: usize,
+    pub len: usize,
+    pub stride: usize,
+    pub rows: usize,
+}
+
+impl Region {
+    /// `len` contiguous elements at `offset`.
+    pub fn flat(id: usize, elem: Elem, offset: usize, len: usize) -> Self {
+        Self {
+            id,
+            elem,
+            offset,
+            len,
+            stride: len,
+            rows: 1,
+        }
+    }
+    /// Elements in the region.
+    pub fn count(&self) -> usize {
+        self.len * self.rows
+    }
+    /// One past the last element touched.
+    pub fn end(&self) -> usize {
+        if self.count() == 0 {
+            self.offset
+        } else {
+            self.offset + (self.rows - 1) * self.stride + self.len
+        }
+    }
+}
+
+/// What the step loop needs from a device. Every `write`, `copy`, `steps`
+/// and `read_async` is *queued*, in call order (one CUDA stream); only
+/// `wait_read` and `sync` wait.
 pub trait Device {
-    /// Allocates buffer `id` (in plan order) with these contents.
+    /// Allocates buffer `id` (in plan order, then the driver's own buffers)
+    /// with these contents.
     fn create(&mut self, id: usize, elem: Elem, data: Data) -> Result<(), RuntimeError>;
-    /// All buffers exist: build the address table.
-    fn finish_setup(&mut self) -> Result<(), RuntimeError>;
-    fn write_u32(&mut self, id: usize, offset: usize, data: &[u32]) -> Result<(), RuntimeError>;
-    fn write_real(&mut self, id: usize, offset: usize, data: &[f64]) -> Result<(), RuntimeError>;
-    fn read_u32(&mut self, id: usize, offset: usize, len: usize) -> Result<Vec<u32>, RuntimeError>;
-    fn read_real(&mut self, id: usize, offset: usize, len: usize)
-        -> Result<Vec<f64>, RuntimeError>;
-    /// Launch `kernel` over `total` threads (queued; ordered with the others).
-    fn launch(&mut self, kernel: &KernelKind, total: u64) -> Result<(), RuntimeError>;
-    /// Wait for queued work.
+    /// All buffers exist: build the address table. `launches` is one step's
+    /// launch sequence (kernel, threads), identical for every step (the CUDA
+    /// device captures it as a graph here).
+    fn finish_setup(&mut self, launches: &[(KernelKind, u64)]) -> Result<(), RuntimeError>;
+    /// Queue a write of `data` (`region.count()` values, row after row).
+    fn write(&mut self, region: Region, data: Data) -> Result<(), RuntimeError>;
+    /// Queue a copy of `len` elements from `src[src_off..]` to `dst[dst_off..]`.
+    fn copy(
+        &mut self,
+        elem: Elem,
+        src: usize,
+        src_off: usize,
+        dst: usize,
+        dst_off: usize,
+        len: usize,
+    ) -> Result<(), RuntimeError>;
+    /// Queue `n` steps (the launch sequence `n` times).
+    fn steps(&mut self, n: u64) -> Result<(), RuntimeError>;
+    /// Queue reads of `regions` as they are once the work queued so far has
+    /// run; does not wait. Returns a ticket for [`Device::wait_read`]. The
+    /// regions must not be written by work queued before the wait (the
+    /// driver's ring sizes guarantee it; the host device reads only at the
+    /// wait, so a violation shows in the host tests).
+    fn read_async(&mut self, regions: &[Region]) -> Result<usize, RuntimeError>;
+    /// Waits for a ticket's reads: one `Data` per region, rows concatenated.
+    fn wait_read(&mut self, ticket: usize) -> Result<Vec<Data>, RuntimeError>;
+    /// Wait for all queued work.
     fn sync(&mut self) -> Result<(), RuntimeError>;
 }
 
@@ -112,21 +208,122 @@ pub fn sources<'a>(
         .collect()
 }
 
-/// Spike-ring length for a run whose spikes are read back every `chunk` steps.
+/// Device memory the driver may spend on trace snapshots and the input
+/// window together before it shortens the chunk.
+pub const STAGING_BUDGET_BYTES: u64 = 1 << 30;
+
+/// How a run is cut into chunks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Layout {
+    /// Steps per chunk `K`: uploads, recordings and spike readback happen
+    /// once per chunk.
+    pub chunk: u32,
+    /// Spike-ring slots `S`: a multiple of `K`, at least `3K` (the chunk
+    /// running, the one whose spikes are being copied back, the next one)
+    /// and at least `K + max delay` (a chunk's host-written source spikes
+    /// must not overwrite what its events still read).
+    pub slots: u32,
+    /// Steps of array input on the device (`W = K`).
+    pub window: u32,
+    /// Trace snapshots one chunk can hold (`R`, two chunks' worth allocated).
+    pub snaps: u32,
+}
+
+/// Steps at which the state is recorded (`HostOptions::state_every`, or the
+/// module's trace periods).
+pub fn state_every(m: &Module, opts: &HostOptions) -> Vec<u64> {
+    opts.state_every.clone().unwrap_or_else(|| {
+        m.records
+            .iter()
+            .filter_map(|r| match r {
+                Record::Trace { every, .. } => Some(u64::from(*every).max(1)),
+                Record::Spikes { .. } => None,
+            })
+            .collect()
+    })
+}
+
+/// At most how many recorded steps a window of `k` steps holds.
+fn snaps_per_chunk(every: &[u64], k: u32) -> u32 {
+    let k64 = u64::from(k);
+    let n: u64 = every.iter().map(|&e| k64.div_ceil(e.max(1))).sum();
+    n.min(k64) as u32
+}
+
+/// Spike-ring length for chunks of `chunk` steps (see [`Layout::slots`]).
 pub fn ring_slots(tables: &[SynapseTable], chunk: u32) -> u32 {
+    let k = chunk.max(1);
     let max_d = tables
         .iter()
         .map(|t| u32::from(t.delays.max_steps()))
         .max()
         .unwrap_or(0);
-    (max_d + 1).max(chunk.max(1))
+    k * 3u32.max(1 + max_d.div_ceil(k))
+}
+
+/// The chunking of a run: `opts.chunk`, halved until the trace snapshots
+/// and the input window fit [`STAGING_BUDGET_BYTES`].
+pub fn layout(m: &Module, setup: &Setup<'_>, opts: &HostOptions) -> Layout {
+    let nb = u64::from(setup.batch.max(1));
+    let rs: u64 = if setup.f32 { 4 } else { 8 };
+    let every = state_every(m, opts);
+    let snap_bytes: u64 = m
+        .populations
+        .iter()
+        .map(|p| {
+            let n = u64::from(p.size) * nb;
+            (p.states.len() + p.currents.len()) as u64 * n * rs + n * 4
+        })
+        .sum();
+    let input_bytes: u64 = m
+        .inputs
+        .iter()
+        .filter(|i| matches!(i.kind, crate::ir::InputKind::Array { .. }))
+        .map(|i| u64::from(m.populations[i.population as usize].size) * nb * rs)
+        .sum();
+    let need = |k: u32| {
+        2 * u64::from(snaps_per_chunk(&every, k)) * snap_bytes + u64::from(k) * input_bytes
+    };
+    let mut k = opts.chunk.max(1);
+    while k > 1 && need(k) > STAGING_BUDGET_BYTES {
+        k = k.div_ceil(2);
+    }
+    Layout {
+        chunk: k,
+        slots: ring_slots(setup.tables, k),
+        window: k,
+        snaps: snaps_per_chunk(&every, k),
+    }
+}
+
+/// A chunk whose work is queued and whose counters/snapshots are being read.
+struct Queued {
+    c0: u64,
+    c1: u64,
+    recorded: Vec<u64>,
+    ticket: usize,
+}
+
+/// A chunk whose counters/snapshots arrived and whose spikes are being read.
+struct Counted {
+    c0: u64,
+    c1: u64,
+    recorded: Vec<u64>,
+    /// Per population: `cnt[l][b]` for the chunk's steps.
+    counts: Vec<Vec<u32>>,
+    /// Per population: snapshot reals and refractory counters.
+    snap_real: Vec<Vec<f64>>,
+    snap_rf: Vec<Vec<u32>>,
+    /// Per population: the row width read back (the chunk's largest count).
+    width: Vec<usize>,
+    ticket: usize,
 }
 
 /// Run the module on `dev` (see the module docs).
 #[allow(clippy::too_many_lines)]
 pub fn run<D: Device>(
     valid: ValidModule<'_>,
-    setup: Setup<'_>,
+    mut setup: Setup<'_>,
     dev: &mut D,
     plan: &Plan,
     opts: &HostOptions,
@@ -137,13 +334,24 @@ pub fn run<D: Device>(
     let nbz = nb as usize;
     let f32 = plan.f32;
     let tables = setup.tables;
-    let chunk = opts.chunk.max(1);
-    let slots = ring_slots(tables, chunk);
+    let lay = layout(m, &setup, opts);
+    let chunk = u64::from(lay.chunk);
+    let slots = lay.slots;
+    let ring_ok = plan
+        .pops
+        .iter()
+        .all(|pb| plan.bufs[pb.cnt].len >= slots as usize * nbz);
+    if plan.window < lay.window || !ring_ok {
+        return Err(super::backend_error(
+            "NVPTX",
+            "the plan's ring or input window is smaller than the run's layout (internal error)",
+        ));
+    }
     let trains = sources(m, setup.inputs);
 
     // ---- buffers, in plan order --------------------------------------------
     let mut init: Vec<Option<Data>> = (0..plan.bufs.len()).map(|_| None).collect();
-    init[plan.ctl] = Some(Data::U32(vec![0, slots]));
+    init[plan.ctl] = Some(Data::U32(vec![0, slots, plan.window]));
     for (k, p) in m.populations.iter().enumerate() {
         let pb = &plan.pops[k];
         let n = p.size as usize;
@@ -268,50 +476,72 @@ pub fn run<D: Device>(
         });
         dev.create(id, spec.elem, data)?;
     }
-    dev.finish_setup()?;
+    // The driver's own buffers: per population, two chunks' worth of trace
+    // snapshots (`[half][r][st ++ cur]` reals and `[half][r][rf]`).
+    let snaps = lay.snaps as usize;
+    let zr: Vec<usize> = m
+        .populations
+        .iter()
+        .map(|p| (p.states.len() + p.currents.len()) * nbz * p.size as usize)
+        .collect();
+    let zu: Vec<usize> = m
+        .populations
+        .iter()
+        .map(|p| nbz * p.size as usize)
+        .collect();
+    let mut snap_ids = Vec::new();
+    for k in 0..m.populations.len() {
+        let base = plan.bufs.len() + 2 * k;
+        dev.create(
+            base,
+            Elem::Real,
+            Data::Real(vec![0.0; (2 * snaps * zr[k]).max(1)]),
+        )?;
+        dev.create(
+            base + 1,
+            Elem::U32,
+            Data::U32(vec![0; (2 * snaps * zu[k]).max(1)]),
+        )?;
+        snap_ids.push((base, base + 1));
+    }
 
     // ---- launch shapes ---------------------------------------------------------
     let kernels = kernel_list(m);
     let off = neuron_offsets(m, nb);
-    let totals: Vec<u64> = kernels
+    let launches: Vec<(KernelKind, u64)> = kernels
         .iter()
-        .map(|k| match *k {
-            KernelKind::Prepare => m.populations.len() as u64 * u64::from(nb),
-            KernelKind::Neurons => *off.last().unwrap_or(&0),
-            KernelKind::Syn(j) => {
-                let p = &m.projections[j];
-                let len = match p.synapse.layout {
-                    SynapseLayout::AlignPost => m.populations[p.post as usize].size as usize,
-                    SynapseLayout::PerSynapse => tables[j].structure.len(),
-                };
-                len as u64 * u64::from(nb)
-            }
-            KernelKind::Events(j) => {
-                let p = &m.projections[j];
-                let nd = if plan.projs[j].d_per_syn {
-                    u64::from(tables[j].delays.max_steps()) + 1
-                } else {
-                    1
-                };
-                nd * u64::from(nb) * u64::from(m.populations[p.pre as usize].size)
-            }
-            KernelKind::Advance => 1,
+        .map(|k| {
+            let total = match *k {
+                KernelKind::Prepare => m.populations.len() as u64 * u64::from(nb),
+                KernelKind::Neurons => *off.last().unwrap_or(&0),
+                KernelKind::Syn(j) => {
+                    let p = &m.projections[j];
+                    let len = match p.synapse.layout {
+                        SynapseLayout::AlignPost => m.populations[p.post as usize].size as usize,
+                        SynapseLayout::PerSynapse => tables[j].structure.len(),
+                    };
+                    len as u64 * u64::from(nb)
+                }
+                KernelKind::Events(j) => {
+                    let p = &m.projections[j];
+                    let nd = if plan.projs[j].d_per_syn {
+                        u64::from(tables[j].delays.max_steps()) + 1
+                    } else {
+                        1
+                    };
+                    nd * u64::from(nb) * u64::from(m.populations[p.pre as usize].size)
+                }
+                KernelKind::Advance => 1,
+            };
+            (k.clone(), total)
         })
+        .filter(|(_, total)| *total > 0)
         .collect();
+    dev.finish_setup(&launches)?;
 
-    let state_every: Vec<u64> = opts.state_every.clone().unwrap_or_else(|| {
-        m.records
-            .iter()
-            .filter_map(|r| match r {
-                Record::Trace { every, .. } => Some(u64::from(*every).max(1)),
-                Record::Spikes { .. } => None,
-            })
-            .collect()
-    });
-    let needs_state = |step: u64| state_every.iter().any(|e| step.is_multiple_of(*e));
+    let every = state_every(m, opts);
+    let needs_state = |step: u64| every.iter().any(|e| step.is_multiple_of(*e));
 
-    let mut spikes = vec![0u64; m.populations.len()];
-    let mut events = 0u64;
     // Per projection and row: delays sorted (per-synapse delays only).
     let row_delays: Vec<Option<Vec<Vec<u64>>>> = tables
         .iter()
@@ -331,116 +561,293 @@ pub fn run<D: Device>(
         })
         .collect();
     let steps = setup.steps;
-    let mut chunk_start = 0u64;
-    for step in 0..steps {
-        if needs_state(step) {
-            dev.sync()?;
-            let mut items = Vec::with_capacity(nbz);
-            for b in 0..nbz {
-                let mut pops = Vec::with_capacity(m.populations.len());
-                for (k, p) in m.populations.iter().enumerate() {
-                    let pb = &plan.pops[k];
-                    let n = p.size as usize;
-                    let mut states = Vec::new();
-                    for q in 0..p.states.len() {
-                        states.push(dev.read_real(pb.st, (q * nbz + b) * n, n)?);
+    let npop = m.populations.len();
+    let mut spikes = vec![0u64; npop];
+    let mut events = 0u64;
+
+    // Delivers a chunk's results in the reference's callback order: per
+    // step, `on_step` then `on_spikes` per (batch item, population).
+    let mut deliver = |c: Counted,
+                       fired_rows: Vec<Vec<u32>>,
+                       setup: &mut Setup<'_>|
+     -> Result<(), RuntimeError> {
+        for s in c.c0..c.c1 {
+            let l = (s - c.c0) as usize;
+            match c.recorded.iter().position(|&r| r == s) {
+                Some(r) => {
+                    let mut items = Vec::with_capacity(nbz);
+                    for b in 0..nbz {
+                        let mut pops = Vec::with_capacity(npop);
+                        for (k, p) in m.populations.iter().enumerate() {
+                            let n = p.size as usize;
+                            let real = &c.snap_real[k][r * zr[k]..(r + 1) * zr[k]];
+                            let rf = &c.snap_rf[k][r * zu[k]..(r + 1) * zu[k]];
+                            let ns = p.states.len();
+                            let at = |q: usize| (q * nbz + b) * n;
+                            pops.push(PopState {
+                                states: (0..ns).map(|q| real[at(q)..at(q) + n].to_vec()).collect(),
+                                currents: (0..p.currents.len())
+                                    .map(|q| real[at(ns + q)..at(ns + q) + n].to_vec())
+                                    .collect(),
+                                refractory: rf[b * n..(b + 1) * n].to_vec(),
+                            });
+                        }
+                        items.push(pops);
                     }
-                    let mut currents = Vec::new();
-                    for q in 0..p.currents.len() {
-                        currents.push(dev.read_real(pb.cur, (q * nbz + b) * n, n)?);
-                    }
-                    let refractory = dev.read_u32(pb.rf, b * n, n)?;
-                    pops.push(PopState {
-                        states,
-                        currents,
-                        refractory,
-                    });
+                    (setup.on_step)(s, &items)?;
                 }
-                items.push(pops);
+                None => (setup.on_step)(s, &[])?,
             }
-            (setup.on_step)(step, &items)?;
-        } else {
-            (setup.on_step)(step, &[])?;
+            for b in 0..nbz {
+                for (k, p) in m.populations.iter().enumerate() {
+                    let n = p.size as usize;
+                    let row = l * nbz + b;
+                    let count = (c.counts[k][row] as usize).min(n).min(c.width[k]);
+                    let w = c.width[k];
+                    let mut fired = fired_rows[k][row * w..row * w + count].to_vec();
+                    // GPU compaction order is arbitrary: report ascending.
+                    fired.sort_unstable();
+                    spikes[k] += fired.len() as u64;
+                    for (j, proj) in m.projections.iter().enumerate() {
+                        if proj.pre as usize != k {
+                            continue;
+                        }
+                        let t = &tables[j].structure;
+                        for &pre in &fired {
+                            let lo = t.row_ptr[pre as usize];
+                            let hi = t.row_ptr[pre as usize + 1];
+                            events += match &row_delays[j] {
+                                None => {
+                                    if s + delay_of(&tables[j], 0) < steps {
+                                        hi - lo
+                                    } else {
+                                        0
+                                    }
+                                }
+                                Some(rows) => {
+                                    let d = &rows[pre as usize];
+                                    d.partition_point(|&x| s + x < steps) as u64
+                                }
+                            };
+                        }
+                    }
+                    (setup.on_spikes)(k as u32, s as u32, b as u32, &fired)?;
+                }
+            }
         }
-        let slot = (step % u64::from(slots)) as usize;
-        // Host-fed data: array inputs and spike-train sources.
+        Ok(())
+    };
+    let slot0 = |c0: u64| (c0 % u64::from(slots)) as usize;
+    // Phase 2: the counters of `q` arrived; queue its spike rows (each
+    // row's prefix as wide as the chunk's largest count).
+    let count_chunk = |dev: &mut D, q: Queued| -> Result<Counted, RuntimeError> {
+        let mut got = dev.wait_read(q.ticket)?.into_iter();
+        let counts: Vec<Vec<u32>> = (0..npop)
+            .map(|_| got.next().map(Data::into_u32).unwrap_or_default())
+            .collect();
+        let snap_real: Vec<Vec<f64>> = (0..npop)
+            .map(|_| got.next().map(Data::into_real).unwrap_or_default())
+            .collect();
+        let snap_rf: Vec<Vec<u32>> = (0..npop)
+            .map(|_| got.next().map(Data::into_u32).unwrap_or_default())
+            .collect();
+        let l = (q.c1 - q.c0) as usize;
+        let mut width = Vec::with_capacity(npop);
+        let mut regions = Vec::with_capacity(npop);
+        for (k, p) in m.populations.iter().enumerate() {
+            let n = p.size as usize;
+            let w = counts[k]
+                .iter()
+                .map(|&c| c as usize)
+                .max()
+                .unwrap_or(0)
+                .min(n);
+            width.push(w);
+            regions.push(Region {
+                id: plan.pops[k].spk,
+                elem: Elem::U32,
+                offset: slot0(q.c0) * nbz * n,
+                len: w,
+                stride: n,
+                rows: l * nbz,
+            });
+        }
+        let ticket = dev.read_async(&regions)?;
+        Ok(Counted {
+            c0: q.c0,
+            c1: q.c1,
+            recorded: q.recorded,
+            counts,
+            snap_real,
+            snap_rf,
+            width,
+            ticket,
+        })
+    };
+
+    let mut queued: Option<Queued> = None;
+    let mut counted: Option<Counted> = None;
+    let mut c0 = 0u64;
+    let mut index = 0usize;
+    while c0 < steps {
+        let c1 = (c0 + chunk).min(steps);
+        let l = (c1 - c0) as usize;
+        let sl = slot0(c0);
+        // ---- host-fed data for the whole chunk, ahead of its kernels --------
         for (q, input) in m.inputs.iter().enumerate() {
             if let Some(id) = plan.inputs[q] {
                 let n = m.populations[input.population as usize].size;
-                let mut v = Vec::with_capacity(nbz * n as usize);
-                for b in 0..nb {
-                    for i in 0..n {
-                        v.push(setup.inputs[q].value(step, u64::from(b), i));
+                let mut v = Vec::with_capacity(l * nbz * n as usize);
+                for s in c0..c1 {
+                    for b in 0..nb {
+                        for i in 0..n {
+                            v.push(setup.inputs[q].value(s, u64::from(b), i));
+                        }
                     }
                 }
-                dev.write_real(id, 0, &v)?;
+                // inp[step % W]: chunks start at multiples of W.
+                let w0 = (c0 % u64::from(plan.window)) as usize;
+                let len = v.len();
+                dev.write(
+                    Region::flat(id, Elem::Real, w0 * nbz * n as usize, len),
+                    Data::Real(v),
+                )?;
             }
         }
         for (k, train) in trains.iter().enumerate() {
             let Some(train) = train else { continue };
             let pb = &plan.pops[k];
             let n = m.populations[k].size as usize;
-            let fired: Vec<u32> = train
-                .at(step)
-                .iter()
-                .copied()
-                .filter(|&i| (i as usize) < n)
+            let fired: Vec<Vec<u32>> = (c0..c1)
+                .map(|s| {
+                    train
+                        .at(s)
+                        .iter()
+                        .copied()
+                        .filter(|&i| (i as usize) < n)
+                        .collect()
+                })
                 .collect();
-            let count = fired.len() as u32;
-            for b in 0..nbz {
-                dev.write_u32(pb.spk, (slot * nbz + b) * n, &fired)?;
-                dev.write_u32(pb.cnt, slot * nbz + b, &[count])?;
-            }
-        }
-        for (k, total) in kernels.iter().zip(&totals) {
-            if *total > 0 {
-                dev.launch(k, *total)?;
-            }
-        }
-        // Spikes of the finished chunk, in the reference's callback order.
-        let last = step + 1 == steps;
-        if (step + 1).is_multiple_of(u64::from(chunk)) || last {
-            dev.sync()?;
-            for s in chunk_start..=step {
-                let sl = (s % u64::from(slots)) as usize;
-                for b in 0..nbz {
-                    for (k, p) in m.populations.iter().enumerate() {
-                        let pb = &plan.pops[k];
-                        let n = p.size as usize;
-                        let count = dev.read_u32(pb.cnt, sl * nbz + b, 1)?[0] as usize;
-                        let mut fired = dev.read_u32(pb.spk, (sl * nbz + b) * n, count.min(n))?;
-                        // GPU compaction order is arbitrary: report ascending.
-                        fired.sort_unstable();
-                        spikes[k] += fired.len() as u64;
-                        for (j, proj) in m.projections.iter().enumerate() {
-                            if proj.pre as usize != k {
-                                continue;
-                            }
-                            let t = &tables[j].structure;
-                            for &pre in &fired {
-                                let lo = t.row_ptr[pre as usize];
-                                let hi = t.row_ptr[pre as usize + 1];
-                                events += match &row_delays[j] {
-                                    None => {
-                                        if s + delay_of(&tables[j], 0) < steps {
-                                            hi - lo
-                                        } else {
-                                            0
-                                        }
-                                    }
-                                    Some(rows) => {
-                                        let d = &rows[pre as usize];
-                                        d.partition_point(|&x| s + x < steps) as u64
-                                    }
-                                };
-                            }
-                        }
-                        (setup.on_spikes)(k as u32, s as u32, b as u32, &fired)?;
-                    }
+            let w = fired.iter().map(Vec::len).max().unwrap_or(0);
+            let mut cnt = Vec::with_capacity(l * nbz);
+            let mut rows = Vec::with_capacity(l * nbz * w);
+            for f in &fired {
+                for _ in 0..nbz {
+                    cnt.push(f.len() as u32);
+                    rows.extend_from_slice(f);
+                    rows.resize(rows.len() + w - f.len(), 0);
                 }
             }
-            chunk_start = step + 1;
+            dev.write(
+                Region::flat(pb.cnt, Elem::U32, sl * nbz, l * nbz),
+                Data::U32(cnt),
+            )?;
+            if w > 0 {
+                dev.write(
+                    Region {
+                        id: pb.spk,
+                        elem: Elem::U32,
+                        offset: sl * nbz * n,
+                        len: w,
+                        stride: n,
+                        rows: l * nbz,
+                    },
+                    Data::U32(rows),
+                )?;
+            }
         }
+        // ---- the steps, with a state snapshot before each recorded one ------
+        let half = index % 2;
+        let recorded: Vec<u64> = (c0..c1).filter(|&s| needs_state(s)).collect();
+        if recorded.len() > snaps {
+            return Err(super::backend_error(
+                "NVPTX",
+                "more recorded steps in a chunk than snapshots (internal error)",
+            ));
+        }
+        let mut at = c0;
+        for (r, &s) in recorded.iter().enumerate() {
+            dev.steps(s - at)?;
+            at = s;
+            for (k, p) in m.populations.iter().enumerate() {
+                let pb = &plan.pops[k];
+                let (sr, su) = snap_ids[k];
+                let n = p.size as usize;
+                let st_len = p.states.len() * nbz * n;
+                let cur_len = p.currents.len() * nbz * n;
+                let base = (half * snaps + r) * zr[k];
+                if st_len > 0 {
+                    dev.copy(Elem::Real, pb.st, 0, sr, base, st_len)?;
+                }
+                if cur_len > 0 {
+                    dev.copy(Elem::Real, pb.cur, 0, sr, base + st_len, cur_len)?;
+                }
+                if zu[k] > 0 {
+                    dev.copy(Elem::U32, pb.rf, 0, su, (half * snaps + r) * zu[k], zu[k])?;
+                }
+            }
+        }
+        dev.steps(c1 - at)?;
+        // ---- phase 1: counters and snapshots, without waiting ----------------
+        let nr = recorded.len();
+        let mut regions = Vec::with_capacity(3 * npop);
+        for pb in &plan.pops {
+            regions.push(Region::flat(pb.cnt, Elem::U32, sl * nbz, l * nbz));
+        }
+        for (k, &(sr, _)) in snap_ids.iter().enumerate() {
+            regions.push(Region::flat(
+                sr,
+                Elem::Real,
+                half * snaps * zr[k],
+                nr * zr[k],
+            ));
+        }
+        for (k, &(_, su)) in snap_ids.iter().enumerate() {
+            regions.push(Region::flat(
+                su,
+                Elem::U32,
+                half * snaps * zu[k],
+                nr * zu[k],
+            ));
+        }
+        let ticket = dev.read_async(&regions)?;
+        let next = Queued {
+            c0,
+            c1,
+            recorded,
+            ticket,
+        };
+        // ---- the previous chunk's spikes; the one before is delivered --------
+        if let Some(prev) = queued.replace(next) {
+            let now = count_chunk(dev, prev)?;
+            if let Some(old) = counted.replace(now) {
+                let rows = dev.wait_read(old.ticket)?;
+                deliver(
+                    old,
+                    rows.into_iter().map(Data::into_u32).collect(),
+                    &mut setup,
+                )?;
+            }
+        }
+        c0 = c1;
+        index += 1;
+    }
+    if let Some(old) = counted.take() {
+        let rows = dev.wait_read(old.ticket)?;
+        deliver(
+            old,
+            rows.into_iter().map(Data::into_u32).collect(),
+            &mut setup,
+        )?;
+    }
+    if let Some(prev) = queued.take() {
+        let now = count_chunk(dev, prev)?;
+        let rows = dev.wait_read(now.ticket)?;
+        deliver(
+            now,
+            rows.into_iter().map(Data::into_u32).collect(),
+            &mut setup,
+        )?;
     }
     dev.sync()?;
     Ok(Outcome {

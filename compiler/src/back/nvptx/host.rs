@@ -10,7 +10,7 @@ use inkwell::context::Context;
 use inkwell::targets::{CodeModel, InitializationConfig, RelocMode, Target};
 use inkwell::OptimizationLevel;
 
-use super::driver::{self, Data, Device};
+use super::driver::{self, Data, Device, Region};
 use super::kernels::{kernel_list, Elem, KernelKind, Plan};
 use super::{backend_error, generate, optimise};
 use crate::back::reference::{Outcome, Setup};
@@ -23,8 +23,9 @@ pub struct HostOptions {
     /// Steps at which `on_step` receives the state (None: the module's trace
     /// periods); other steps get an empty slice.
     pub state_every: Option<Vec<u64>>,
-    /// Spikes are read back every `chunk` steps (the spike ring holds at
-    /// least that many steps).
+    /// Steps per chunk: host-fed inputs are uploaded, and spikes and trace
+    /// snapshots read back, once per chunk (see [`driver`]); shortened when
+    /// the snapshots would not fit [`driver::STAGING_BUDGET_BYTES`].
     pub chunk: u32,
     /// Threads per block of the emulated grid (host) or of launches (CUDA).
     pub block: u32,
@@ -50,6 +51,11 @@ struct HostDevice {
     ctx: Vec<u64>,
     fns: Vec<(KernelKind, KernelFn)>,
     block: u64,
+    /// One step's launches (resolved at setup).
+    seq: Vec<(KernelFn, i64)>,
+    /// Queued reads, performed at `wait_read` (the latest moment a GPU copy
+    /// could run: a ring slot reused too early shows up as wrong spikes).
+    reads: Vec<Option<Vec<Region>>>,
 }
 
 impl HostDevice {
@@ -60,10 +66,62 @@ impl HostDevice {
             8
         }
     }
-    fn bytes(&mut self, id: usize) -> &mut [u8] {
-        let v = &mut self.mem[id];
+    fn size_of(&self, elem: Elem) -> usize {
+        match elem {
+            Elem::Real => self.real_size(),
+            Elem::U32 => 4,
+        }
+    }
+    fn bytes(&mut self, id: usize) -> Result<&mut [u8], RuntimeError> {
+        let v = self.mem.get_mut(id).ok_or_else(oob)?;
         // SAFETY: a u64 buffer viewed as its bytes.
-        unsafe { std::slice::from_raw_parts_mut(v.as_mut_ptr().cast::<u8>(), v.len() * 8) }
+        Ok(unsafe { std::slice::from_raw_parts_mut(v.as_mut_ptr().cast::<u8>(), v.len() * 8) })
+    }
+    fn encode(&self, data: &Data) -> Vec<u8> {
+        match data {
+            Data::Real(v) if self.f32 => v.iter().flat_map(|x| (*x as f32).to_ne_bytes()).collect(),
+            Data::Real(v) => v.iter().flat_map(|x| x.to_ne_bytes()).collect(),
+            Data::U32(v) => v.iter().flat_map(|x| x.to_ne_bytes()).collect(),
+        }
+    }
+    fn read_region(&mut self, r: &Region) -> Result<Data, RuntimeError> {
+        let es = self.size_of(r.elem);
+        let f32 = self.f32;
+        let b = self.bytes(r.id)?;
+        if r.end() * es > b.len() {
+            return Err(oob());
+        }
+        let mut raw = Vec::with_capacity(r.count() * es);
+        for row in 0..r.rows {
+            let at = (r.offset + row * r.stride) * es;
+            raw.extend_from_slice(&b[at..at + r.len * es]);
+        }
+        Ok(decode(&raw, r.elem, f32))
+    }
+}
+
+/// Values of `raw` (native-endian bytes) as `elem` of a run in f32 or f64.
+pub(crate) fn decode(raw: &[u8], elem: Elem, f32: bool) -> Data {
+    match elem {
+        Elem::U32 => Data::U32(
+            raw.chunks_exact(4)
+                .map(|c| u32::from_ne_bytes([c[0], c[1], c[2], c[3]]))
+                .collect(),
+        ),
+        Elem::Real if f32 => Data::Real(
+            raw.chunks_exact(4)
+                .map(|c| f64::from(f32::from_ne_bytes([c[0], c[1], c[2], c[3]])))
+                .collect(),
+        ),
+        Elem::Real => Data::Real(
+            raw.chunks_exact(8)
+                .map(|c| {
+                    let mut a = [0u8; 8];
+                    a.copy_from_slice(c);
+                    f64::from_ne_bytes(a)
+                })
+                .collect(),
+        ),
     }
 }
 
@@ -73,12 +131,7 @@ fn oob() -> RuntimeError {
 
 impl Device for HostDevice {
     fn create(&mut self, id: usize, elem: Elem, data: Data) -> Result<(), RuntimeError> {
-        let rs = self.real_size();
-        let bytes: Vec<u8> = match data {
-            Data::Real(v) if rs == 4 => v.iter().flat_map(|x| (*x as f32).to_ne_bytes()).collect(),
-            Data::Real(v) => v.iter().flat_map(|x| x.to_ne_bytes()).collect(),
-            Data::U32(v) => v.iter().flat_map(|x| x.to_ne_bytes()).collect(),
-        };
+        let bytes = self.encode(&data);
         let words = bytes.len().div_ceil(8).max(1);
         while self.mem.len() <= id {
             self.mem.push(Vec::new());
@@ -86,87 +139,89 @@ impl Device for HostDevice {
         }
         self.mem[id] = vec![0u64; words];
         self.elems[id] = elem;
-        self.bytes(id)[..bytes.len()].copy_from_slice(&bytes);
+        self.bytes(id)?[..bytes.len()].copy_from_slice(&bytes);
         Ok(())
     }
-    fn finish_setup(&mut self) -> Result<(), RuntimeError> {
+    fn finish_setup(&mut self, launches: &[(KernelKind, u64)]) -> Result<(), RuntimeError> {
         self.ctx = self.mem.iter().map(|v| v.as_ptr() as u64).collect();
-        Ok(())
-    }
-    fn write_u32(&mut self, id: usize, offset: usize, data: &[u32]) -> Result<(), RuntimeError> {
-        let b = self.bytes(id);
-        let dst = b
-            .get_mut(offset * 4..(offset + data.len()) * 4)
-            .ok_or_else(oob)?;
-        for (c, v) in dst.chunks_exact_mut(4).zip(data) {
-            c.copy_from_slice(&v.to_ne_bytes());
+        self.seq.clear();
+        for (kernel, total) in launches {
+            let f = self
+                .fns
+                .iter()
+                .find(|(k, _)| k == kernel)
+                .map(|(_, f)| *f)
+                .ok_or_else(|| backend_error("NVPTX host", "kernel missing"))?;
+            self.seq.push((f, *total as i64));
         }
         Ok(())
     }
-    fn write_real(&mut self, id: usize, offset: usize, data: &[f64]) -> Result<(), RuntimeError> {
-        let rs = self.real_size();
-        let b = self.bytes(id);
-        let dst = b
-            .get_mut(offset * rs..(offset + data.len()) * rs)
-            .ok_or_else(oob)?;
-        for (c, v) in dst.chunks_exact_mut(rs).zip(data) {
-            if rs == 4 {
-                c.copy_from_slice(&(*v as f32).to_ne_bytes());
-            } else {
-                c.copy_from_slice(&v.to_ne_bytes());
+    fn write(&mut self, r: Region, data: Data) -> Result<(), RuntimeError> {
+        let es = self.size_of(r.elem);
+        let src = self.encode(&data);
+        if src.len() != r.count() * es {
+            return Err(oob());
+        }
+        let b = self.bytes(r.id)?;
+        if r.end() * es > b.len() {
+            return Err(oob());
+        }
+        for row in 0..r.rows {
+            let at = (r.offset + row * r.stride) * es;
+            let from = row * r.len * es;
+            b[at..at + r.len * es].copy_from_slice(&src[from..from + r.len * es]);
+        }
+        Ok(())
+    }
+    fn copy(
+        &mut self,
+        elem: Elem,
+        src: usize,
+        src_off: usize,
+        dst: usize,
+        dst_off: usize,
+        len: usize,
+    ) -> Result<(), RuntimeError> {
+        let es = self.size_of(elem);
+        let from = self.bytes(src)?;
+        let chunk = from
+            .get(src_off * es..(src_off + len) * es)
+            .ok_or_else(oob)?
+            .to_vec();
+        let to = self.bytes(dst)?;
+        to.get_mut(dst_off * es..(dst_off + len) * es)
+            .ok_or_else(oob)?
+            .copy_from_slice(&chunk);
+        Ok(())
+    }
+    fn steps(&mut self, n: u64) -> Result<(), RuntimeError> {
+        for _ in 0..n {
+            for &(f, total) in &self.seq {
+                // The grid: blocks of `block` threads, one after another.
+                let mut lo = 0i64;
+                while lo < total {
+                    let hi = (lo + self.block as i64).min(total);
+                    // SAFETY: the kernel reads/writes only the buffers of
+                    // `ctx`, within the sizes the plan gave them (indices
+                    // bounded by the counts and table entries it loads).
+                    unsafe { f(self.ctx.as_ptr(), total, lo, hi) };
+                    lo = hi;
+                }
             }
         }
         Ok(())
     }
-    fn read_u32(&mut self, id: usize, offset: usize, len: usize) -> Result<Vec<u32>, RuntimeError> {
-        let b = self.bytes(id);
-        let src = b.get(offset * 4..(offset + len) * 4).ok_or_else(oob)?;
-        Ok(src
-            .chunks_exact(4)
-            .map(|c| u32::from_ne_bytes([c[0], c[1], c[2], c[3]]))
-            .collect())
+    fn read_async(&mut self, regions: &[Region]) -> Result<usize, RuntimeError> {
+        self.reads.push(Some(regions.to_vec()));
+        Ok(self.reads.len() - 1)
     }
-    fn read_real(
-        &mut self,
-        id: usize,
-        offset: usize,
-        len: usize,
-    ) -> Result<Vec<f64>, RuntimeError> {
-        let rs = self.real_size();
-        let b = self.bytes(id);
-        let src = b.get(offset * rs..(offset + len) * rs).ok_or_else(oob)?;
-        Ok(src
-            .chunks_exact(rs)
-            .map(|c| {
-                if rs == 4 {
-                    f64::from(f32::from_ne_bytes([c[0], c[1], c[2], c[3]]))
-                } else {
-                    let mut a = [0u8; 8];
-                    a.copy_from_slice(c);
-                    f64::from_ne_bytes(a)
-                }
-            })
-            .collect())
-    }
-    fn launch(&mut self, kernel: &KernelKind, total: u64) -> Result<(), RuntimeError> {
-        let f = self
-            .fns
-            .iter()
-            .find(|(k, _)| k == kernel)
-            .map(|(_, f)| *f)
-            .ok_or_else(|| backend_error("NVPTX host", "kernel missing"))?;
-        let total = total as i64;
-        // The grid: blocks of `block` threads, one after another.
-        let mut lo = 0i64;
-        while lo < total {
-            let hi = (lo + self.block as i64).min(total);
-            // SAFETY: the kernel reads/writes only the buffers of `ctx`,
-            // within the sizes the plan gave them (indices bounded by the
-            // counts and table entries it loads).
-            unsafe { f(self.ctx.as_ptr(), total, lo, hi) };
-            lo = hi;
-        }
-        Ok(())
+    fn wait_read(&mut self, ticket: usize) -> Result<Vec<Data>, RuntimeError> {
+        let regions = self
+            .reads
+            .get_mut(ticket)
+            .and_then(Option::take)
+            .ok_or_else(|| backend_error("NVPTX host", "unknown read ticket (internal error)"))?;
+        regions.iter().map(|r| self.read_region(r)).collect()
     }
     fn sync(&mut self) -> Result<(), RuntimeError> {
         Ok(())
@@ -187,7 +242,7 @@ pub fn execute_host_with(
     let m = valid.module();
     let err = |e: String| backend_error("NVPTX host", e);
     let nb = setup.batch.max(1);
-    let slots = driver::ring_slots(setup.tables, opts.chunk);
+    let lay = driver::layout(m, &setup, opts);
     let sources: Vec<bool> = driver::sources(m, setup.inputs)
         .iter()
         .map(Option::is_some)
@@ -198,7 +253,8 @@ pub fn execute_host_with(
         setup.f32,
         setup.seed,
         Some(setup.tables),
-        slots,
+        lay.slots,
+        lay.window,
         &sources,
     );
     let cx = Context::create();
@@ -236,6 +292,8 @@ pub fn execute_host_with(
         ctx: Vec::new(),
         fns,
         block: u64::from(opts.block.max(1)),
+        seq: Vec::new(),
+        reads: Vec::new(),
     };
     let out = driver::run(valid, setup, &mut dev, &plan, opts);
     drop(ee);

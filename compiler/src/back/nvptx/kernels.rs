@@ -11,9 +11,10 @@
 //!   for per-synapse), CSR `rowptr[n_pre+1]`, `cols[nsyn]`, weights `w`
 //!   (1 value when homogeneous, else per synapse), delays `dly` (same), and
 //!   for per-synapse outputs a column index `cptr[n_post+1]`, `cidx[nsyn]`;
-//! * array inputs `inp[b][i]` (T, refreshed by the host every step);
-//! * `ctl = [step, S]` (u32): the step is read from memory, so the launch
-//!   sequence of every step is identical (replayable as a CUDA graph).
+//! * array inputs `inp[w][b][i]` (T), a window of `W` steps, w = step % W,
+//!   uploaded by the host `W` steps at a time ahead of the kernels;
+//! * `ctl = [step, S, W]` (u32): the step is read from memory, so the launch
+//!   sequence of every step is identical (replayed as a CUDA graph).
 //!
 //! `[state][batch][neuron]`: consecutive threads are consecutive neurons of
 //! one batch item, so every state load/store of a warp is one coalesced
@@ -105,13 +106,17 @@ pub struct Plan {
     pub ctl: usize,
     pub pops: Vec<PopBufs>,
     pub projs: Vec<ProjBufs>,
-    /// Per `module.inputs`: the buffer of an array input.
+    /// Per `module.inputs`: the buffer of an array input (`window` steps).
     pub inputs: Vec<Option<usize>>,
+    /// Steps of array input held on the device (`W`).
+    pub window: u32,
 }
 
 impl Plan {
-    /// `tables`/`slots`: the run's connectivity and spike-ring length; without
-    /// them (PTX emission) sizes are placeholders and layouts follow the IR.
+    /// `tables`/`slots`/`window`: the run's connectivity, spike-ring length
+    /// and input window; without tables (PTX emission) sizes are placeholders
+    /// and layouts follow the IR.
+    #[allow(clippy::too_many_arguments)]
     pub fn new(
         m: &Module,
         nb: u32,
@@ -119,8 +124,10 @@ impl Plan {
         seed: u64,
         tables: Option<&[SynapseTable]>,
         slots: u32,
+        window: u32,
         sources: &[bool],
     ) -> Self {
+        let window = window.max(1);
         let nbz = nb as usize;
         let mut bufs = Vec::new();
         let mut add = |name: String, elem: Elem, len: usize| {
@@ -131,7 +138,7 @@ impl Plan {
             });
             bufs.len() - 1
         };
-        let ctl = add("ctl".into(), Elem::U32, 2);
+        let ctl = add("ctl".into(), Elem::U32, 3);
         let mut pops = Vec::new();
         for (k, p) in m.populations.iter().enumerate() {
             let n = p.size as usize;
@@ -216,7 +223,11 @@ impl Plan {
             .map(|inp| match inp.kind {
                 crate::ir::InputKind::Array { .. } => {
                     let n = m.populations[inp.population as usize].size as usize;
-                    Some(add(format!("input.{}", inp.name), Elem::Real, nbz * n))
+                    Some(add(
+                        format!("input.{}", inp.name),
+                        Elem::Real,
+                        window as usize * nbz * n,
+                    ))
                 }
                 crate::ir::InputKind::SpikeTrain => None,
             })
@@ -230,6 +241,7 @@ impl Plan {
             pops,
             projs,
             inputs,
+            window,
         }
     }
 }
@@ -379,6 +391,9 @@ impl<'c, 'm> Gen<'c, 'm> {
     }
     fn slots(&self) -> IntValue<'c> {
         self.ld_u32(self.plan.ctl, self.ir.i64c(1))
+    }
+    fn window(&self) -> IntValue<'c> {
+        self.ld_u32(self.plan.ctl, self.ir.i64c(2))
     }
     fn time(&self, step: IntValue<'c>) -> FloatValue<'c> {
         let ir = &self.ir;
@@ -863,7 +878,10 @@ impl<'c, 'm> Gen<'c, 'm> {
             for (q, input) in m.inputs.iter().enumerate() {
                 if input.population as usize == p {
                     if let Some(id) = self.plan.inputs[q] {
-                        let idx = self.ir.iadd(self.ir.imul(b, n), i);
+                        // inp[step % W][b][i]
+                        let w = self.ir.urem(step, self.window());
+                        let wb = self.ir.iadd(self.ir.imul(w, self.ir.i64c(nb)), b);
+                        let idx = self.ir.iadd(self.ir.imul(wb, n), i);
                         v.insert(Var::Input(q as u32), self.ld_real(id, idx));
                     }
                 }

@@ -138,7 +138,7 @@ pub fn emit_ptx(valid: ValidModule<'_>, sm: u32, f32: bool) -> Result<String, St
                 .any(|i| i.population as usize == k && i.kind == crate::ir::InputKind::SpikeTrain)
         })
         .collect();
-    let plan = Plan::new(m, 1, f32, m.seed, None, 1, &sources);
+    let plan = Plan::new(m, 1, f32, m.seed, None, 1, 1, &sources);
     ptx_for(m, &plan, sm)
 }
 
@@ -146,7 +146,7 @@ pub fn emit_ptx(valid: ValidModule<'_>, sm: u32, f32: bool) -> Result<String, St
 pub fn emit_llvm(valid: ValidModule<'_>, f32: bool) -> Result<String, String> {
     let m = valid.module();
     let sources = vec![false; m.populations.len()];
-    let plan = Plan::new(m, 1, f32, m.seed, None, 1, &sources);
+    let plan = Plan::new(m, 1, f32, m.seed, None, 1, 1, &sources);
     let cx = Context::create();
     let ir = generate(&cx, m, &plan, true)?;
     Ok(ir.m.print_to_string().to_string())
