@@ -40,10 +40,11 @@ pub struct JitOptions {
 
 const PAD: usize = 4;
 
-/// Automatic thread count: one thread per this many neuron updates per step
-/// (a step of a smaller network is a few microseconds, less than what a
-/// barrier costs when the machine is shared).
-const AUTO_NEURONS_PER_THREAD: usize = 16_384;
+/// Automatic thread count: one thread per this many work units per step
+/// (neuron updates + synapses/50; COBA's 4,000 neurons and 320,000 synapses
+/// are 10,400 and run faster on two threads than on one on an idle 2-core
+/// machine; a much smaller step costs less than a barrier).
+const AUTO_WORK_PER_THREAD: usize = 4096;
 
 fn padded(n: usize) -> usize {
     n.div_ceil(PAD) * PAD
@@ -238,16 +239,78 @@ fn host_count(m: &Module, p: usize, params: &[f64], f32: bool) -> u64 {
     }
 }
 
+/// The 1-minute load average (Linux), if known.
+fn load_average() -> Option<f64> {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
+}
+
+/// Threads for a run: `opts.threads`, else `SNNC_THREADS`, else by the work
+/// per step (neuron updates and expected synaptic events), at most the cores.
+fn thread_count(
+    m: &Module,
+    nb: usize,
+    tables: &[snnc_runtime::synapse_values::SynapseTable],
+    opts: &JitOptions,
+) -> usize {
+    let env = std::env::var("SNNC_THREADS")
+        .ok()
+        .and_then(|v| v.trim().parse::<usize>().ok())
+        .filter(|&n| n > 0);
+    let avail = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+    opts.threads
+        .or(env)
+        .unwrap_or_else(|| {
+            let neurons: usize = m.populations.iter().map(|p| p.size as usize).sum();
+            let synapses: usize = tables.iter().map(|t| t.structure.len()).sum();
+            // Work units per step: a neuron update ~ 1, a synapse ~ 1/50
+            // (a few percent of the synapses see an event each step).
+            let work = (neurons + synapses / 50) * nb;
+            let by_work = avail.min((work / AUTO_WORK_PER_THREAD).max(1));
+            // On an oversubscribed machine a per-step barrier waits for a
+            // descheduled thread (measured: 2 threads twice as slow as 1 at a
+            // load of 4 on 2 cores): then one thread.
+            if load_average().is_some_and(|l| l > avail as f64 + 0.5) {
+                1
+            } else {
+                by_work
+            }
+        })
+        .clamp(1, 64)
+}
+
 /// Run on the JIT with default options.
 pub fn execute(valid: ValidModule<'_>, setup: Setup<'_>) -> Result<Outcome, RuntimeError> {
     execute_with(valid, setup, &JitOptions::default())
 }
 
-/// Per-thread sub-CSR of a projection: the synapses whose target the thread
-/// owns, by presynaptic row, in table order.
+/// The synapses of one projection that one thread owns (those whose target
+/// lies in its chunk), by presynaptic row, in table order. Without a copy of
+/// the table: row `r`'s owned synapses are `lo[r]..hi[r]` (global synapse
+/// indices) when every row is sorted by target (or one thread owns all);
+/// otherwise (`indirect`) `syn[rp[r]..rp[r + 1]]` lists them.
 struct Sub {
+    /// Address of `lo[0]` / `hi[0]` (u64 arrays of `n_pre` entries): into the
+    /// table's `row_ptr` or into `Part::splits`.
+    lo: u64,
+    hi: u64,
+    indirect: bool,
     rp: Vec<u64>,
+    /// Owned synapse indices: for `indirect`, and for per-synapse kernels.
     syn: Vec<u32>,
+}
+
+/// Whether every row of a table lists its targets in ascending order.
+fn rows_sorted(st: &snnc_runtime::connectivity::Structure) -> bool {
+    (0..st.n_pre as usize).all(|r| {
+        let a = st.row_ptr[r] as usize;
+        let b = st.row_ptr[r + 1] as usize;
+        st.cols[a..b].windows(2).all(|w| w[0] <= w[1])
+    })
 }
 
 #[allow(clippy::too_many_lines)]
@@ -271,6 +334,7 @@ pub fn execute_with(
     }
 
     let mut plan = Plan::from_module(m, f32);
+    plan.seed = setup.seed;
     for (k, t) in tables.iter().enumerate().take(nproj) {
         plan.homogeneous_weight[k] = matches!(t.weights, Weights::Homogeneous(_));
         plan.homogeneous_delay[k] = matches!(t.delays, Delays::Homogeneous(_));
@@ -289,20 +353,8 @@ pub fn execute_with(
     for (p, s) in spike_sources.iter().enumerate() {
         plan.spike_source[p] = s.is_some();
     }
-    let compiled: Compiled = compile(m, &plan).map_err(|e| jit_error(&e))?;
-
     // Threads and partition.
-    let avail = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
-    let biggest = m
-        .populations
-        .iter()
-        .map(|p| p.size as usize)
-        .max()
-        .unwrap_or(0);
-    let threads = opts
-        .threads
-        .unwrap_or_else(|| avail.min((biggest * nb / AUTO_NEURONS_PER_THREAD).max(1)))
-        .clamp(1, 64);
+    let threads = thread_count(m, nb, tables, opts);
     let ranges: Vec<Vec<(usize, usize)>> = m
         .populations
         .iter()
@@ -314,34 +366,106 @@ pub fn execute_with(
                 .collect()
         })
         .collect();
+    let sorted: Vec<bool> = tables
+        .iter()
+        .take(nproj)
+        .map(|tb| threads == 1 || rows_sorted(&tb.structure))
+        .collect();
+    for (k, s) in sorted.iter().enumerate() {
+        plan.deliver_indirect[k] = !s;
+    }
+    // splits[k][b - 1][r]: first synapse of row r whose target is ≥ the start
+    // of thread b's chunk (sorted tables, b in 1..threads).
+    let splits: Vec<Vec<Vec<u64>>> = m
+        .projections
+        .iter()
+        .zip(tables)
+        .enumerate()
+        .map(|(k, (j, tb))| {
+            if !sorted[k] {
+                return Vec::new();
+            }
+            let st = &tb.structure;
+            (1..threads)
+                .map(|b| {
+                    let c0 = ranges[j.post as usize][b].0;
+                    (0..st.n_pre as usize)
+                        .map(|r| {
+                            let a = st.row_ptr[r] as usize;
+                            let e = st.row_ptr[r + 1] as usize;
+                            (a + st.cols[a..e].partition_point(|&c| (c as usize) < c0)) as u64
+                        })
+                        .collect()
+                })
+                .collect()
+        })
+        .collect();
     // subs[t][k]
     let subs: Vec<Vec<Sub>> = (0..threads)
         .map(|t| {
             m.projections
                 .iter()
                 .zip(tables)
-                .map(|(j, tb)| {
+                .enumerate()
+                .map(|(k, (j, tb))| {
                     let (lo, hi) = ranges[j.post as usize][t];
                     let st = &tb.structure;
+                    let rp0 = st.row_ptr.as_ptr() as u64;
+                    let per_syn = j.synapse.layout == SynapseLayout::PerSynapse
+                        && (j.output.is_some() || !j.synapse.odes.is_empty());
+                    let owned = |s: usize| {
+                        let c = st.cols[s] as usize;
+                        c >= lo && c < hi
+                    };
+                    if sorted[k] {
+                        let lo_a = if t == 0 {
+                            rp0
+                        } else {
+                            splits[k][t - 1].as_ptr() as u64
+                        };
+                        let hi_a = if t + 1 == threads {
+                            rp0 + 8
+                        } else {
+                            splits[k][t].as_ptr() as u64
+                        };
+                        let syn = if per_syn {
+                            (0..st.len())
+                                .filter(|&s| owned(s))
+                                .map(|s| s as u32)
+                                .collect()
+                        } else {
+                            Vec::new()
+                        };
+                        return Sub {
+                            lo: lo_a,
+                            hi: hi_a,
+                            indirect: false,
+                            rp: Vec::new(),
+                            syn,
+                        };
+                    }
                     let mut rp = Vec::with_capacity(st.n_pre as usize + 1);
                     let mut syn = Vec::new();
                     rp.push(0u64);
                     for pre in 0..st.n_pre as usize {
                         let a = st.row_ptr[pre] as usize;
                         let b = st.row_ptr[pre + 1] as usize;
-                        for s in a..b {
-                            let c = st.cols[s] as usize;
-                            if c >= lo && c < hi {
-                                syn.push(s as u32);
-                            }
-                        }
+                        syn.extend((a..b).filter(|&s| owned(s)).map(|s| s as u32));
                         rp.push(syn.len() as u64);
                     }
-                    Sub { rp, syn }
+                    let a = rp.as_ptr() as u64;
+                    Sub {
+                        lo: a,
+                        hi: a + 8,
+                        indirect: true,
+                        rp,
+                        syn,
+                    }
                 })
                 .collect()
         })
         .collect();
+    let compiled: Compiled = compile(m, &plan).map_err(|e| jit_error(&e))?;
 
     // Memory and initial values.
     let mut items: Vec<Item> = Vec::with_capacity(nb);
@@ -474,6 +598,7 @@ pub fn execute_with(
                         Weights::Homogeneous(_) => 0,
                     },
                     Slot::Weight { proj } => match &tables[proj as usize].weights {
+                        Weights::Homogeneous(w) if f32 => u64::from(w.to_bits()),
                         Weights::Homogeneous(w) => f64::from(*w).to_bits(),
                         Weights::PerSynapse(_) => 0,
                     },
@@ -711,17 +836,30 @@ pub fn execute_with(
                             ring[slot].extend_from_slice(pre);
                         }
                         delays => {
+                            let mut push = |s: u32| {
+                                let d = match delays {
+                                    Delays::Homogeneous(d) => u64::from(*d),
+                                    Delays::PerSynapse(v) => {
+                                        v.get(s as usize).copied().map_or(0, u64::from)
+                                    }
+                                };
+                                ring[((step + d) % slots) as usize].push(s);
+                            };
                             for &p in pre {
-                                let a = sub.rp[p as usize] as usize;
-                                let e = sub.rp[p as usize + 1] as usize;
-                                for &s in &sub.syn[a..e] {
-                                    let d = match delays {
-                                        Delays::Homogeneous(d) => u64::from(*d),
-                                        Delays::PerSynapse(v) => {
-                                            v.get(s as usize).copied().map_or(0, u64::from)
-                                        }
+                                let p = p as usize;
+                                if sub.indirect {
+                                    let a = sub.rp[p] as usize;
+                                    let e = sub.rp[p + 1] as usize;
+                                    sub.syn[a..e].iter().for_each(|&s| push(s));
+                                } else {
+                                    // SAFETY: lo/hi address n_pre u64s (see `Sub`).
+                                    let (a, e) = unsafe {
+                                        (
+                                            *(sub.lo as *const u64).add(p),
+                                            *(sub.hi as *const u64).add(p),
+                                        )
                                     };
-                                    ring[((step + d) % slots) as usize].push(s);
+                                    (a as u32..e as u32).for_each(&mut push);
                                 }
                             }
                         }
@@ -737,8 +875,12 @@ pub fn execute_with(
                                 step as i64,
                                 due.as_ptr() as u64,
                                 due.len() as u64,
-                                sub.rp.as_ptr() as u64,
-                                sub.syn.as_ptr() as u64,
+                                sub.lo,
+                                if sub.indirect {
+                                    sub.syn.as_ptr() as u64
+                                } else {
+                                    sub.hi
+                                },
                             )
                         };
                         events += n as u64;

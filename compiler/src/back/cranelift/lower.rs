@@ -31,10 +31,12 @@ use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
 
 use super::math::{self, fconst, fsel, Shape};
 use super::rt;
+use crate::back::reference::SYNAPSE_KEY_BIT;
 use crate::ir::{
     AssignOp, BinaryOp, Expr, Handle, InputKind, MathOp, Method, Module, Ode, RandomKind,
     SynapseLayout, UnaryOp, Var,
 };
+use snnc_runtime::rng::{key_for, Purpose};
 
 /// One entry of a kernel's context table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -77,7 +79,8 @@ pub enum Slot {
     Weights {
         proj: u32,
     },
-    /// f64 bits of a homogeneous weight.
+    /// f64 bits of a homogeneous weight (f32 bits in the low word when the
+    /// kernels are f32).
     Weight {
         proj: u32,
     },
@@ -128,6 +131,12 @@ pub struct Plan {
     pub homogeneous_weight: Vec<bool>,
     pub homogeneous_delay: Vec<bool>,
     pub ref_mode: Vec<RefMode>,
+    /// Row delivery reads owned synapses through an index list (rows not
+    /// sorted by target, several threads): `c` = row pointers, `d` = list.
+    /// Else `c`/`d` point at per-row start/end synapse indices.
+    pub deliver_indirect: Vec<bool>,
+    /// The run's seed: random keys are compile-time constants.
+    pub seed: u64,
 }
 
 impl Plan {
@@ -156,6 +165,8 @@ impl Plan {
                 .iter()
                 .map(|j| j.delay.constant_value().is_some())
                 .collect(),
+            deliver_indirect: vec![false; module.projections.len()],
+            seed: module.seed,
             ref_mode: module
                 .populations
                 .iter()
@@ -225,6 +236,8 @@ pub fn signature(cc: CallConv) -> Signature {
 #[derive(Clone, Copy)]
 struct Rand {
     key: Value,
+    /// The key's words, known at compile time (inline Philox).
+    words: [u32; 2],
     /// i32 index of lane 0.
     index: Value,
     step: Value,
@@ -294,6 +307,18 @@ impl Gen<'_, '_> {
         });
         self.slot_vals.insert(s, v);
         v
+    }
+
+    /// Byte offset of a context slot (registered, not loaded).
+    fn slot_offset(&mut self, s: Slot) -> i32 {
+        let idx = match self.slots.iter().position(|x| *x == s) {
+            Some(i) => i,
+            None => {
+                self.slots.push(s);
+                self.slots.len() - 1
+            }
+        };
+        idx as i32 * 8
     }
 
     /// A slot holding f64 bits, as a float of the working shape (splatted).
@@ -403,6 +428,26 @@ impl Gen<'_, '_> {
         let Some(r) = rand else {
             return fconst(&mut self.fb, sh, f64::NAN);
         };
+        if kind == RandomKind::Uniform {
+            // Inline Philox over four consecutive indices; the multipliers
+            // and round keys are read from the key's table where used (no
+            // registers held across the loop).
+            let (step, batch) = (r.step, r.batch);
+            let (sv, stv, bv) = self.pre(|c| {
+                let s = c.ins().iconst(types::I32, i64::from(slot));
+                (
+                    c.ins().splat(types::I32X4, s),
+                    c.ins().splat(types::I32X4, step),
+                    c.ins().splat(types::I32X4, batch),
+                )
+            });
+            let b = &mut self.fb;
+            let iv = b.ins().splat(types::I32X4, r.index);
+            let iota = math::vconst32(b, [0, 1, 2, 3]);
+            let iv = b.ins().iadd(iv, iota);
+            let w = math::philox4(b, [sv, iv, stv, bv], r.words);
+            return math::uniform_words(b, sh, w[0], w[1]);
+        }
         let sig = self.sig(0);
         let callee = self
             .fb
@@ -454,6 +499,131 @@ impl Gen<'_, '_> {
         v
     }
 
+    /// `acc + v` for a current; in f32 the first term replaces the zero
+    /// (`0 + v` differs from `v` only for `v = -0`).
+    fn add_current(&mut self, sh: Shape, acc: Value, fresh: bool, v: Value) -> Value {
+        if sh.f32 && fresh {
+            v
+        } else {
+            self.fb.ins().fadd(acc, v)
+        }
+    }
+
+    /// `h != 0` as a mask, comparisons and logic directly (no 0/1 floats).
+    fn lower_mask(
+        &mut self,
+        sh: Shape,
+        h: Handle<Expr>,
+        sc: &Scope,
+        memo: &mut HashMap<usize, Value>,
+    ) -> math::Mask {
+        let cc = |op| match op {
+            BinaryOp::Lt => Some(FloatCC::LessThan),
+            BinaryOp::Le => Some(FloatCC::LessThanOrEqual),
+            BinaryOp::Gt => Some(FloatCC::GreaterThan),
+            BinaryOp::Ge => Some(FloatCC::GreaterThanOrEqual),
+            BinaryOp::Eq => Some(FloatCC::Equal),
+            BinaryOp::Ne => Some(FloatCC::NotEqual),
+            _ => None,
+        };
+        match self.m.exprs[h] {
+            Expr::Binary(op, x, y) if cc(op).is_some() => {
+                let l = self.lower(sh, x, sc, memo);
+                let r = self.lower(sh, y, sc, memo);
+                math::fcmp(&mut self.fb, cc(op).expect("comparison"), l, r)
+            }
+            Expr::Binary(op @ (BinaryOp::And | BinaryOp::Or), x, y) => {
+                let a = self.lower_mask(sh, x, sc, memo);
+                let c = self.lower_mask(sh, y, sc, memo);
+                if op == BinaryOp::And {
+                    math::mand(&mut self.fb, a, c)
+                } else {
+                    math::mor(&mut self.fb, a, c)
+                }
+            }
+            Expr::Unary(UnaryOp::Not, x) => {
+                let a = self.lower_mask(sh, x, sc, memo);
+                math::mnot(&mut self.fb, sh, a)
+            }
+            _ => {
+                let v = self.lower(sh, h, sc, memo);
+                let z = fconst(&mut self.fb, sh, 0.0);
+                math::fcmp(&mut self.fb, FloatCC::NotEqual, v, z)
+            }
+        }
+    }
+
+    /// The factors of a product tree (through `*` and `/ constant`): the
+    /// non-constant ones in order, and the constants (divisors inverted).
+    fn factors(&self, h: Handle<Expr>) -> (Vec<Handle<Expr>>, Vec<f64>) {
+        let (mut vars, mut consts) = (Vec::new(), Vec::new());
+        let mut stack = vec![h];
+        while let Some(x) = stack.pop() {
+            if let Some(c) = self.const_of(x) {
+                consts.push(c);
+                continue;
+            }
+            match self.m.exprs[x] {
+                Expr::Binary(BinaryOp::Mul, a, b) => {
+                    stack.push(b);
+                    stack.push(a);
+                }
+                Expr::Binary(BinaryOp::Div, a, b)
+                    if self
+                        .const_of(b)
+                        .is_some_and(|c| c != 0.0 && (1.0 / c).is_finite()) =>
+                {
+                    consts.push(1.0 / self.const_of(b).expect("checked"));
+                    stack.push(a);
+                }
+                _ => vars.push(x),
+            }
+        }
+        (vars, consts)
+    }
+
+    fn lower_product_ok(&self, h: Handle<Expr>) -> bool {
+        self.factors(h).1.len() >= 2
+    }
+
+    /// The value of `h` when it is a compile-time constant (dt included).
+    fn const_of(&self, h: Handle<Expr>) -> Option<f64> {
+        match self.m.exprs[h] {
+            Expr::Const(v) => Some(v),
+            Expr::Load(Var::Dt) => Some(self.m.dt),
+            _ => None,
+        }
+    }
+
+    /// f32 only: a product with several constant factors multiplies by their
+    /// product once (`((x·a)·b)·c` → `x·(abc)`, within f32 rounding).
+    fn lower_product(
+        &mut self,
+        sh: Shape,
+        h: Handle<Expr>,
+        sc: &Scope,
+        memo: &mut HashMap<usize, Value>,
+    ) -> Option<Value> {
+        let (factors, consts) = self.factors(h);
+        if consts.len() < 2 {
+            return None;
+        }
+        let c: f64 = consts.iter().product();
+        let mut acc: Option<Value> = None;
+        for f in factors {
+            let v = self.lower(sh, f, sc, memo);
+            acc = Some(match acc {
+                None => v,
+                Some(a) => self.fb.ins().fmul(a, v),
+            });
+        }
+        let k = fconst(&mut self.fb, sh, c);
+        Some(match acc {
+            None => k,
+            Some(a) => self.fb.ins().fmul(a, k),
+        })
+    }
+
     fn lower_uncached(
         &mut self,
         sh: Shape,
@@ -497,6 +667,11 @@ impl Gen<'_, '_> {
                         math::truth(b, sh, c)
                     }
                 }
+            }
+            Expr::Binary(BinaryOp::Mul | BinaryOp::Div, ..)
+                if sh.f32 && self.lower_product_ok(h) =>
+            {
+                self.lower_product(sh, h, sc, memo).expect("checked")
             }
             Expr::Binary(op, x, y) => {
                 let l = self.lower(sh, x, sc, memo);
@@ -703,6 +878,18 @@ impl Gen<'_, '_> {
     }
 
     fn rand(&mut self, key: Slot, index: Value, step: Value) -> Rand {
+        let seed = self.plan.seed;
+        let words = match key {
+            Slot::KeyNoise { pop } => key_for(seed, Purpose::ModelNoise { population: pop }),
+            Slot::KeyInjection { inj } => key_for(seed, Purpose::Injection { injection: inj }),
+            Slot::KeySyn { proj } => key_for(
+                seed,
+                Purpose::ModelNoise {
+                    population: SYNAPSE_KEY_BIT | proj,
+                },
+            ),
+            s => unreachable!("not a key slot: {s:?}"),
+        };
         let key = self.slot(key);
         let batch = self.slot(Slot::Batch);
         let (step32, batch32) = self.pre(|c| {
@@ -714,6 +901,7 @@ impl Gen<'_, '_> {
         let index = self.fb.ins().ireduce(types::I32, index);
         Rand {
             key,
+            words,
             index,
             step: step32,
             batch: batch32,
@@ -879,6 +1067,8 @@ impl Gen<'_, '_> {
         // (1) currents.
         let zero = self.zero_f(sh);
         let mut acc: Vec<Value> = vec![zero; p.currents.len()];
+        // Whether a current still holds only its initial zero.
+        let mut fresh = vec![true; p.currents.len()];
         for (k, j) in m.projections.iter().enumerate() {
             if j.post != pi {
                 continue;
@@ -902,7 +1092,8 @@ impl Gen<'_, '_> {
                 }
                 SynapseLayout::PerSynapse => self.load_f(sh, Slot::Scratch { proj: k as u32 }, i),
             };
-            acc[c] = self.fb.ins().fadd(acc[c], v);
+            acc[c] = self.add_current(sh, acc[c], fresh[c], v);
+            fresh[c] = false;
         }
         let inputs: Vec<Option<Value>> = m
             .inputs
@@ -930,7 +1121,8 @@ impl Gen<'_, '_> {
             };
             let v = self.lower(sh, inj.value, &sc, &mut HashMap::new());
             let c = inj.current as usize;
-            acc[c] = self.fb.ins().fadd(acc[c], v);
+            acc[c] = self.add_current(sh, acc[c], fresh[c], v);
+            fresh[c] = false;
         }
         for (c, v) in acc.iter().enumerate() {
             self.store_f(
@@ -978,15 +1170,33 @@ impl Gen<'_, '_> {
         let mut n_next = n;
         if let Some(cond) = p.spike {
             let sc = mk(&s1);
-            let cv = self.lower(sh, cond, &sc, &mut HashMap::new());
+            let mut spk = self.lower_mask(sh, cond, &sc, &mut HashMap::new());
             let b = &mut self.fb;
-            let z = fconst(b, sh, 0.0);
-            let mut spk = math::fcmp(b, FloatCC::NotEqual, cv, z);
             if let Some(r) = isref {
                 let nr = math::mnot(b, sh, r);
                 spk = math::mand(b, spk, nr);
             }
-            // Padding lanes past the population never spike.
+            // Padding lanes past the population never spike: masked in the
+            // slow path only (they may enter it, once per step at most).
+            let b = &mut self.fb;
+            let any = math::many(b, sh, spk);
+            let slow = self.fb.create_block();
+            let join = self.fb.create_block();
+            for _ in 0..ns {
+                self.fb.append_block_param(join, sh.fty());
+            }
+            if has_ref {
+                self.fb.append_block_param(join, sh.ity());
+            }
+            self.fb.append_block_param(join, types::I64);
+            let mut fall: Vec<BlockArg> = s1.iter().map(|v| (*v).into()).collect();
+            if let Some(c) = cnt {
+                fall.push(c.into());
+            }
+            fall.push(n.into());
+            self.fb.ins().brif(any, slow, &[], join, &fall);
+            // Slow path: some lane spikes.
+            self.fb.switch_to_block(slow);
             let size = i64::from(p.size);
             let valid = if sh.vector() {
                 // size - lane per lane, built once: i < size - lane.
@@ -1012,24 +1222,6 @@ impl Gen<'_, '_> {
             };
             let b = &mut self.fb;
             spk = math::mand(b, spk, valid);
-            let any = math::many(b, sh, spk);
-            let slow = self.fb.create_block();
-            let join = self.fb.create_block();
-            for _ in 0..ns {
-                self.fb.append_block_param(join, sh.fty());
-            }
-            if has_ref {
-                self.fb.append_block_param(join, sh.ity());
-            }
-            self.fb.append_block_param(join, types::I64);
-            let mut fall: Vec<BlockArg> = s1.iter().map(|v| (*v).into()).collect();
-            if let Some(c) = cnt {
-                fall.push(c.into());
-            }
-            fall.push(n.into());
-            self.fb.ins().brif(any, slow, &[], join, &fall);
-            // Slow path: some lane spikes.
-            self.fb.switch_to_block(slow);
             let mut s2 = s1.clone();
             for r in &p.reset {
                 let Var::State(t) = r.target else { continue };
@@ -1365,7 +1557,15 @@ impl Gen<'_, '_> {
         } else {
             x
         };
-        let w = if self.plan.homogeneous_weight[k] {
+        let w = if self.plan.homogeneous_weight[k] && sh.f32 && !sh.vector() {
+            // f32 bits in the slot, read where used (one load, not a
+            // conversion the optimiser would repeat per synapse).
+            let off = self.slot_offset(Slot::Weight { proj: k as u32 });
+            let ctx = self.ctx;
+            self.fb
+                .ins()
+                .load(types::F32, MemFlagsData::trusted(), ctx, off)
+        } else if self.plan.homogeneous_weight[k] {
             self.slot_float(Slot::Weight { proj: k as u32 }, sh)
         } else {
             let ws = self.slot(Slot::Weights { proj: k as u32 });
@@ -1425,6 +1625,7 @@ impl Gen<'_, '_> {
         let sh = Shape::scalar(self.plan.f32);
         let params = self.simple_open();
         let (step, list, len, rp, syn) = (params[1], params[2], params[3], params[4], params[5]);
+        let indirect = self.plan.deliver_indirect[k];
         let count = if rows {
             // for each spiking neuron: for pos in rp[pre]..rp[pre+1].
             let outer = self.fb.create_block();
@@ -1433,7 +1634,6 @@ impl Gen<'_, '_> {
             let obody = self.fb.create_block();
             let inner = self.fb.create_block();
             self.fb.append_block_param(inner, types::I64);
-            let ibody = self.fb.create_block();
             let next_row = self.fb.create_block();
             let exit = self.fb.create_block();
             self.fb.append_block_param(exit, types::I64);
@@ -1450,20 +1650,31 @@ impl Gen<'_, '_> {
             let pre = self.fb.ins().uload32(mem(), a, 0);
             let a = self.addr(rp, pre, 8);
             let start = self.fb.ins().load(types::I64, mem(), a, 0);
-            let end = self.fb.ins().load(types::I64, mem(), a, 8);
+            let end = if indirect {
+                self.fb.ins().load(types::I64, mem(), a, 8)
+            } else {
+                let a = self.addr(syn, pre, 8);
+                self.fb.ins().load(types::I64, mem(), a, 0)
+            };
             let rl = self.fb.ins().isub(end, start);
             let cnt2 = self.fb.ins().iadd(cnt, rl);
-            self.jump(inner, &[start]);
+            // Rotated: one test and branch per synapse.
+            let c = self.fb.ins().icmp(IntCC::SignedLessThan, start, end);
+            let sb: BlockArg = start.into();
+            self.fb.ins().brif(c, inner, &[sb], next_row, &[]);
             self.fb.switch_to_block(inner);
             let pos = self.fb.block_params(inner)[0];
-            let c = self.fb.ins().icmp(IntCC::SignedLessThan, pos, end);
-            self.fb.ins().brif(c, ibody, &[], next_row, &[]);
-            self.fb.switch_to_block(ibody);
-            let a = self.addr(syn, pos, 4);
-            let x = self.fb.ins().uload32(mem(), a, 0);
+            let x = if indirect {
+                let a = self.addr(syn, pos, 4);
+                self.fb.ins().uload32(mem(), a, 0)
+            } else {
+                pos
+            };
             self.apply(sh, k, x, step);
             let pn = self.fb.ins().iadd_imm_s(pos, 1);
-            self.jump(inner, &[pn]);
+            let c = self.fb.ins().icmp(IntCC::SignedLessThan, pn, end);
+            let pb: BlockArg = pn.into();
+            self.fb.ins().brif(c, inner, &[pb], next_row, &[]);
             self.fb.switch_to_block(next_row);
             let jn = self.fb.ins().iadd_imm_s(jv, 1);
             self.jump(outer, &[jn, cnt2]);

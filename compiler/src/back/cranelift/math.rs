@@ -515,3 +515,115 @@ pub fn round_half_away(b: &mut FunctionBuilder, sh: Shape, v: Value) -> Value {
 pub fn icmp(b: &mut FunctionBuilder, cc: IntCC, x: Value, y: Value) -> Mask {
     b.ins().icmp(cc, x, y)
 }
+
+/// Philox4x32-10 multipliers and key increments (runtime/src/rng.rs).
+pub const PHILOX_M: [u32; 2] = [0xD251_1F53, 0xCD9E_8D57];
+pub const PHILOX_W: [u32; 2] = [0x9E37_79B9, 0xBB67_AE85];
+
+/// `shuffle` of two 4×32-bit vectors by lane numbers (0..8).
+fn shuffle32(b: &mut FunctionBuilder, x: Value, y: Value, lanes: [u8; 4]) -> Value {
+    let mut bytes = Vec::with_capacity(16);
+    for l in lanes {
+        for k in 0..4 {
+            bytes.push(l * 4 + k);
+        }
+    }
+    let imm = b.func.dfg.immediates.push(bytes.into());
+    let xi = b.ins().bitcast(types::I8X16, le(), x);
+    let yi = b.ins().bitcast(types::I8X16, le(), y);
+    let s = b.ins().shuffle(xi, yi, imm);
+    b.ins().bitcast(types::I32X4, le(), s)
+}
+
+/// Lane-wise 32×32→64 product of `x` (i32x4) and the constant `m`:
+/// (high words, low words).
+fn mul_hi_lo(b: &mut FunctionBuilder, x: Value, m: u32) -> (Value, Value) {
+    let bytes: Vec<u8> = [u64::from(m); 2]
+        .iter()
+        .flat_map(|x| x.to_le_bytes())
+        .collect();
+    let c = b.func.dfg.constants.insert(bytes.into());
+    let mw = b.ins().vconst(types::I64X2, c);
+    let xl = b.ins().uwiden_low(x);
+    let pl = b.ins().imul(xl, mw);
+    let xh = b.ins().uwiden_high(x);
+    let ph = b.ins().imul(xh, mw);
+    let a = b.ins().bitcast(types::I32X4, le(), pl);
+    let c = b.ins().bitcast(types::I32X4, le(), ph);
+    let hi = shuffle32(b, a, c, [1, 3, 5, 7]);
+    let lo = shuffle32(b, a, c, [0, 2, 4, 6]);
+    (hi, lo)
+}
+
+/// A 4×u32 vector constant (from the constant pool, folded into the
+/// instruction that uses it).
+pub fn vconst32(b: &mut FunctionBuilder, v: [u32; 4]) -> Value {
+    let bytes: Vec<u8> = v.iter().flat_map(|x| x.to_le_bytes()).collect();
+    let c = b.func.dfg.constants.insert(bytes.into());
+    b.ins().vconst(types::I32X4, c)
+}
+
+/// Philox4x32-10 of four counters at once (each word an i32x4 over four
+/// draws), bitwise `snnc_runtime::rng::philox4x32_10`, with the key known at
+/// compile time (`key`: low word, high word).
+pub fn philox4(b: &mut FunctionBuilder, counter: [Value; 4], key: [u32; 2]) -> [Value; 4] {
+    let mut c = counter;
+    let mut k = key;
+    for round in 0..10 {
+        if round > 0 {
+            k[0] = k[0].wrapping_add(PHILOX_W[0]);
+            k[1] = k[1].wrapping_add(PHILOX_W[1]);
+        }
+        let (h0, l0) = mul_hi_lo(b, c[0], PHILOX_M[0]);
+        let (h1, l1) = mul_hi_lo(b, c[2], PHILOX_M[1]);
+        let k0 = vconst32(b, [k[0]; 4]);
+        let a = b.ins().bxor(h1, c[1]);
+        let a = b.ins().bxor(a, k0);
+        let k1 = vconst32(b, [k[1]; 4]);
+        let d = b.ins().bxor(h0, c[3]);
+        let d = b.ins().bxor(d, k1);
+        c = [a, l1, d, l0];
+    }
+    c
+}
+
+/// `uniform_f64(lo, hi)` of lanes 0–1 (f64x2) or 0–3 (f32x4, rounded from
+/// the f64 value) of two i32x4 words; lane 0 for scalars. Exact: the f64 is
+/// `1 + bits·2⁻⁵²` (built from the bits) `- 1 + 2⁻⁵³` = `(bits + ½)·2⁻⁵²`.
+pub fn uniform_words(b: &mut FunctionBuilder, sh: Shape, lo: Value, hi: Value) -> Value {
+    let one_bits = b.ins().iconst(types::I32, 0x3FF0_0000);
+    let one_bits = b.ins().splat(types::I32X4, one_bits);
+    let a = b.ins().ishl_imm_u(hi, 20);
+    let c = b.ins().ushr_imm_u(lo, 12);
+    let wlo = b.ins().bor(a, c);
+    let d = b.ins().ushr_imm_u(hi, 12);
+    let whi = b.ins().bor(d, one_bits);
+    let one = b.ins().f64const(1.0);
+    let one = b.ins().splat(types::F64X2, one);
+    let half = b.ins().f64const(f64::powi(2.0, -53));
+    let half = b.ins().splat(types::F64X2, half);
+    let as_f64 = |b: &mut FunctionBuilder, lanes: [u8; 4]| {
+        let x = shuffle32(b, wlo, whi, lanes);
+        let x = b.ins().bitcast(types::F64X2, le(), x);
+        let x = b.ins().fsub(x, one);
+        b.ins().fadd(x, half)
+    };
+    let d01 = as_f64(b, [0, 4, 1, 5]);
+    match (sh.f32, sh.vector()) {
+        (false, true) => d01,
+        (false, false) => b.ins().extractlane(d01, 0),
+        (true, false) => {
+            let x = b.ins().extractlane(d01, 0);
+            b.ins().fdemote(types::F32, x)
+        }
+        (true, true) => {
+            let d23 = as_f64(b, [2, 6, 3, 7]);
+            let f01 = b.ins().fvdemote(d01);
+            let f23 = b.ins().fvdemote(d23);
+            let f01 = b.ins().bitcast(types::I32X4, le(), f01);
+            let f23 = b.ins().bitcast(types::I32X4, le(), f23);
+            let r = shuffle32(b, f01, f23, [0, 1, 4, 5]);
+            b.ins().bitcast(types::F32X4, le(), r)
+        }
+    }
+}
