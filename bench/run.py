@@ -201,18 +201,27 @@ def run_snnc(ctx, model, batch, duration, args, backend):
             cmd += ["--batch", str(batch)]
         if args.snnc_args:
             cmd += args.snnc_args.split()
-        rc, so, se, wall, rss = run_child(cmd, timeout=args.timeout)
-        if rc != 0:
-            return {"error": f"`snnc run` exited {rc}: {tail(se or so, 300)}"}
-        with open(os.path.join(out_dir, "summary.json")) as f:
-            s = json.load(f)
+        # Best of 3 (the C loop gets best of 5): one cold run on a shared
+        # 2-core machine can be 2x off.
+        best = None
+        for _ in range(3):
+            rc, so, se, wall, rss = run_child(cmd, timeout=args.timeout)
+            if rc != 0:
+                return {"error": f"`snnc run` exited {rc}: {tail(se or so, 300)}"}
+            with open(os.path.join(out_dir, "summary.json")) as f:
+                s = json.load(f)
+            if best is None or s["wall_s"] < best[0]["wall_s"]:
+                best = (s, wall, rss)
+            if s["wall_s"] > 20:
+                break
+        s, wall, rss = best
         pops = {p["name"]: p["rate_hz"] for p in s["populations"]}
         n_all = sum(p["neurons"] for p in s["populations"])
         spikes_all = sum(p["spikes"] for p in s["populations"])
         pops["all"] = spikes_all / (n_all * max(1, s["batch"]) * s["simulated_s"]) if n_all else 0.0
         return {
             "setup_s": max(wall - s["wall_s"], 0.0),
-            "setup_note": "total wall - simulation wall (front end, lowering, connectivity, writing output)"
+            "setup_note": "best of 3 runs; total wall - simulation wall (front end, lowering, connectivity, writing output)"
             + (f"; `snnc compile` (to IR) alone {compile_s:.3f} s" if compile_s is not None else ""),
             "compile_s": compile_s,
             "sim_s": s["wall_s"], "steps": s["steps"], "synaptic_events": s["synaptic_events"],
