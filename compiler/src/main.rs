@@ -74,7 +74,7 @@ enum Command {
         /// Bind a stimulus to a file: `--input drive=drive.npy` (repeatable).
         #[arg(long = "input", value_name = "NAME=FILE")]
         inputs: Vec<String>,
-        /// Vary a param across the batch: `--sweep E.tau=10ms:30ms` (repeatable).
+        /// Vary a param across the batch: `E.tau=10ms:30ms` (evenly spaced) or `E.tau=5ms,10ms,20ms` (sets the batch); repeatable.
         #[arg(long = "sweep", value_name = "POP.PARAM=FROM:TO")]
         sweeps: Vec<String>,
         /// Output folder (default: results/<model name>).
