@@ -6,8 +6,9 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use snnc::diagnostic::render_text;
-use snnc::front::ast::{self, Member, NetItem, UnitExpr, UnitExprKind};
-use snnc::front::units::{lookup, readable, Base, Dimension, Rational};
+use snnc::front::ast::{self, Member, NetItem};
+use snnc::front::check::Ty;
+use snnc::front::units::{lookup, readable, Base, Dimension};
 use snnc::ir::Module;
 use snnc::pipeline::{compile_source, Compiled};
 use snnc::run::{Backend, Precision, RunOptions, Sweep};
@@ -104,20 +105,6 @@ pub fn parse_duration(text: &str) -> Result<f64, String> {
     Ok(v)
 }
 
-/// The dimension of a unit annotation (`mV`, `nS/ms`, `um^2`).
-fn unit_dimension(u: &UnitExpr) -> Option<Dimension> {
-    match &u.kind {
-        UnitExprKind::Name(n) => lookup(n).map(|u| u.dim),
-        UnitExprKind::One => Some(Dimension::NONE),
-        UnitExprKind::Mul(a, b) => unit_dimension(a)?.mul(unit_dimension(b)?).ok(),
-        UnitExprKind::Div(a, b) => unit_dimension(a)?.div(unit_dimension(b)?).ok(),
-        UnitExprKind::Pow(a, r) => unit_dimension(a)?
-            .powr(Rational::new(i64::from(r.num), i64::from(r.den))?)
-            .ok(),
-        UnitExprKind::UnitOf(_) | UnitExprKind::Error => None,
-    }
-}
-
 /// `--sweep E.tau=10ms:30ms`, checked against the param's declared unit.
 pub fn parse_sweep(text: &str, compiled: &Compiled) -> Result<Sweep, String> {
     let (target, range) = text.split_once('=').ok_or_else(|| {
@@ -166,7 +153,8 @@ pub fn parse_sweep(text: &str, compiled: &Compiled) -> Result<Sweep, String> {
             Member::Param(p) if p.name.name == param => Some(&p.unit),
             _ => None,
         });
-        if let Some(dim) = declared.and_then(unit_dimension) {
+        let declared = declared.map(|u| snnc::front::check::unit_ty(u, &mut Vec::new()));
+        if let Some(Ty::Num { dim, .. }) = declared {
             if dim != d1 {
                 return Err(format!(
                     "--sweep {text}: `{param}` of `{pop}` is {}, the bounds are {}",

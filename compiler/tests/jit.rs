@@ -10,18 +10,18 @@
 //! identical. In f32 the JIT computes in f32 (the reference in f64, rounding
 //! stores): traces agree to 1e-4 relative, chaotic rates within 5 %.
 
-mod jit_support;
+mod backend_support;
 mod run_support;
 
-use jit_support::{rate, run, steps_of, Backend, Opts, Run};
+use backend_support::{assert_states_close, rate, run, steps_of, Backend, Opts, Run};
 use proptest::prelude::*;
-use run_support::{add_lif, Lif};
-use snnc::back::cranelift::{compile_seconds, emit_clif, MathFn};
+use run_support::{add_lif, delayed, expon_net, noisy, quadratic, Lif, LIF};
+use snnc::back::cranelift::{emit_clif, MathFn};
 use snnc::ir::build::Builder;
 use snnc::ir::classify::classify;
 use snnc::ir::{
-    self, Assign, AssignOp, Connect, Expr, Injection, MathOp, Method, Module, NamedValue, Ode,
-    Output, Population, Projection, RandomKind, Record, StateVar, Synapse, SynapseLayout, Var,
+    self, Assign, AssignOp, Connect, Expr, Injection, MathOp, Method, Module, Ode, Output,
+    Projection, RandomKind, Record, StateVar, Synapse, SynapseLayout, Var,
 };
 use snnc_runtime::connectivity::Rule;
 use snnc_runtime::rng::Distribution;
@@ -30,38 +30,8 @@ const JIT1: Backend = Backend::Jit { threads: 1 };
 const JIT2: Backend = Backend::Jit { threads: 2 };
 const REF: Backend = Backend::Reference;
 
-const LIF: Lif = Lif {
-    v_rest: -0.065,
-    v_reset: -0.065,
-    v_th: -0.050,
-    tau: 0.010,
-    r: 1e7,
-    t_ref: 0.0,
-};
-
 fn folded(m: &Module) -> Module {
     ir::fold::fold_params(m, &|_, _| false)
-}
-
-/// Every state of every neuron agrees within `rel` of the state's scale.
-fn assert_states_close(a: &Run, b: &Run, rel: f64) {
-    assert_eq!(a.states.len(), b.states.len());
-    for ((sa, xa), (sb, xb)) in a.states.iter().zip(&b.states) {
-        assert_eq!(sa, sb);
-        for (ia, ib) in xa.iter().zip(xb) {
-            for (pa, pb) in ia.iter().zip(ib) {
-                for (va, vb) in pa.states.iter().zip(&pb.states) {
-                    let scale = va.iter().fold(0.0f64, |m, x| m.max(x.abs())).max(1e-30);
-                    for (x, y) in va.iter().zip(vb) {
-                        assert!(
-                            (x - y).abs() <= rel * scale || (x.is_nan() && y.is_nan()),
-                            "step {sa}: {x} vs {y} (scale {scale})"
-                        );
-                    }
-                }
-            }
-        }
-    }
 }
 
 #[test]
@@ -142,44 +112,6 @@ fn coba_unfolded_f64_and_f32_rates_agree() {
     assert_eq!(early(&r), early(&j));
 }
 
-/// Driven Pre → one_to_one delta synapse `post.V += w` (w = 20 mV).
-fn delayed(delay: f64) -> Module {
-    let mut m = Module::new("delay", 1e-4, 0.05, 3);
-    let pre = add_lif(&mut m, "Pre", 1, &LIF, |b| b.load(Var::Param(0)));
-    let post = add_lif(&mut m, "Post", 1, &LIF, |b| b.load(Var::Param(0)));
-    let value = Builder::new(&mut m.exprs).c(3e-9);
-    m.injections.push(Injection {
-        population: pre,
-        current: 0,
-        value,
-    });
-    let w = Builder::new(&mut m.exprs).load(Var::Weight);
-    m.projections.push(Projection {
-        name: "Pre->Post".into(),
-        pre,
-        post,
-        connect: Connect::Rule(Rule::OneToOne),
-        allow_autapses: false,
-        weight: Distribution::Constant(0.020),
-        delay: Distribution::Constant(delay),
-        synapse: Synapse {
-            model: "Delta".into(),
-            layout: SynapseLayout::AlignPost,
-            params: Vec::new(),
-            states: Vec::new(),
-            odes: Vec::new(),
-            method: Method::Exact,
-            on_pre: vec![Assign {
-                target: Var::PostState(0),
-                op: AssignOp::Add,
-                value: w,
-            }],
-        },
-        output: None,
-    });
-    m
-}
-
 #[test]
 fn delays_match_reference() {
     for (delay, d) in [(0.0, 0u32), (0.002, 20), (0.00049, 5)] {
@@ -195,46 +127,10 @@ fn delays_match_reference() {
     }
 }
 
-/// dX/dt = -k X² (not linear), X(0) = 1, integrated by `method`.
-fn quadratic(method: Option<Method>) -> Module {
-    let mut m = Module::new("quad", 1e-3, 0.1, 0);
-    let dt = m.dt;
-    let mut b = Builder::new(&mut m.exprs);
-    let x = b.load(Var::State(0));
-    let xx = b.mul(x, x);
-    let k = b.c(-20.0);
-    let rhs = b.mul(k, xx);
-    let (method, update, note) = classify(&mut b, rhs, Var::State(0), "X", dt, method);
-    let init = b.c(1.0);
-    m.populations.push(Population {
-        name: "Q".into(),
-        model: "Quad".into(),
-        size: 3,
-        params: Vec::new(),
-        states: vec![StateVar {
-            name: "X".into(),
-            init,
-        }],
-        currents: Vec::new(),
-        odes: vec![Ode {
-            state: 0,
-            rhs,
-            method,
-            update,
-            note,
-        }],
-        spike: None,
-        reset: Vec::new(),
-        refractory: None,
-        held: Vec::new(),
-    });
-    m
-}
-
 #[test]
 fn euler_rk2_rk4_traces_match_reference() {
     for method in [Some(Method::Euler), None, Some(Method::Rk4)] {
-        let m = quadratic(method);
+        let m = quadratic(method, 3);
         let o = Opts {
             state_every: Some(1),
             ..Opts::default()
@@ -247,81 +143,6 @@ fn euler_rk2_rk4_traces_match_reference() {
         let f = run(&m, JIT1, &Opts { f32: true, ..o });
         assert_states_close(&r, &f, 1e-5);
     }
-}
-
-/// Driven Pre (10, random initial V) → Post (5) all-to-all, Expon current
-/// synapse in `layout` with random weights and a 0.5 ms delay.
-fn expon_net(layout: SynapseLayout, delay: Distribution) -> Module {
-    let mut m = Module::new("layout", 1e-4, 0.05, 9);
-    let pre = add_lif(&mut m, "Pre", 10, &LIF, |b| {
-        let u = b.exprs.append(Expr::Random {
-            kind: RandomKind::Uniform,
-            slot: 0,
-        });
-        let span = b.c(0.015);
-        let su = b.mul(span, u);
-        let base = b.c(-0.065);
-        b.add(base, su)
-    });
-    let post = add_lif(&mut m, "Post", 5, &LIF, |b| b.load(Var::Param(0)));
-    let value = Builder::new(&mut m.exprs).c(2.5e-9);
-    m.injections.push(Injection {
-        population: pre,
-        current: 0,
-        value,
-    });
-    let dt = m.dt;
-    let mut b = Builder::new(&mut m.exprs);
-    let g = b.load(Var::Syn(0));
-    let tau = b.c(0.005);
-    let ng = b.neg(g);
-    let rhs = b.div(ng, tau);
-    let (method, update, note) = classify(&mut b, rhs, Var::Syn(0), "g", dt, None);
-    let w = b.load(Var::Weight);
-    let zero = b.c(0.0);
-    m.projections.push(Projection {
-        name: "Pre->Post".into(),
-        pre,
-        post,
-        connect: Connect::Rule(Rule::AllToAll),
-        allow_autapses: false,
-        weight: Distribution::Uniform {
-            low: 0.1e-9,
-            high: 0.3e-9,
-        },
-        delay,
-        synapse: Synapse {
-            model: "Expon".into(),
-            layout,
-            params: vec![NamedValue {
-                name: "tau".into(),
-                value: 0.005,
-            }],
-            states: vec![StateVar {
-                name: "g".into(),
-                init: zero,
-            }],
-            odes: vec![Ode {
-                state: 0,
-                rhs,
-                method,
-                update,
-                note,
-            }],
-            method,
-            on_pre: vec![Assign {
-                target: Var::Syn(0),
-                op: AssignOp::Add,
-                value: w,
-            }],
-        },
-        output: Some(Output {
-            model: "CUBA".into(),
-            current: 0,
-            value: g,
-        }),
-    });
-    m
 }
 
 #[test]
@@ -351,45 +172,6 @@ fn per_synapse_and_align_post_match_reference() {
             assert_states_close(&r, &j, 1e-9);
         }
     }
-}
-
-/// 50 LIFs with per-step uniform noise injected and normal noise in dV/dt
-/// (Euler), refractory 2 ms.
-fn noisy() -> Module {
-    let mut m = Module::new("noise", 1e-4, 0.05, 5);
-    let lif = Lif {
-        t_ref: 0.002,
-        ..LIF
-    };
-    let pop = add_lif(&mut m, "E", 50, &lif, |b| b.load(Var::Param(0)));
-    let mut b = Builder::new(&mut m.exprs);
-    let amp = b.c(3.2e-9);
-    let u = b.exprs.append(Expr::Random {
-        kind: RandomKind::Uniform,
-        slot: 0,
-    });
-    let value = b.mul(amp, u);
-    m.injections.push(Injection {
-        population: pop,
-        current: 0,
-        value,
-    });
-    // dV/dt = old rhs + 0.5 V/s · N(0,1), integrated by Euler.
-    let p = &m.populations[0];
-    let old = p.odes[0].rhs;
-    let mut b = Builder::new(&mut m.exprs);
-    let z = b.exprs.append(Expr::Random {
-        kind: RandomKind::Normal,
-        slot: 0,
-    });
-    let s = b.c(0.5);
-    let sz = b.mul(s, z);
-    let rhs = b.add(old, sz);
-    let ode = &mut m.populations[0].odes[0];
-    ode.rhs = rhs;
-    ode.method = Method::Euler;
-    ode.update = None;
-    m
 }
 
 #[test]
@@ -856,46 +638,4 @@ proptest! {
         prop_assert_eq!(&r.spikes, &j.spikes);
         prop_assert_eq!(r.events, j.events);
     }
-}
-
-/// The COBA benchmark (4000 neurons, 1 s at 0.1 ms), folded as `snnc run`
-/// folds it. Run with `cargo test --release --test jit coba_speed -- --ignored --nocapture`.
-#[test]
-#[ignore = "timing; run in release"]
-fn coba_speed() {
-    let m = folded(&run_support::coba(3200, 800, 0.02, 1.0));
-    let valid = ir::validate(&m).unwrap();
-    let only = |var: &str, v: usize| std::env::var(var).map_or(true, |x| x == v.to_string());
-    for f32 in [true, false] {
-        if !only("SNNC_BENCH_F32", usize::from(f32)) {
-            continue;
-        }
-        let c = compile_seconds(valid, f32).unwrap();
-        for threads in [1, 2] {
-            if !only("SNNC_BENCH_THREADS", threads) {
-                continue;
-            }
-            let o = Opts {
-                f32,
-                ..Opts::default()
-            };
-            let r = run(&m, Backend::Jit { threads }, &o);
-            eprintln!(
-                "COBA f32={f32} threads={threads}: {:.4} s wall (compile {:.4} s), E {:.2} Hz, I {:.2} Hz, {} events",
-                r.wall_s,
-                c,
-                rate(&r, 0, 3200, 1.0, 0),
-                rate(&r, 1, 800, 1.0, 0),
-                r.events
-            );
-        }
-    }
-}
-
-#[test]
-#[ignore = "prints the CLIF of folded COBA"]
-fn coba_clif() {
-    let m = folded(&run_support::coba(3200, 800, 0.02, 1.0));
-    let valid = ir::validate(&m).unwrap();
-    println!("{}", emit_clif(valid, true).unwrap());
 }

@@ -13,12 +13,14 @@
 //! runtime's, normal draws within 1e-13 (they go through `log`/`cos`).
 #![cfg(feature = "cuda")]
 
+mod backend_support;
 mod run_support;
 
 use std::path::{Path, PathBuf};
 
+use backend_support::{assert_states_close, rate, run_on, steps_of, tables, Opts, Run};
 use proptest::prelude::*;
-use run_support::{add_lif, Lif};
+use run_support::{add_lif, delayed, expon_net, noisy, quadratic, Lif, LIF};
 use snnc::back::nvptx::{self, host::Probe, HostOptions};
 use snnc::back::reference::{self, PopState, Setup};
 use snnc::back::BoundInput;
@@ -26,12 +28,10 @@ use snnc::ir::build::Builder;
 use snnc::ir::classify::classify;
 use snnc::ir::{
     self, Assign, AssignOp, Connect, Expr, Injection, InputKind, MathOp, Method, Module,
-    NamedValue, Ode, Output, Population, Projection, RandomKind, StateVar, Synapse, SynapseLayout,
-    Var,
+    NamedValue, Ode, Output, Projection, RandomKind, StateVar, Synapse, SynapseLayout, Var,
 };
-use snnc_runtime::connectivity::{connect, ConnectSpec, Rule};
+use snnc_runtime::connectivity::Rule;
 use snnc_runtime::rng::{key_for, normal_f64, philox4x32_10, uniform_f64, Distribution, Purpose};
-use snnc_runtime::synapse_values::{self, SynapseTable};
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum Backend {
@@ -41,114 +41,16 @@ enum Backend {
 const REF: Backend = Backend::Reference;
 const HOST: Backend = Backend::Host;
 
-struct Run {
-    spikes: Vec<(u32, u32, u32, u32)>,
-    states: Vec<(u64, Vec<Vec<PopState>>)>,
-    events: u64,
-    counts: Vec<u64>,
-}
-
-fn tables(m: &Module, seed: u64) -> Vec<SynapseTable> {
-    m.projections
-        .iter()
-        .enumerate()
-        .map(|(k, j)| {
-            let ir::Connect::Rule(rule) = j.connect else {
-                panic!("file connectivity not supported in tests")
-            };
-            let spec = ConnectSpec {
-                projection: j.name.clone(),
-                projection_id: k as u32,
-                n_pre: m.populations[j.pre as usize].size,
-                n_post: m.populations[j.post as usize].size,
-                same_population: j.pre == j.post,
-                allow_autapses: j.allow_autapses,
-                seed,
-                threads: 1,
-            };
-            let structure = connect(rule, &spec).expect("connects");
-            let weights = synapse_values::weights(&structure, j.weight, seed, k as u32, 1);
-            let delays =
-                synapse_values::delays(&structure, &j.name, j.delay, m.dt, seed, k as u32, 1)
-                    .expect("delays");
-            SynapseTable {
-                structure,
-                weights,
-                delays,
-            }
-        })
-        .collect()
-}
-
-#[derive(Clone)]
-struct Opts {
-    f32: bool,
-    batch: u32,
-    params: Option<Vec<Vec<Vec<f64>>>>,
-    state_every: Option<u64>,
-}
-
-impl Default for Opts {
-    fn default() -> Self {
-        Self {
-            f32: false,
-            batch: 1,
-            params: None,
-            state_every: None,
-        }
-    }
-}
-
 fn run(m: &Module, backend: Backend, o: &Opts) -> Run {
     run_with(m, backend, o, &[], 7)
 }
 
-/// [`run`] with host-fed inputs and the host executor's chunk length.
+/// [`run`] with host-fed inputs and the host executor's chunk length. Spikes
+/// are sorted by (step, batch, population, neuron): the kernels compact them
+/// with atomics, in no fixed order.
 fn run_with(m: &Module, backend: Backend, o: &Opts, inputs: &[BoundInput], chunk: u32) -> Run {
-    let valid = ir::validate(m).expect("valid");
-    let seed = m.seed;
-    let tables = tables(m, seed);
-    let steps = (m.duration / m.dt).round() as u64;
-    let base: Vec<Vec<f64>> = m
-        .populations
-        .iter()
-        .map(|p| p.params.iter().map(|q| q.value).collect())
-        .collect();
-    let params = o
-        .params
-        .clone()
-        .unwrap_or_else(|| vec![base; o.batch as usize]);
-    let mut spikes = Vec::new();
-    let mut states = Vec::new();
-    let every = o.state_every;
-    let mut order = Vec::new();
-    let mut on_spikes = |p: u32, s: u32, b: u32, f: &[u32]| {
-        spikes.extend(f.iter().map(|&n| (p, s, b, n)));
-        Ok(())
-    };
-    let mut on_step = |step: u64, items: &[Vec<PopState>]| {
-        order.push(step);
-        if let Some(e) = every {
-            if step.is_multiple_of(e) {
-                assert!(!items.is_empty(), "state missing at step {step}");
-                states.push((step, items.to_vec()));
-            }
-        }
-        Ok(())
-    };
-    let setup = Setup {
-        steps,
-        batch: o.batch,
-        seed,
-        f32: o.f32,
-        params,
-        inputs,
-        tables: &tables,
-        on_spikes: &mut on_spikes,
-        on_step: &mut on_step,
-    };
-    let outcome = match backend {
-        Backend::Reference => reference::execute(valid, setup).expect("runs"),
+    let mut r = run_on(m, o, inputs, |valid, setup, every| match backend {
+        Backend::Reference => reference::execute(valid, setup),
         Backend::Host => nvptx::execute_host_with(
             valid,
             setup,
@@ -157,255 +59,10 @@ fn run_with(m: &Module, backend: Backend, o: &Opts, inputs: &[BoundInput], chunk
                 chunk,
                 block: 32,
             },
-        )
-        .expect("runs"),
-    };
-    // `on_step` once per step, in order (as the reference).
-    assert_eq!(order, (0..steps).collect::<Vec<_>>(), "on_step order");
-    // Spikes in (step, batch, population, neuron) order for comparison.
-    spikes.sort_by_key(|s| (s.1, s.2, s.0, s.3));
-    Run {
-        spikes,
-        states,
-        events: outcome.synaptic_events,
-        counts: outcome.spikes,
-    }
-}
-
-fn steps_of(r: &Run, pop: u32, batch: u32, neuron: u32) -> Vec<u32> {
-    r.spikes
-        .iter()
-        .filter(|s| s.0 == pop && s.2 == batch && s.3 == neuron)
-        .map(|s| s.1)
-        .collect()
-}
-
-fn rate(r: &Run, pop: u32, n: u32, seconds: f64, batch: u32) -> f64 {
-    let c = r
-        .spikes
-        .iter()
-        .filter(|s| s.0 == pop && s.2 == batch)
-        .count();
-    c as f64 / f64::from(n) / seconds
-}
-
-/// Every state of every neuron agrees within `rel` of the state's scale.
-fn assert_states_close(a: &Run, b: &Run, rel: f64) {
-    assert_eq!(a.states.len(), b.states.len());
-    for ((sa, xa), (sb, xb)) in a.states.iter().zip(&b.states) {
-        assert_eq!(sa, sb);
-        for (ia, ib) in xa.iter().zip(xb) {
-            for (pa, pb) in ia.iter().zip(ib) {
-                for (va, vb) in pa.states.iter().zip(&pb.states) {
-                    let scale = va.iter().fold(0.0f64, |m, x| m.max(x.abs())).max(1e-30);
-                    for (x, y) in va.iter().zip(vb) {
-                        assert!(
-                            (x - y).abs() <= rel * scale || (x.is_nan() && y.is_nan()),
-                            "step {sa}: {x} vs {y} (scale {scale})"
-                        );
-                    }
-                }
-                assert_eq!(pa.refractory, pb.refractory, "refractory counters");
-            }
-        }
-    }
-}
-
-const LIF: Lif = Lif {
-    v_rest: -0.065,
-    v_reset: -0.065,
-    v_th: -0.050,
-    tau: 0.010,
-    r: 1e7,
-    t_ref: 0.0,
-};
-
-/// Driven Pre → one_to_one delta synapse `post.V += w` (w = 20 mV).
-fn delayed(delay: f64) -> Module {
-    let mut m = Module::new("delay", 1e-4, 0.05, 3);
-    let pre = add_lif(&mut m, "Pre", 1, &LIF, |b| b.load(Var::Param(0)));
-    let post = add_lif(&mut m, "Post", 1, &LIF, |b| b.load(Var::Param(0)));
-    let value = Builder::new(&mut m.exprs).c(3e-9);
-    m.injections.push(Injection {
-        population: pre,
-        current: 0,
-        value,
+        ),
     });
-    let w = Builder::new(&mut m.exprs).load(Var::Weight);
-    m.projections.push(Projection {
-        name: "Pre->Post".into(),
-        pre,
-        post,
-        connect: Connect::Rule(Rule::OneToOne),
-        allow_autapses: false,
-        weight: Distribution::Constant(0.020),
-        delay: Distribution::Constant(delay),
-        synapse: Synapse {
-            model: "Delta".into(),
-            layout: SynapseLayout::AlignPost,
-            params: Vec::new(),
-            states: Vec::new(),
-            odes: Vec::new(),
-            method: Method::Exact,
-            on_pre: vec![Assign {
-                target: Var::PostState(0),
-                op: AssignOp::Add,
-                value: w,
-            }],
-        },
-        output: None,
-    });
-    m
-}
-
-/// dX/dt = -k X² (not linear), X(0) = 1, integrated by `method`.
-fn quadratic(method: Option<Method>) -> Module {
-    let mut m = Module::new("quad", 1e-3, 0.1, 0);
-    let dt = m.dt;
-    let mut b = Builder::new(&mut m.exprs);
-    let x = b.load(Var::State(0));
-    let xx = b.mul(x, x);
-    let k = b.c(-20.0);
-    let rhs = b.mul(k, xx);
-    let (method, update, note) = classify(&mut b, rhs, Var::State(0), "X", dt, method);
-    let init = b.c(1.0);
-    m.populations.push(Population {
-        name: "Q".into(),
-        model: "Quad".into(),
-        size: 3,
-        params: Vec::new(),
-        states: vec![StateVar {
-            name: "X".into(),
-            init,
-        }],
-        currents: Vec::new(),
-        odes: vec![Ode {
-            state: 0,
-            rhs,
-            method,
-            update,
-            note,
-        }],
-        spike: None,
-        reset: Vec::new(),
-        refractory: None,
-        held: Vec::new(),
-    });
-    m
-}
-
-/// Driven Pre (10, random initial V) → Post (5) all-to-all, Expon current
-/// synapse in `layout` with random weights and a 0.5 ms delay.
-fn expon_net(layout: SynapseLayout, delay: Distribution) -> Module {
-    let mut m = Module::new("layout", 1e-4, 0.05, 9);
-    let pre = add_lif(&mut m, "Pre", 10, &LIF, |b| {
-        let u = b.exprs.append(Expr::Random {
-            kind: RandomKind::Uniform,
-            slot: 0,
-        });
-        let span = b.c(0.015);
-        let su = b.mul(span, u);
-        let base = b.c(-0.065);
-        b.add(base, su)
-    });
-    let post = add_lif(&mut m, "Post", 5, &LIF, |b| b.load(Var::Param(0)));
-    let value = Builder::new(&mut m.exprs).c(2.5e-9);
-    m.injections.push(Injection {
-        population: pre,
-        current: 0,
-        value,
-    });
-    let dt = m.dt;
-    let mut b = Builder::new(&mut m.exprs);
-    let g = b.load(Var::Syn(0));
-    let tau = b.c(0.005);
-    let ng = b.neg(g);
-    let rhs = b.div(ng, tau);
-    let (method, update, note) = classify(&mut b, rhs, Var::Syn(0), "g", dt, None);
-    let w = b.load(Var::Weight);
-    let zero = b.c(0.0);
-    m.projections.push(Projection {
-        name: "Pre->Post".into(),
-        pre,
-        post,
-        connect: Connect::Rule(Rule::AllToAll),
-        allow_autapses: false,
-        weight: Distribution::Uniform {
-            low: 0.1e-9,
-            high: 0.3e-9,
-        },
-        delay,
-        synapse: Synapse {
-            model: "Expon".into(),
-            layout,
-            params: vec![NamedValue {
-                name: "tau".into(),
-                value: 0.005,
-            }],
-            states: vec![StateVar {
-                name: "g".into(),
-                init: zero,
-            }],
-            odes: vec![Ode {
-                state: 0,
-                rhs,
-                method,
-                update,
-                note,
-            }],
-            method,
-            on_pre: vec![Assign {
-                target: Var::Syn(0),
-                op: AssignOp::Add,
-                value: w,
-            }],
-        },
-        output: Some(Output {
-            model: "CUBA".into(),
-            current: 0,
-            value: g,
-        }),
-    });
-    m
-}
-
-/// 50 LIFs with per-step uniform noise injected and normal noise in dV/dt
-/// (Euler), refractory 2 ms.
-fn noisy() -> Module {
-    let mut m = Module::new("noise", 1e-4, 0.05, 5);
-    let lif = Lif {
-        t_ref: 0.002,
-        ..LIF
-    };
-    let pop = add_lif(&mut m, "E", 50, &lif, |b| b.load(Var::Param(0)));
-    let mut b = Builder::new(&mut m.exprs);
-    let amp = b.c(3.2e-9);
-    let u = b.exprs.append(Expr::Random {
-        kind: RandomKind::Uniform,
-        slot: 0,
-    });
-    let value = b.mul(amp, u);
-    m.injections.push(Injection {
-        population: pop,
-        current: 0,
-        value,
-    });
-    // dV/dt = old rhs + 0.5 V/s · N(0,1), integrated by Euler.
-    let p = &m.populations[0];
-    let old = p.odes[0].rhs;
-    let mut b = Builder::new(&mut m.exprs);
-    let z = b.exprs.append(Expr::Random {
-        kind: RandomKind::Normal,
-        slot: 0,
-    });
-    let s = b.c(0.5);
-    let sz = b.mul(s, z);
-    let rhs = b.add(old, sz);
-    let ode = &mut m.populations[0].odes[0];
-    ode.rhs = rhs;
-    ode.method = Method::Euler;
-    ode.update = None;
-    m
+    r.spikes.sort_by_key(|s| (s.1, s.2, s.0, s.3));
+    r
 }
 
 // ---- host execution of the kernels vs the reference ------------------------------
@@ -507,7 +164,7 @@ fn euler_rk2_rk4_traces_match_reference() {
         Some(Method::Rk2),
         Some(Method::Rk4),
     ] {
-        let m = quadratic(method);
+        let m = quadratic(method, 3);
         let o = Opts {
             state_every: Some(1),
             ..Opts::default()

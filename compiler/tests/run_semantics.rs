@@ -5,16 +5,11 @@ mod run_support;
 
 use std::path::{Path, PathBuf};
 
-use run_support::{add_lif, Lif};
+use run_support::{add_lif, delayed, expon_net, quadratic, LIF};
 use snnc::ir::build::Builder;
-use snnc::ir::classify::classify;
-use snnc::ir::{
-    Assign, AssignOp, Connect, Expr, Injection, Method, Module, NamedValue, Ode, Output,
-    Population, Projection, RandomKind, Record, StateVar, Synapse, SynapseLayout, Var,
-};
+use snnc::ir::{Expr, Injection, Method, Module, RandomKind, Record, SynapseLayout, Var};
 use snnc::run::{run, RunOptions};
 use snnc_runtime::array_file::read_npy;
-use snnc_runtime::connectivity::Rule;
 use snnc_runtime::rng::Distribution;
 use snnc_runtime::FileRole;
 
@@ -37,55 +32,6 @@ fn spike_steps(path: &Path, neuron: u32) -> Vec<u32> {
         .collect()
 }
 
-const LIF: Lif = Lif {
-    v_rest: -0.065,
-    v_reset: -0.065,
-    v_th: -0.050,
-    tau: 0.010,
-    r: 1e7,
-    t_ref: 0.0,
-};
-
-/// Driven pre neuron → one_to_one delta synapse `post.V += w` (w = 20 mV).
-fn delayed(delay: f64) -> Module {
-    let mut m = Module::new("delay", 1e-4, 0.05, 3);
-    let pre = add_lif(&mut m, "Pre", 1, &LIF, |b| b.load(Var::Param(0)));
-    let post = add_lif(&mut m, "Post", 1, &LIF, |b| b.load(Var::Param(0)));
-    let value = Builder::new(&mut m.exprs).c(3e-9);
-    m.injections.push(Injection {
-        population: pre,
-        current: 0,
-        value,
-    });
-    let w = Builder::new(&mut m.exprs).load(Var::Weight);
-    m.projections.push(Projection {
-        name: "Pre->Post".into(),
-        pre,
-        post,
-        connect: Connect::Rule(Rule::OneToOne),
-        allow_autapses: false,
-        weight: Distribution::Constant(0.020),
-        delay: Distribution::Constant(delay),
-        synapse: Synapse {
-            model: "Delta".into(),
-            layout: SynapseLayout::AlignPost,
-            params: Vec::new(),
-            states: Vec::new(),
-            odes: Vec::new(),
-            method: Method::Exact,
-            on_pre: vec![Assign {
-                target: Var::PostState(0),
-                op: AssignOp::Add,
-                value: w,
-            }],
-        },
-        output: None,
-    });
-    m.records.push(Record::Spikes { population: pre });
-    m.records.push(Record::Spikes { population: post });
-    m
-}
-
 #[test]
 fn delayed_events_arrive_d_steps_later() {
     for (delay, d_steps) in [(0.0, 0u32), (0.002, 20), (0.00049, 5)] {
@@ -106,50 +52,8 @@ fn delayed_events_arrive_d_steps_later() {
     }
 }
 
-/// dX/dt = -k X² (not linear in X), X(0) = 1: X(t) = 1 / (1 + k t).
-fn quadratic(method: Option<Method>) -> Module {
-    let mut m = Module::new("quad", 1e-3, 0.1, 0);
-    let dt = m.dt;
-    let mut b = Builder::new(&mut m.exprs);
-    let x = b.load(Var::State(0));
-    let xx = b.mul(x, x);
-    let k = b.c(-20.0);
-    let rhs = b.mul(k, xx);
-    let (method, update, note) = classify(&mut b, rhs, Var::State(0), "X", dt, method);
-    let init = b.c(1.0);
-    m.populations.push(Population {
-        name: "Q".into(),
-        model: "Quad".into(),
-        size: 1,
-        params: Vec::new(),
-        states: vec![StateVar {
-            name: "X".into(),
-            init,
-        }],
-        currents: Vec::new(),
-        odes: vec![Ode {
-            state: 0,
-            rhs,
-            method,
-            update,
-            note,
-        }],
-        spike: None,
-        reset: Vec::new(),
-        refractory: None,
-        held: Vec::new(),
-    });
-    m.records.push(Record::Trace {
-        population: 0,
-        state: 0,
-        neurons: None,
-        every: 1,
-    });
-    m
-}
-
 fn final_error(method: Option<Method>) -> f64 {
-    let m = quadratic(method);
+    let m = quadratic(method, 1);
     let dir = out_dir(&format!("quad-{method:?}"));
     run(&m, &RunOptions::new(dir.clone())).unwrap();
     let (shape, x) = npy(&dir.join("trace_Q_X.npy"));
@@ -161,7 +65,7 @@ fn final_error(method: Option<Method>) -> f64 {
 
 #[test]
 fn nonlinear_odes_use_the_requested_scheme_with_its_order() {
-    let m = quadratic(None);
+    let m = quadratic(None, 1);
     assert_eq!(m.populations[0].odes[0].method, Method::Rk2);
     assert!(m.to_string().contains("; dX/dt: not linear in X → rk2"));
     let euler = final_error(Some(Method::Euler));
@@ -172,93 +76,16 @@ fn nonlinear_odes_use_the_requested_scheme_with_its_order() {
     assert!(rk4 < rk2 / 20.0, "rk4 {rk4} vs rk2 {rk2}");
 }
 
-/// Driven Pre (10 neurons) → Post (5) all-to-all, Expon current synapse in
-/// the given layout; output `I += g`.
-fn expon_net(layout: SynapseLayout) -> Module {
-    let mut m = Module::new("layout", 1e-4, 0.05, 9);
-    let pre = add_lif(&mut m, "Pre", 10, &LIF, |b| {
-        let u = b.exprs.append(Expr::Random {
-            kind: RandomKind::Uniform,
-            slot: 0,
-        });
-        let span = b.c(0.015);
-        let su = b.mul(span, u);
-        let base = b.c(-0.065);
-        b.add(base, su)
-    });
-    let post = add_lif(&mut m, "Post", 5, &LIF, |b| b.load(Var::Param(0)));
-    let value = Builder::new(&mut m.exprs).c(2.5e-9);
-    m.injections.push(Injection {
-        population: pre,
-        current: 0,
-        value,
-    });
-    let dt = m.dt;
-    let mut b = Builder::new(&mut m.exprs);
-    let g = b.load(Var::Syn(0));
-    let tau = b.c(0.005);
-    let ng = b.neg(g);
-    let rhs = b.div(ng, tau);
-    let (method, update, note) = classify(&mut b, rhs, Var::Syn(0), "g", dt, None);
-    let w = b.load(Var::Weight);
-    let zero = b.c(0.0);
-    m.projections.push(Projection {
-        name: "Pre->Post".into(),
-        pre,
-        post,
-        connect: Connect::Rule(Rule::AllToAll),
-        allow_autapses: false,
-        weight: Distribution::Uniform {
-            low: 0.1e-9,
-            high: 0.3e-9,
-        },
-        delay: Distribution::Constant(0.0005),
-        synapse: Synapse {
-            model: "Expon".into(),
-            layout,
-            params: vec![NamedValue {
-                name: "tau".into(),
-                value: 0.005,
-            }],
-            states: vec![StateVar {
-                name: "g".into(),
-                init: zero,
-            }],
-            odes: vec![Ode {
-                state: 0,
-                rhs,
-                method,
-                update,
-                note,
-            }],
-            method,
-            on_pre: vec![Assign {
-                target: Var::Syn(0),
-                op: AssignOp::Add,
-                value: w,
-            }],
-        },
-        output: Some(Output {
-            model: "CUBA".into(),
-            current: 0,
-            value: g,
-        }),
-    });
-    m.records.push(Record::Trace {
-        population: post,
-        state: 0,
-        neurons: None,
-        every: 1,
-    });
-    m
-}
-
 #[test]
 fn per_synapse_state_matches_align_post() {
     let mut traces = Vec::new();
     for layout in [SynapseLayout::AlignPost, SynapseLayout::PerSynapse] {
         let dir = out_dir(&format!("layout-{layout:?}"));
-        run(&expon_net(layout), &RunOptions::new(dir.clone())).unwrap();
+        run(
+            &expon_net(layout, Distribution::Constant(0.0005)),
+            &RunOptions::new(dir.clone()),
+        )
+        .unwrap();
         traces.push(npy(&dir.join("trace_Post_V.npy")).1);
     }
     let moved = traces[0].iter().any(|v| (v + 0.065).abs() > 1e-3);

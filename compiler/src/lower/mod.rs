@@ -32,8 +32,8 @@ use crate::front::check::{CheckOutput, Scope};
 use crate::ir::build::Builder;
 use crate::ir::classify::{classify, synapse_layout};
 use crate::ir::{
-    self, Arena, Connect, Expr, Handle, Injection, Input, InputKind, Method, Module, NamedValue,
-    Ode, Output, Population, Projection, Record, StateVar, Synapse, Var,
+    Arena, Connect, Expr, Handle, Injection, Input, InputKind, Method, Module, NamedValue, Ode,
+    Output, Population, Projection, Record, StateVar, Synapse, Var,
 };
 use crate::source::Span;
 use expr::{konst, unit_scale, Binding, Lower, Names};
@@ -202,16 +202,12 @@ struct Net<'a> {
 
 fn lower_network(n: &NetworkDef, scope: &Scope) -> Result<Module, LowerError> {
     let mut module = Module::new(&n.name.name, 1e-4, 1.0, 0);
-    let mut seen_duration = false;
     for item in &n.items {
         if let NetItem::Setting(s) = item {
             let v = constant(&mut module.exprs, &s.value, "a setting")?;
             match s.name.name.as_str() {
                 "dt" => module.dt = v,
-                "duration" => {
-                    module.duration = v;
-                    seen_duration = true;
-                }
+                "duration" => module.duration = v,
                 "seed" => {
                     if !(v >= 0.0 && v.fract() == 0.0 && v <= u64::MAX as f64) {
                         return err(s.value.span, "the seed is a non-negative integer");
@@ -225,7 +221,6 @@ fn lower_network(n: &NetworkDef, scope: &Scope) -> Result<Module, LowerError> {
     if !(module.dt.is_finite() && module.dt > 0.0) {
         return err(n.name.span, "dt must be positive");
     }
-    let _ = seen_duration;
     let mut net = Net {
         module,
         scope,
@@ -242,7 +237,7 @@ fn lower_network(n: &NetworkDef, scope: &Scope) -> Result<Module, LowerError> {
                     .get(&p.model.name)
                     .ok_or_else(|| LowerError::new(p.model.span, "unknown model"))?;
                 let pid = net.module.populations.len() as u32;
-                let pop = population(&mut net.module, p, model, pid)?;
+                let pop = population(&mut net.module, p, model)?;
                 net.pops.insert(p.name.name.clone(), pid);
                 net.models.push(Some(model));
                 net.module.populations.push(pop);
@@ -468,7 +463,6 @@ fn population(
     module: &mut Module,
     p: &PopulationDecl,
     model: &ModelDef,
-    _pid: u32,
 ) -> Result<Population, LowerError> {
     let size = pop_size(&mut module.exprs, &p.size)?;
     let args: Vec<(&str, &ast::Expr)> = p
@@ -709,7 +703,6 @@ impl<'a> Net<'a> {
                     },
                     other => return err(rule.span, format!("unknown connect rule `{other}`")),
                 };
-                let k = self.module.projections.len() as u32;
                 let synapse = self.synapse(syn_model, syn_ref, pre, post)?;
                 let output = match out_model {
                     Some((m, r)) => Some(self.output(m, r, &synapse, post)?),
@@ -726,7 +719,6 @@ impl<'a> Net<'a> {
                     synapse,
                     output,
                 });
-                debug_assert_eq!(k as usize + 1, self.module.projections.len());
             }
         }
         Ok(())
@@ -1090,9 +1082,4 @@ impl<'a> Net<'a> {
         }
         Ok(())
     }
-}
-
-/// Check the lowered module (a failure is a compiler bug, reported as such).
-pub fn validate(module: &Module) -> Result<(), Vec<ir::ValidationError>> {
-    ir::validate(module).map(|_| ())
 }

@@ -1,12 +1,13 @@
-//! Hand-lowered models shared by the run and IR tests (the lowering from the
-//! checker's Program is not wired yet): std.LIF, Expon + COBA, the COBA network.
+//! Hand-built IR modules shared by the run, JIT and GPU tests: std.LIF,
+//! Expon + COBA, the COBA network, and small networks that exercise delays,
+//! integration schemes, synapse layouts and noise.
 #![allow(dead_code)]
 
 use snnc::ir::build::Builder;
 use snnc::ir::classify::classify;
 use snnc::ir::{
-    Assign, AssignOp, BinaryOp, Connect, Expr, Handle, Injection, Module, NamedValue, Ode, Output,
-    Population, Projection, RandomKind, Record, StateVar, Synapse, SynapseLayout, Var,
+    Assign, AssignOp, BinaryOp, Connect, Expr, Handle, Injection, Method, Module, NamedValue, Ode,
+    Output, Population, Projection, RandomKind, Record, StateVar, Synapse, SynapseLayout, Var,
 };
 use snnc_runtime::connectivity::Rule;
 use snnc_runtime::rng::Distribution;
@@ -249,5 +250,217 @@ pub fn coba(n_e: u32, n_i: u32, p: f64, duration: f64) -> Module {
     }
     m.records.push(Record::Spikes { population: e });
     m.records.push(Record::Spikes { population: i });
+    m
+}
+
+/// The LIF of the small test networks (no refractory period).
+pub const LIF: Lif = Lif {
+    v_rest: -0.065,
+    v_reset: -0.065,
+    v_th: -0.050,
+    tau: 0.010,
+    r: 1e7,
+    t_ref: 0.0,
+};
+
+/// Driven Pre → one_to_one delta synapse `post.V += w` (w = 20 mV).
+pub fn delayed(delay: f64) -> Module {
+    let mut m = Module::new("delay", 1e-4, 0.05, 3);
+    let pre = add_lif(&mut m, "Pre", 1, &LIF, |b| b.load(Var::Param(0)));
+    let post = add_lif(&mut m, "Post", 1, &LIF, |b| b.load(Var::Param(0)));
+    let value = Builder::new(&mut m.exprs).c(3e-9);
+    m.injections.push(Injection {
+        population: pre,
+        current: 0,
+        value,
+    });
+    let w = Builder::new(&mut m.exprs).load(Var::Weight);
+    m.projections.push(Projection {
+        name: "Pre->Post".into(),
+        pre,
+        post,
+        connect: Connect::Rule(Rule::OneToOne),
+        allow_autapses: false,
+        weight: Distribution::Constant(0.020),
+        delay: Distribution::Constant(delay),
+        synapse: Synapse {
+            model: "Delta".into(),
+            layout: SynapseLayout::AlignPost,
+            params: Vec::new(),
+            states: Vec::new(),
+            odes: Vec::new(),
+            method: Method::Exact,
+            on_pre: vec![Assign {
+                target: Var::PostState(0),
+                op: AssignOp::Add,
+                value: w,
+            }],
+        },
+        output: None,
+    });
+    m.records.push(Record::Spikes { population: pre });
+    m.records.push(Record::Spikes { population: post });
+    m
+}
+
+/// dX/dt = -k X² (not linear), X(0) = 1, integrated by `method`.
+pub fn quadratic(method: Option<Method>, size: u32) -> Module {
+    let mut m = Module::new("quad", 1e-3, 0.1, 0);
+    let dt = m.dt;
+    let mut b = Builder::new(&mut m.exprs);
+    let x = b.load(Var::State(0));
+    let xx = b.mul(x, x);
+    let k = b.c(-20.0);
+    let rhs = b.mul(k, xx);
+    let (method, update, note) = classify(&mut b, rhs, Var::State(0), "X", dt, method);
+    let init = b.c(1.0);
+    m.populations.push(Population {
+        name: "Q".into(),
+        model: "Quad".into(),
+        size,
+        params: Vec::new(),
+        states: vec![StateVar {
+            name: "X".into(),
+            init,
+        }],
+        currents: Vec::new(),
+        odes: vec![Ode {
+            state: 0,
+            rhs,
+            method,
+            update,
+            note,
+        }],
+        spike: None,
+        reset: Vec::new(),
+        refractory: None,
+        held: Vec::new(),
+    });
+    m.records.push(Record::Trace {
+        population: 0,
+        state: 0,
+        neurons: None,
+        every: 1,
+    });
+    m
+}
+
+/// Driven Pre (10, random initial V) → Post (5) all-to-all, Expon current
+/// synapse in `layout` with random weights and a 0.5 ms delay.
+pub fn expon_net(layout: SynapseLayout, delay: Distribution) -> Module {
+    let mut m = Module::new("layout", 1e-4, 0.05, 9);
+    let pre = add_lif(&mut m, "Pre", 10, &LIF, |b| {
+        let u = b.exprs.append(Expr::Random {
+            kind: RandomKind::Uniform,
+            slot: 0,
+        });
+        let span = b.c(0.015);
+        let su = b.mul(span, u);
+        let base = b.c(-0.065);
+        b.add(base, su)
+    });
+    let post = add_lif(&mut m, "Post", 5, &LIF, |b| b.load(Var::Param(0)));
+    let value = Builder::new(&mut m.exprs).c(2.5e-9);
+    m.injections.push(Injection {
+        population: pre,
+        current: 0,
+        value,
+    });
+    let dt = m.dt;
+    let mut b = Builder::new(&mut m.exprs);
+    let g = b.load(Var::Syn(0));
+    let tau = b.c(0.005);
+    let ng = b.neg(g);
+    let rhs = b.div(ng, tau);
+    let (method, update, note) = classify(&mut b, rhs, Var::Syn(0), "g", dt, None);
+    let w = b.load(Var::Weight);
+    let zero = b.c(0.0);
+    m.projections.push(Projection {
+        name: "Pre->Post".into(),
+        pre,
+        post,
+        connect: Connect::Rule(Rule::AllToAll),
+        allow_autapses: false,
+        weight: Distribution::Uniform {
+            low: 0.1e-9,
+            high: 0.3e-9,
+        },
+        delay,
+        synapse: Synapse {
+            model: "Expon".into(),
+            layout,
+            params: vec![NamedValue {
+                name: "tau".into(),
+                value: 0.005,
+            }],
+            states: vec![StateVar {
+                name: "g".into(),
+                init: zero,
+            }],
+            odes: vec![Ode {
+                state: 0,
+                rhs,
+                method,
+                update,
+                note,
+            }],
+            method,
+            on_pre: vec![Assign {
+                target: Var::Syn(0),
+                op: AssignOp::Add,
+                value: w,
+            }],
+        },
+        output: Some(Output {
+            model: "CUBA".into(),
+            current: 0,
+            value: g,
+        }),
+    });
+    m.records.push(Record::Trace {
+        population: post,
+        state: 0,
+        neurons: None,
+        every: 1,
+    });
+    m
+}
+
+/// 50 LIFs with per-step uniform noise injected and normal noise in dV/dt
+/// (Euler), refractory 2 ms.
+pub fn noisy() -> Module {
+    let mut m = Module::new("noise", 1e-4, 0.05, 5);
+    let lif = Lif {
+        t_ref: 0.002,
+        ..LIF
+    };
+    let pop = add_lif(&mut m, "E", 50, &lif, |b| b.load(Var::Param(0)));
+    let mut b = Builder::new(&mut m.exprs);
+    let amp = b.c(3.2e-9);
+    let u = b.exprs.append(Expr::Random {
+        kind: RandomKind::Uniform,
+        slot: 0,
+    });
+    let value = b.mul(amp, u);
+    m.injections.push(Injection {
+        population: pop,
+        current: 0,
+        value,
+    });
+    // dV/dt = old rhs + 0.5 V/s · N(0,1), integrated by Euler.
+    let p = &m.populations[0];
+    let old = p.odes[0].rhs;
+    let mut b = Builder::new(&mut m.exprs);
+    let z = b.exprs.append(Expr::Random {
+        kind: RandomKind::Normal,
+        slot: 0,
+    });
+    let s = b.c(0.5);
+    let sz = b.mul(s, z);
+    let rhs = b.add(old, sz);
+    let ode = &mut m.populations[0].odes[0];
+    ode.rhs = rhs;
+    ode.method = Method::Euler;
+    ode.update = None;
     m
 }

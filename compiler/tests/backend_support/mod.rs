@@ -1,13 +1,14 @@
-//! Running a module on the reference or the JIT directly (no files), with
-//! every spike and the states the test asks for.
+//! Running a module on an executor directly (no files), with every spike
+//! and the states the test asks for: the harness the JIT and GPU tests share.
 #![allow(dead_code)]
 
 use snnc::back::cranelift::{self, JitOptions};
-use snnc::back::reference::{self, PopState, Setup};
+use snnc::back::reference::{self, Outcome, PopState, Setup};
 use snnc::back::BoundInput;
-use snnc::ir::{self, Module};
+use snnc::ir::{self, Module, ValidModule};
 use snnc_runtime::connectivity::{connect, ConnectSpec};
 use snnc_runtime::synapse_values::{self, SynapseTable};
+use snnc_runtime::RuntimeError;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -21,6 +22,8 @@ pub struct Run {
     /// (step, states[batch][population]) at the steps asked for.
     pub states: Vec<(u64, Vec<Vec<PopState>>)>,
     pub events: u64,
+    /// Spikes per population (the executor's own count).
+    pub counts: Vec<u64>,
     pub wall_s: f64,
 }
 
@@ -56,6 +59,7 @@ pub fn tables(m: &Module, seed: u64) -> Vec<SynapseTable> {
         .collect()
 }
 
+#[derive(Clone)]
 pub struct Opts {
     pub f32: bool,
     pub batch: u32,
@@ -79,6 +83,28 @@ impl Default for Opts {
 }
 
 pub fn run(m: &Module, backend: Backend, o: &Opts) -> Run {
+    run_on(m, o, &[], |valid, setup, every| match backend {
+        Backend::Reference => reference::execute(valid, setup),
+        Backend::Jit { threads } => cranelift::execute_with(
+            valid,
+            setup,
+            &JitOptions {
+                threads: Some(threads),
+                state_every: every.map(|e| vec![e]),
+            },
+        ),
+    })
+}
+
+/// Run `m` through `exec` (given the module, the setup and the state
+/// interval the test asks for), checking that `on_step` comes once per step
+/// in order.
+pub fn run_on(
+    m: &Module,
+    o: &Opts,
+    inputs: &[BoundInput],
+    exec: impl FnOnce(ValidModule<'_>, Setup<'_>, Option<u64>) -> Result<Outcome, RuntimeError>,
+) -> Run {
     let valid = ir::validate(m).expect("valid");
     let seed = m.seed;
     let tables = tables(m, seed);
@@ -94,12 +120,14 @@ pub fn run(m: &Module, backend: Backend, o: &Opts) -> Run {
         .unwrap_or_else(|| vec![base; o.batch as usize]);
     let mut spikes = Vec::new();
     let mut states = Vec::new();
+    let mut order = Vec::new();
     let every = o.state_every;
     let mut on_spikes = |p: u32, s: u32, b: u32, f: &[u32]| {
         spikes.extend(f.iter().map(|&n| (p, s, b, n)));
         Ok(())
     };
     let mut on_step = |step: u64, items: &[Vec<PopState>]| {
+        order.push(step);
         if let Some(e) = every {
             if step.is_multiple_of(e) {
                 assert!(!items.is_empty(), "state missing at step {step}");
@@ -108,35 +136,52 @@ pub fn run(m: &Module, backend: Backend, o: &Opts) -> Run {
         }
         Ok(())
     };
-    let inputs: Vec<BoundInput> = Vec::new();
     let setup = Setup {
         steps,
         batch: o.batch,
         seed,
         f32: o.f32,
         params,
-        inputs: &inputs,
+        inputs,
         tables: &tables,
         on_spikes: &mut on_spikes,
         on_step: &mut on_step,
     };
-    let outcome = match backend {
-        Backend::Reference => reference::execute(valid, setup).expect("runs"),
-        Backend::Jit { threads } => cranelift::execute_with(
-            valid,
-            setup,
-            &JitOptions {
-                threads: Some(threads),
-                state_every: every.map(|e| vec![e]),
-            },
-        )
-        .expect("runs"),
-    };
+    let outcome = exec(valid, setup, every).expect("runs");
+    assert_eq!(
+        order,
+        (0..steps).collect::<Vec<_>>(),
+        "on_step once per step, in order"
+    );
     Run {
         spikes,
         states,
         events: outcome.synaptic_events,
+        counts: outcome.spikes,
         wall_s: outcome.wall_s,
+    }
+}
+
+/// Every state of every neuron agrees within `rel` of the state's scale,
+/// and refractory counters agree exactly.
+pub fn assert_states_close(a: &Run, b: &Run, rel: f64) {
+    assert_eq!(a.states.len(), b.states.len());
+    for ((sa, xa), (sb, xb)) in a.states.iter().zip(&b.states) {
+        assert_eq!(sa, sb);
+        for (ia, ib) in xa.iter().zip(xb) {
+            for (pa, pb) in ia.iter().zip(ib) {
+                for (va, vb) in pa.states.iter().zip(&pb.states) {
+                    let scale = va.iter().fold(0.0f64, |m, x| m.max(x.abs())).max(1e-30);
+                    for (x, y) in va.iter().zip(vb) {
+                        assert!(
+                            (x - y).abs() <= rel * scale || (x.is_nan() && y.is_nan()),
+                            "step {sa}: {x} vs {y} (scale {scale})"
+                        );
+                    }
+                }
+                assert_eq!(pa.refractory, pb.refractory, "refractory counters");
+            }
+        }
     }
 }
 
