@@ -438,8 +438,13 @@ fn philox_kernel_matches_runtime_and_known_answers() {
     }
     // A draw as the kernels key it: (seed, purpose) → key, counter [slot, i, step, b].
     let key = key_for(42, Purpose::ModelNoise { population: 0 });
-    let want = reference::eval::keyed_draw(key, RandomKind::Uniform, 1, 7, 100, 2);
+    let want = reference::eval::keyed_draw(key, RandomKind::Uniform, 1, 7, 100, 2, false);
     assert_eq!(p.draw(key, RandomKind::Uniform, [1, 7, 100, 2]), want);
+    // f32 runs: one word per uniform draw, four indices per block.
+    for i in 0..40 {
+        let want = reference::eval::keyed_draw(key, RandomKind::Uniform, 1, i, 100, 2, true);
+        assert_eq!(p.draw_uniform_f32(key, [1, i, 100, 2]), want, "index {i}");
+    }
 }
 
 fn ulps(a: f64, b: f64) -> u64 {

@@ -43,9 +43,45 @@ impl<'a> Builder<'a> {
             (BinaryOp::Add | BinaryOp::Sub, _, Some(0.0)) => return a,
             (BinaryOp::Mul, Some(1.0), _) => return b,
             (BinaryOp::Mul | BinaryOp::Div, _, Some(1.0)) => return a,
+            (BinaryOp::Pow, _, Some(n))
+                if n.fract() == 0.0 && (1.0..=MAX_POWER).contains(&n.abs()) =>
+            {
+                return self.integer_power(a, n);
+            }
             _ => {}
         }
         self.exprs.append(Expr::Binary(op, a, b))
+    }
+
+    /// `x^n` for a small integer `n` as a multiplication chain: gates like
+    /// `m^3 h` and `n^4` sit in every HH step, and a `pow` call there costs
+    /// more than the rest of the update. All backends read this IR, so they
+    /// round identically (at most one ulp per multiplication away from
+    /// `powf`).
+    fn integer_power(&mut self, x: Handle<Expr>, n: f64) -> Handle<Expr> {
+        let mut k = n.abs() as u32;
+        let mut base = x;
+        let mut acc: Option<Handle<Expr>> = None;
+        loop {
+            if k & 1 == 1 {
+                acc = Some(match acc {
+                    None => base,
+                    Some(a) => self.exprs.append(Expr::Binary(BinaryOp::Mul, a, base)),
+                });
+            }
+            k >>= 1;
+            if k == 0 {
+                break;
+            }
+            base = self.exprs.append(Expr::Binary(BinaryOp::Mul, base, base));
+        }
+        let p = acc.expect("n >= 1");
+        if n < 0.0 {
+            let one = self.c(1.0);
+            self.exprs.append(Expr::Binary(BinaryOp::Div, one, p))
+        } else {
+            p
+        }
     }
 
     pub fn add(&mut self, a: Handle<Expr>, b: Handle<Expr>) -> Handle<Expr> {
@@ -75,6 +111,9 @@ impl<'a> Builder<'a> {
         self.exprs.append(Expr::Math(op, a))
     }
 }
+
+/// Largest |n| that `x^n` expands into multiplications (at most 5 of them).
+const MAX_POWER: f64 = 16.0;
 
 /// Folds only ops whose result is a plain number (no division by zero).
 fn fold_binary(op: BinaryOp, x: f64, y: f64) -> Option<f64> {

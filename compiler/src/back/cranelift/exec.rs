@@ -182,6 +182,8 @@ struct InitEnv<'a> {
     key: [u32; 2],
     index: u32,
     batch: u32,
+    /// f32 run: uniform draws use the f32 stream.
+    f32: bool,
 }
 
 impl Env for InitEnv<'_> {
@@ -198,7 +200,7 @@ impl Env for InitEnv<'_> {
         }
     }
     fn random(&self, kind: RandomKind, slot: u32) -> f64 {
-        keyed_draw(self.key, kind, slot, self.index, 0, self.batch)
+        keyed_draw(self.key, kind, slot, self.index, 0, self.batch, self.f32)
     }
 }
 
@@ -225,6 +227,7 @@ fn host_count(m: &Module, p: usize, params: &[f64], f32: bool) -> u64 {
             key: [0, 0],
             index: 0,
             batch: 0,
+            f32,
         },
     ) / m.dt;
     let cap = if f32 {
@@ -502,6 +505,7 @@ pub fn execute_with(
                         key,
                         index: i as u32,
                         batch: b as u32,
+                        f32,
                     };
                     local[s] = eval(&m.exprs, sv.init, &env);
                 }
@@ -542,6 +546,7 @@ pub fn execute_with(
                         key,
                         index: x as u32,
                         batch: b as u32,
+                        f32,
                     };
                     let v = eval(&m.exprs, st.init, &env);
                     local[s] = if f32 { f64::from(v as f32) } else { v };

@@ -24,7 +24,7 @@ use cranelift_codegen::cursor::{Cursor, FuncCursor};
 use cranelift_codegen::ir::condcodes::{FloatCC, IntCC};
 use cranelift_codegen::ir::{
     types, AbiParam, Block, BlockArg, Function, Inst, InstBuilder, MemFlagsData, SigRef, Signature,
-    UserFuncName, Value,
+    StackSlot, StackSlotData, StackSlotKind, UserFuncName, Value,
 };
 use cranelift_codegen::isa::{CallConv, TargetFrontendConfig};
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
@@ -275,6 +275,9 @@ struct Gen<'a, 'f> {
     slots: Vec<Slot>,
     slot_vals: HashMap<Slot, Value>,
     sigs: HashMap<u8, SigRef>,
+    /// f32 uniform draws of the current group of 16 indices, per (key, slot):
+    /// see [`Gen::uniform_f32`].
+    draw_cache: HashMap<([u32; 2], u32), StackSlot>,
 }
 
 fn mem() -> MemFlagsData {
@@ -428,6 +431,9 @@ impl Gen<'_, '_> {
         let Some(r) = rand else {
             return fconst(&mut self.fb, sh, f64::NAN);
         };
+        if kind == RandomKind::Uniform && sh.f32 {
+            return self.uniform_f32(sh, r, slot);
+        }
         if kind == RandomKind::Uniform {
             // Inline Philox over four consecutive indices; the multipliers
             // and round keys are read from the key's table where used (no
@@ -482,6 +488,87 @@ impl Gen<'_, '_> {
             };
         }
         out
+    }
+
+    /// The f32 stream (`keyed_draw` with `f32`): index `i` takes word `i % 4`
+    /// of block `i / 4`. A vector of four neurons is one block, so Philox
+    /// runs once per 16 neurons, on the four blocks of the group at once;
+    /// the transposed words wait in a stack slot, tagged with the group, for
+    /// the next three vectors. The tag (not the loop position) decides a
+    /// refill, so a draw under a branch or a chunk starting mid-group stays
+    /// right.
+    fn uniform_f32(&mut self, sh: Shape, r: Rand, slot: u32) -> Value {
+        let ss = match self.draw_cache.get(&(r.words, slot)) {
+            Some(ss) => *ss,
+            None => {
+                let ss = self.fb.create_sized_stack_slot(StackSlotData::new(
+                    StackSlotKind::ExplicitSlot,
+                    80,
+                    4,
+                ));
+                self.pre(|c| {
+                    let none = c.ins().iconst(types::I32, -1);
+                    c.ins().stack_store(types::I64, none, ss, 64);
+                });
+                self.draw_cache.insert((r.words, slot), ss);
+                ss
+            }
+        };
+        let (sv, stv, bv, iota) = self.pre(|c| {
+            let s = c.ins().iconst(types::I32, i64::from(slot));
+            let bytes: Vec<u8> = [0u32, 1, 2, 3]
+                .iter()
+                .flat_map(|x| x.to_le_bytes())
+                .collect();
+            let k = c.func.dfg.constants.insert(bytes.into());
+            (
+                c.ins().splat(types::I32X4, s),
+                c.ins().splat(types::I32X4, r.step),
+                c.ins().splat(types::I32X4, r.batch),
+                c.ins().vconst(types::I32X4, k),
+            )
+        });
+        let b = &mut self.fb;
+        let group = b.ins().ushr_imm_u(r.index, 4);
+        let tag = b.ins().stack_load(types::I64, types::I32, ss, 64);
+        let hit = b.ins().icmp(IntCC::Equal, group, tag);
+        let fill = b.create_block();
+        let join = b.create_block();
+        b.ins().brif(hit, join, &[], fill, &[]);
+        b.switch_to_block(fill);
+        let first = b.ins().ishl_imm_u(group, 2);
+        let first = b.ins().splat(types::I32X4, first);
+        let blocks = b.ins().iadd(first, iota);
+        let w = math::philox4(b, [sv, blocks, stv, bv], r.words);
+        let rows = math::transpose4(b, w);
+        for (l, row) in rows.into_iter().enumerate() {
+            b.ins().stack_store(types::I64, row, ss, 16 * l as i32);
+        }
+        b.ins().stack_store(types::I64, group, ss, 64);
+        b.ins().jump(join, &[]);
+        b.switch_to_block(join);
+        let base = b.ins().stack_addr(types::I64, ss, 0);
+        let row = b.ins().ushr_imm_u(r.index, 2);
+        let row = b.ins().band_imm_u(row, 3);
+        let row = b.ins().uextend(types::I64, row);
+        let at = if sh.vector() {
+            b.ins().imul_imm_s(row, 16)
+        } else {
+            // One neuron: its own word inside the row.
+            let lane = b.ins().band_imm_u(r.index, 3);
+            let lane = b.ins().uextend(types::I64, lane);
+            let row = b.ins().imul_imm_s(row, 16);
+            let lane = b.ins().imul_imm_s(lane, 4);
+            b.ins().iadd(row, lane)
+        };
+        let addr = b.ins().iadd(base, at);
+        let ty = if sh.vector() {
+            types::I32X4
+        } else {
+            types::I32
+        };
+        let words = b.ins().load(ty, MemFlagsData::trusted(), addr, 0);
+        math::uniform_f32_words(b, sh, words)
     }
 
     fn lower(
@@ -1710,6 +1797,7 @@ fn gen(
             entry_jump: None,
             slots: Vec::new(),
             slot_vals: HashMap::new(),
+            draw_cache: HashMap::new(),
             sigs: HashMap::new(),
         };
         match kind {

@@ -587,6 +587,32 @@ pub fn philox4(b: &mut FunctionBuilder, counter: [Value; 4], key: [u32; 2]) -> [
     c
 }
 
+/// The 4×4 transpose of four i32x4 rows: `out[l][k] = rows[k][l]`. Turns
+/// Philox's words-by-counter output into counters-by-word.
+pub fn transpose4(b: &mut FunctionBuilder, w: [Value; 4]) -> [Value; 4] {
+    let a = shuffle32(b, w[0], w[1], [0, 4, 1, 5]);
+    let c = shuffle32(b, w[2], w[3], [0, 4, 1, 5]);
+    let d = shuffle32(b, w[0], w[1], [2, 6, 3, 7]);
+    let e = shuffle32(b, w[2], w[3], [2, 6, 3, 7]);
+    [
+        shuffle32(b, a, c, [0, 1, 4, 5]),
+        shuffle32(b, a, c, [2, 3, 6, 7]),
+        shuffle32(b, d, e, [0, 1, 4, 5]),
+        shuffle32(b, d, e, [2, 3, 6, 7]),
+    ]
+}
+
+/// `snnc_runtime::rng::uniform_f32` of each word (i32 or i32x4 → f32 or
+/// f32x4): `((w >> 9) + ½)·2⁻²³`, every step exact.
+pub fn uniform_f32_words(b: &mut FunctionBuilder, sh: Shape, w: Value) -> Value {
+    let top = b.ins().ushr_imm_u(w, 9);
+    let x = b.ins().fcvt_from_sint(sh.fty(), top);
+    let half = fconst(b, sh, 0.5);
+    let x = b.ins().fadd(x, half);
+    let scale = fconst(b, sh, 1.0 / 8_388_608.0);
+    b.ins().fmul(x, scale)
+}
+
 /// `uniform_f64(lo, hi)` of lanes 0–1 (f64x2) or 0–3 (f32x4, rounded from
 /// the f64 value) of two i32x4 words; lane 0 for scalars. Exact: the f64 is
 /// `1 + bits·2⁻⁵²` (built from the bits) `- 1 + 2⁻⁵³` = `(bits + ½)·2⁻⁵²`.

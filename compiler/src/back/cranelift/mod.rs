@@ -140,19 +140,29 @@ pub(crate) fn compile(m: &Module, plan: &Plan) -> Result<Compiled, JitError> {
                 eprintln!("; {}\n{code}", k.name);
             }
         }
+        let size = ctx.compiled_code().map_or(0, |c| c.code_info().total_size);
         jm.clear_context(&mut ctx);
-        ids.push((k.kind, k.slots, id));
+        ids.push((k.kind, k.slots, id, k.name, size));
     }
     jm.finalize_definitions().map_err(err)?;
+    // `perf record` names JIT code through /tmp/perf-<pid>.map (profiling aid).
+    let mut perf_map = std::env::var_os("SNNC_PERF_MAP").map(|_| String::new());
     let kernels = ids
         .into_iter()
-        .map(|(kind, slots, id)| {
+        .map(|(kind, slots, id, name, size)| {
             let p = jm.get_finalized_function(id);
+            if let Some(map) = &mut perf_map {
+                map.push_str(&format!("{:x} {size:x} snnc_{name}\n", p as usize));
+            }
             // SAFETY: every kernel was generated with `lower::signature`.
             let f = unsafe { std::mem::transmute::<*const u8, KernelFn>(p) };
             (kind, slots, f)
         })
         .collect();
+    if let Some(map) = perf_map {
+        let path = format!("/tmp/perf-{}.map", std::process::id());
+        std::fs::write(&path, map).map_err(|e| err(format!("{path}: {e}")))?;
+    }
     Ok(Compiled {
         _module: jm,
         kernels,

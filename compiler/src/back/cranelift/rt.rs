@@ -27,6 +27,9 @@ pub extern "C" fn snnc_jit_draw(
         index,
         step,
         batch,
+        // Only normal draws come here (uniform ones are inline); they do not
+        // depend on the precision.
+        false,
     )
 }
 

@@ -143,6 +143,8 @@ struct Vars<'a> {
     key: [u32; 2],
     index: u32,
     batch: u32,
+    /// f32 run: uniform draws use the f32 stream.
+    f32: bool,
 }
 
 impl Env for Vars<'_> {
@@ -161,7 +163,7 @@ impl Env for Vars<'_> {
         }
     }
     fn random(&self, kind: RandomKind, slot: u32) -> f64 {
-        keyed_draw(self.key, kind, slot, self.index, 0, self.batch)
+        keyed_draw(self.key, kind, slot, self.index, 0, self.batch, self.f32)
     }
 }
 
@@ -386,6 +388,7 @@ pub fn run<D: Device>(
                         key,
                         index: i as u32,
                         batch: b as u32,
+                        f32,
                     };
                     local[s] = eval(&m.exprs, p.states[s].init, &env);
                 }
@@ -430,6 +433,7 @@ pub fn run<D: Device>(
                         key,
                         index: x as u32,
                         batch: b as u32,
+                        f32,
                     };
                     local[q] = round(f32, eval(&m.exprs, j.synapse.states[q].init, &env));
                 }

@@ -334,21 +334,25 @@ impl Probe {
             ir.store_at(i32t.into(), p, ir.i64c(k as i64), *v);
         }
         ir.b.build_return(None).unwrap();
-        // draw_uniform / draw_normal(ptr io[6] = counter, key) -> f64
-        for (name, kind) in [
-            ("draw_u", RandomKind::Uniform),
-            ("draw_n", RandomKind::Normal),
+        // draw_u / draw_n / draw_uf (f32 stream)(ptr io[6] = counter, key) -> f64
+        for (name, kind, f32) in [
+            ("draw_u", RandomKind::Uniform, false),
+            ("draw_n", RandomKind::Normal, false),
+            ("draw_uf", RandomKind::Uniform, true),
         ] {
             let f =
                 ir.m.add_function(name, f64t.fn_type(&[ir.gptr.into()], false), None);
             ir.at(ir.block(f, "entry"));
             let p = f.get_nth_param(0).unwrap().into_pointer_value();
             let w: Vec<_> = (0..6).map(|k| ir.load_i(i32t, p, ir.i64c(k))).collect();
-            let block = philox::philox4x32_10(&ir, [w[0], w[1], w[2], w[3]], [w[4], w[5]]);
-            let v = match kind {
-                RandomKind::Uniform => philox::uniform(&ir, block[0], block[1]),
-                RandomKind::Normal => philox::normal(&ir, &mut math, block),
-            };
+            let v = philox::draw(
+                &ir,
+                &mut math,
+                kind,
+                f32,
+                [w[0], w[1], w[2], w[3]],
+                [w[4], w[5]],
+            );
             ir.b.build_return(Some(&v)).unwrap();
         }
         for (k, op) in MATH_OPS.iter().enumerate() {
@@ -398,15 +402,24 @@ impl Probe {
         [io[0], io[1], io[2], io[3]]
     }
 
-    /// `keyed_draw` with counter `[slot, index, step, batch]`.
+    /// `keyed_draw` with counter `[slot, index, step, batch]` (f64 run).
     pub fn draw(&self, key: [u32; 2], kind: crate::ir::RandomKind, counter: [u32; 4]) -> f64 {
-        let mut io = [
-            counter[0], counter[1], counter[2], counter[3], key[0], key[1],
-        ];
         let name = match kind {
             crate::ir::RandomKind::Uniform => "draw_u",
             crate::ir::RandomKind::Normal => "draw_n",
         };
+        self.call_draw(name, key, counter)
+    }
+
+    /// A uniform `keyed_draw` of an f32 run.
+    pub fn draw_uniform_f32(&self, key: [u32; 2], counter: [u32; 4]) -> f64 {
+        self.call_draw("draw_uf", key, counter)
+    }
+
+    fn call_draw(&self, name: &str, key: [u32; 2], counter: [u32; 4]) -> f64 {
+        let mut io = [
+            counter[0], counter[1], counter[2], counter[3], key[0], key[1],
+        ];
         // SAFETY: generated with this signature.
         unsafe {
             let f: unsafe extern "C" fn(*mut u32) -> f64 = std::mem::transmute(self.addr(name));

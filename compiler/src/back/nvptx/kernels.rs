@@ -510,6 +510,7 @@ impl<'c, 'm> Gen<'c, 'm> {
                     env.index,
                     env.step,
                     env.batch,
+                    self.rt == self.ir.f32t,
                 );
                 self.ir.to_real(v, rt)
             }

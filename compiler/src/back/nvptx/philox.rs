@@ -5,6 +5,7 @@
 //! [`super::math`]), so it agrees to a few ulp.
 
 use inkwell::values::{FloatValue, IntValue};
+use inkwell::IntPredicate;
 
 use super::llvm::Ir;
 use super::math::MathLib;
@@ -68,7 +69,15 @@ pub fn normal<'c>(ir: &Ir<'c>, m: &mut MathLib<'c>, w: [IntValue<'c>; 4]) -> Flo
     ir.fmul(r, c)
 }
 
-/// `keyed_draw`: counter `[slot, index, step, batch]` under `key`, as f64.
+/// `uniform_f32(word)`: 23 random bits centred in their cell (exact in f32).
+pub fn uniform_f32<'c>(ir: &Ir<'c>, w: IntValue<'c>) -> FloatValue<'c> {
+    let bits = ir.lshr(ir.zext64(w), ir.i64c(9));
+    let v = ir.fadd(ir.uitofp(bits), ir.f(0.5));
+    ir.fmul(v, ir.f(1.0 / 8_388_608.0))
+}
+
+/// `keyed_draw`: counter `[slot, index, step, batch]` under `key`, as f64;
+/// in f32 runs a uniform draw is word `index % 4` of block `index / 4`.
 #[allow(clippy::too_many_arguments)]
 pub fn keyed_draw<'c>(
     ir: &Ir<'c>,
@@ -79,6 +88,7 @@ pub fn keyed_draw<'c>(
     index: IntValue<'c>,
     step: IntValue<'c>,
     batch: IntValue<'c>,
+    f32: bool,
 ) -> FloatValue<'c> {
     let k = [
         ir.i32t.const_int(u64::from(key[0]), false),
@@ -90,6 +100,30 @@ pub fn keyed_draw<'c>(
         step,
         batch,
     ];
+    draw(ir, m, kind, f32, counter, k)
+}
+
+/// [`keyed_draw`] with the counter and key as values.
+pub fn draw<'c>(
+    ir: &Ir<'c>,
+    m: &mut MathLib<'c>,
+    kind: RandomKind,
+    f32: bool,
+    counter: [IntValue<'c>; 4],
+    k: [IntValue<'c>; 2],
+) -> FloatValue<'c> {
+    let [slot, index, step, batch] = counter;
+    if f32 && kind == RandomKind::Uniform {
+        let w = philox4x32_10(ir, [slot, ir.lshr(index, ir.i32c(2)), step, batch], k);
+        let lane = ir.and(index, ir.i32c(3));
+        let is = |n: i64| ir.icmp(IntPredicate::EQ, lane, ir.i32c(n));
+        let word = ir.isel(
+            is(0),
+            w[0],
+            ir.isel(is(1), w[1], ir.isel(is(2), w[2], w[3])),
+        );
+        return uniform_f32(ir, word);
+    }
     let w = philox4x32_10(ir, counter, k);
     match kind {
         RandomKind::Uniform => uniform(ir, w[0], w[1]),

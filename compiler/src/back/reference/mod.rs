@@ -83,6 +83,8 @@ struct NeuronEnv<'a> {
     index: u32,
     step: u32,
     batch: u32,
+    /// f32 run: uniform draws use the f32 stream.
+    f32: bool,
 }
 
 impl Env for NeuronEnv<'_> {
@@ -99,7 +101,9 @@ impl Env for NeuronEnv<'_> {
         }
     }
     fn random(&self, kind: RandomKind, slot: u32) -> f64 {
-        keyed_draw(self.key, kind, slot, self.index, self.step, self.batch)
+        keyed_draw(
+            self.key, kind, slot, self.index, self.step, self.batch, self.f32,
+        )
     }
 }
 
@@ -117,6 +121,8 @@ struct SynEnv<'a> {
     index: u32,
     step: u32,
     batch: u32,
+    /// f32 run: uniform draws use the f32 stream.
+    f32: bool,
 }
 
 impl Env for SynEnv<'_> {
@@ -135,7 +141,9 @@ impl Env for SynEnv<'_> {
         }
     }
     fn random(&self, kind: RandomKind, slot: u32) -> f64 {
-        keyed_draw(self.key, kind, slot, self.index, self.step, self.batch)
+        keyed_draw(
+            self.key, kind, slot, self.index, self.step, self.batch, self.f32,
+        )
     }
 }
 
@@ -214,6 +222,7 @@ fn init_population(
     params: &[f64],
     seed: u64,
     b: u32,
+    f32: bool,
 ) -> PopState {
     let key = key_for(
         seed,
@@ -239,6 +248,7 @@ fn init_population(
                 index: i as u32,
                 step: 0,
                 batch: b,
+                f32,
             };
             local[s] = eval(&module.exprs, st.init, &env);
         }
@@ -283,7 +293,7 @@ pub fn execute(valid: ValidModule<'_>, setup: Setup<'_>) -> Result<Outcome, Runt
                 .populations
                 .iter()
                 .enumerate()
-                .map(|(k, p)| init_population(module, k, p, &params[k], setup.seed, b))
+                .map(|(k, p)| init_population(module, k, p, &params[k], setup.seed, b, f32))
                 .collect(),
         );
         let mut item = Vec::new();
@@ -319,6 +329,7 @@ pub fn execute(valid: ValidModule<'_>, setup: Setup<'_>) -> Result<Outcome, Runt
                         index: x as u32,
                         step: 0,
                         batch: b,
+                        f32,
                     };
                     local[s] = round(f32, eval(a, st.init, &env));
                 }
@@ -427,6 +438,7 @@ pub fn execute(valid: ValidModule<'_>, setup: Setup<'_>) -> Result<Outcome, Runt
                         index: x as u32,
                         step: step32,
                         batch: b,
+                        f32,
                     };
                     add[target] += eval(a, out.value, &env);
                 }
@@ -467,6 +479,7 @@ pub fn execute(valid: ValidModule<'_>, setup: Setup<'_>) -> Result<Outcome, Runt
                         index: i as u32,
                         step: step32,
                         batch: b,
+                        f32,
                     };
                     let v = eval(a, inj.value, &env);
                     let c = &mut pst[pi].currents[inj.current as usize][i];
@@ -511,6 +524,7 @@ pub fn execute(valid: ValidModule<'_>, setup: Setup<'_>) -> Result<Outcome, Runt
                                 index: i as u32,
                                 step: step32,
                                 batch: b,
+                                f32,
                             },
                         )
                     };
@@ -533,6 +547,7 @@ pub fn execute(valid: ValidModule<'_>, setup: Setup<'_>) -> Result<Outcome, Runt
                             index: i as u32,
                             step: step32,
                             batch: b,
+                            f32,
                         };
                         let spiking = eval(a, cond, &env) != 0.0;
                         if spiking {
@@ -549,6 +564,7 @@ pub fn execute(valid: ValidModule<'_>, setup: Setup<'_>) -> Result<Outcome, Runt
                                     index: i as u32,
                                     step: step32,
                                     batch: b,
+                                    f32,
                                 };
                                 let v = eval(a, r.value, &env);
                                 if let Var::State(s) = r.target {
@@ -571,6 +587,7 @@ pub fn execute(valid: ValidModule<'_>, setup: Setup<'_>) -> Result<Outcome, Runt
                                     index: i as u32,
                                     step: step32,
                                     batch: b,
+                                    f32,
                                 };
                                 let v = eval(a, rf, &env) / dt;
                                 // A refractory period is at least zero steps; NaN counts as zero.
@@ -633,6 +650,7 @@ pub fn execute(valid: ValidModule<'_>, setup: Setup<'_>) -> Result<Outcome, Runt
                                 index: x as u32,
                                 step: step32,
                                 batch: b,
+                                f32,
                             },
                         )
                     };
@@ -691,6 +709,7 @@ pub fn execute(valid: ValidModule<'_>, setup: Setup<'_>) -> Result<Outcome, Runt
                             index: x as u32,
                             step: step32,
                             batch: b,
+                            f32,
                         };
                         let v = eval(a, r.value, &env);
                         let slot = match r.target {
