@@ -158,13 +158,17 @@ fn vm_hwm_bytes() -> u64 {
         .map_or(0, |kib| kib * 1024)
 }
 
-/// Child mode: the seed-like network with 20,000 neurons at probability `p`;
+/// Child mode: the seed-like network with 20,000 neurons at probability `p`,
+/// with one weight or (`per_synapse`) a weight drawn per synapse;
 /// prints `synapses peak_bytes`.
-fn mem_child(p: f64) {
+fn mem_child(p: f64, per_synapse: bool) {
     let (name, text) = example("seed");
-    let text = text
+    let mut text = text
         .replace("LIF[10000]", "LIF[20000]")
         .replace("fixed_prob(0.01)", &format!("fixed_prob({p})"));
+    if per_synapse {
+        text = text.replace("weight 0.005 nA", "weight uniform(0.004 nA, 0.006 nA)");
+    }
     let m = module_from_text(&name, &text);
     let t = tables(&m);
     let synapses: usize = t.iter().map(|x| x.structure.len()).sum();
@@ -175,10 +179,11 @@ fn mem_child(p: f64) {
     println!("{synapses} {}", vm_hwm_bytes());
 }
 
-fn bytes_per_synapse() -> Option<(f64, usize)> {
+fn bytes_per_synapse(per_synapse: bool) -> Option<(f64, usize)> {
     let exe = std::env::current_exe().ok()?;
+    let kind = if per_synapse { "per-synapse" } else { "one" };
     let probe = |p: &str| -> Option<(usize, f64)> {
-        let out = Command::new(&exe).args(["--mem", p]).output().ok()?;
+        let out = Command::new(&exe).args(["--mem", p, kind]).output().ok()?;
         let text = String::from_utf8_lossy(&out.stdout);
         let mut it = text.split_whitespace();
         Some((it.next()?.parse().ok()?, it.next()?.parse().ok()?))
@@ -191,7 +196,8 @@ fn bytes_per_synapse() -> Option<(f64, usize)> {
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     if let Some(i) = args.iter().position(|a| a == "--mem") {
-        mem_child(args[i + 1].parse().expect("probability"));
+        let per_synapse = args.get(i + 2).is_some_and(|k| k == "per-synapse");
+        mem_child(args[i + 1].parse().expect("probability"), per_synapse);
         return;
     }
     let reps: usize = std::env::var("JIT_BENCH_REPS")
@@ -254,10 +260,15 @@ fn main() {
     if std::env::var_os("JIT_BENCH_NO_MEM").is_some() {
         return;
     }
-    match bytes_per_synapse() {
-        Some((b, n)) => println!(
-            "memory: {b:.2} bytes per synapse (homogeneous weight; {n} synapses, peak RSS over p≈0)"
-        ),
-        None => println!("memory: could not measure"),
+    for (per_synapse, what, target) in [
+        (false, "homogeneous weight", 4.5),
+        (true, "per-synapse weights", 8.5),
+    ] {
+        match bytes_per_synapse(per_synapse) {
+            Some((b, n)) => println!(
+                "memory: {b:.2} bytes per synapse ({what}; target {target}; {n} synapses, peak RSS over p≈0)"
+            ),
+            None => println!("memory: could not measure ({what})"),
+        }
     }
 }

@@ -152,3 +152,59 @@ pub fn apply_math(op: MathOp, x: f64) -> f64 {
         MathOp::Ceil => x.ceil(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::back::reference::eval::{eval, Env};
+    use crate::ir::RandomKind;
+
+    struct X(f64);
+    impl Env for X {
+        fn load(&self, _: Var) -> f64 {
+            self.0
+        }
+        fn random(&self, _: RandomKind, _: u32) -> f64 {
+            f64::NAN
+        }
+    }
+
+    fn pows(n: f64) -> (Arena<Expr>, Handle<Expr>) {
+        let mut a = Arena::new();
+        let mut b = Builder::new(&mut a);
+        let x = b.load(Var::State(0));
+        let e = b.c(n);
+        let h = b.binary(BinaryOp::Pow, x, e);
+        (a, h)
+    }
+
+    /// Small integer powers become multiplications (no `pow` node left)
+    /// within a few ulp of `powf`; other exponents stay `pow`.
+    #[test]
+    fn integer_powers_are_multiplication_chains() {
+        for n in [-16.0, -3.0, -1.0, 1.0, 2.0, 3.0, 4.0, 5.0, 7.0, 16.0] {
+            let (a, h) = pows(n);
+            let has_pow = a
+                .iter()
+                .any(|(_, e)| matches!(e, Expr::Binary(BinaryOp::Pow, ..)));
+            assert!(!has_pow, "x^{n} kept a pow");
+            for x in [0.0, 0.026, 0.5, 0.99, 1.7, -2.3, 1e-3] {
+                if x == 0.0 && n < 0.0 {
+                    continue;
+                }
+                let got = eval(&a, h, &X(x));
+                let want = f64::powf(x, n);
+                let tol = 4.0 * f64::EPSILON * want.abs();
+                assert!((got - want).abs() <= tol, "{x}^{n}: {got} vs {want}");
+            }
+        }
+        for n in [0.5, 2.5, 17.0, 0.0] {
+            let (a, h) = pows(n);
+            let has_pow = a
+                .iter()
+                .any(|(_, e)| matches!(e, Expr::Binary(BinaryOp::Pow, ..)));
+            assert!(has_pow, "x^{n} should stay a pow");
+            assert_eq!(eval(&a, h, &X(1.3)), f64::powf(1.3, n));
+        }
+    }
+}

@@ -278,6 +278,9 @@ struct Gen<'a, 'f> {
     /// f32 uniform draws of the current group of 16 indices, per (key, slot):
     /// see [`Gen::uniform_f32`].
     draw_cache: HashMap<([u32; 2], u32), StackSlot>,
+    /// `exp`/`exprel` range reductions by argument, within one block (a
+    /// value is only reused where it is sure to dominate).
+    exp_parts: HashMap<(Block, Value), math::ExpParts>,
 }
 
 fn mem() -> MemFlagsData {
@@ -822,8 +825,18 @@ impl Gen<'_, '_> {
                 let host = |f: extern "C" fn(f64) -> f64| f as *const () as usize;
                 let b = &mut self.fb;
                 match op {
-                    MathOp::Exp => math::exp(b, sh, x),
-                    MathOp::Exprel => math::exprel(b, sh, x),
+                    MathOp::Exp | MathOp::Exprel => {
+                        let here = b.current_block().expect("inside a block");
+                        let e = *self
+                            .exp_parts
+                            .entry((here, x))
+                            .or_insert_with(|| math::exp_parts(b, sh, x));
+                        if op == MathOp::Exp {
+                            math::exp_from(b, sh, e)
+                        } else {
+                            math::exprel_from(b, sh, x, e)
+                        }
+                    }
                     MathOp::Log => math::log(b, sh, x),
                     MathOp::Sqrt => b.ins().sqrt(x),
                     MathOp::Abs => b.ins().fabs(x),
@@ -1798,6 +1811,7 @@ fn gen(
             slots: Vec::new(),
             slot_vals: HashMap::new(),
             draw_cache: HashMap::new(),
+            exp_parts: HashMap::new(),
             sigs: HashMap::new(),
         };
         match kind {

@@ -287,42 +287,65 @@ fn exp_core(b: &mut FunctionBuilder, sh: Shape, x: Value) -> (Value, Value) {
     }
 }
 
-/// `e^x`: NaN → NaN, overflow → +inf, underflow → 0 (through subnormals).
-pub fn exp(b: &mut FunctionBuilder, sh: Shape, x: Value) -> Value {
+/// The range reduction `exp` and `exprel` share: x = k ln2 + r, `p = e^r - 1`
+/// and 2^k as two factors `s1·s2` (so that 2^k never leaves the normal range
+/// of either). The exact update `x e^z + c·exprel(z)` takes both functions of
+/// one `z`, so the JIT reduces once per argument.
+#[derive(Debug, Clone, Copy)]
+pub struct ExpParts {
+    k: Value,
+    p: Value,
+    s1: Value,
+    s2: Value,
+}
+
+/// [`ExpParts`] of `x`, clamped to a range both functions are exact over
+/// (below it `exp` is 0 and `exprel` is `-1/x`; above it both overflow).
+pub fn exp_parts(b: &mut FunctionBuilder, sh: Shape, x: Value) -> ExpParts {
     let xc = if sh.f32 {
-        clamp(b, sh, x, -104.0, 88.8)
+        clamp(b, sh, x, -104.0, 95.0)
     } else {
         clamp(b, sh, x, -746.0, 709.8)
     };
     let (k, p) = exp_core(b, sh, xc);
-    let one = fconst(b, sh, 1.0);
-    let y = b.ins().fadd(one, p);
-    // Two scalings so that 2^k never leaves the normal range of either factor.
     let half = fconst(b, sh, 0.5);
     let kh = b.ins().fmul(k, half);
     let k1 = b.ins().floor(kh);
     let k2 = b.ins().fsub(k, k1);
     let s1 = pow2(b, sh, k1);
     let s2 = pow2(b, sh, k2);
-    let y = b.ins().fmul(y, s1);
-    b.ins().fmul(y, s2)
+    ExpParts { k, p, s1, s2 }
+}
+
+/// `e^x`: NaN → NaN, overflow → +inf, underflow → 0 (through subnormals).
+pub fn exp(b: &mut FunctionBuilder, sh: Shape, x: Value) -> Value {
+    let e = exp_parts(b, sh, x);
+    exp_from(b, sh, e)
+}
+
+/// `e^x` from its reduction.
+pub fn exp_from(b: &mut FunctionBuilder, sh: Shape, e: ExpParts) -> Value {
+    let one = fconst(b, sh, 1.0);
+    let y = b.ins().fadd(one, e.p);
+    let y = b.ins().fmul(y, e.s1);
+    b.ins().fmul(y, e.s2)
 }
 
 /// `(e^x - 1)/x`, with `1 + x/2` for |x| < 1e-8 (the IR's definition).
 pub fn exprel(b: &mut FunctionBuilder, sh: Shape, x: Value) -> Value {
-    let (lo, hi, big, neg) = if sh.f32 {
-        (-20.0, 95.0, 23.0, -18.0)
+    let e = exp_parts(b, sh, x);
+    exprel_from(b, sh, x, e)
+}
+
+/// `exprel(x)` from the reduction of `x`.
+pub fn exprel_from(b: &mut FunctionBuilder, sh: Shape, x: Value, e: ExpParts) -> Value {
+    let (hi, big, neg) = if sh.f32 {
+        (95.0, 23.0, -18.0)
     } else {
-        (-50.0, 709.8, 52.0, -40.0)
+        (709.8, 52.0, -40.0)
     };
-    let xc = clamp(b, sh, x, lo, hi);
-    let (k, p) = exp_core(b, sh, xc);
+    let ExpParts { k, p, s1, s2 } = e;
     let half = fconst(b, sh, 0.5);
-    let kh = b.ins().fmul(k, half);
-    let k1 = b.ins().floor(kh);
-    let k2 = b.ins().fsub(k, k1);
-    let s1 = pow2(b, sh, k1);
-    let s2 = pow2(b, sh, k2);
     // Small k: (2^k - 1) + 2^k p, with 2^k - 1 exact.
     let tk = b.ins().fmul(s1, s2);
     let one = fconst(b, sh, 1.0);
@@ -341,6 +364,8 @@ pub fn exprel(b: &mut FunctionBuilder, sh: Shape, x: Value) -> Value {
         let y = b.ins().fmul(y, s2);
         b.ins().fdiv(y, x)
     };
+    // Below `neg`, e^x - 1 is -1 to the last bit (and the reduction above
+    // was clamped).
     let negc = fconst(b, sh, neg);
     let is_neg = fcmp(b, FloatCC::LessThan, x, negc);
     let m1 = fconst(b, sh, -1.0);
