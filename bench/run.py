@@ -249,7 +249,7 @@ def run_brian2(ctx, model, batch, duration, args, cache):
     if "error" in r:
         return dict(r)
     res = {
-        "setup_s": r["build_s"], "setup_note": "construction + code generation + C++ compile",
+        "setup_s": r["build_s"], "setup_note": "construction + code generation + C++ compile; best of 3 runs of the binary",
         "sim_s": r["sim_s"] * batch, "steps": r["steps"], "synaptic_events": r["synaptic_events"] * batch,
         "rates_hz": r["rates_hz"], "peak_rss_kib": r["peak_rss_kib"], "batch": batch,
         "precision": r["precision"], "backend": f"{r['device']}, {r['threads']} thread(s)",

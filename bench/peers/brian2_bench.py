@@ -133,6 +133,8 @@ def main():
     ap.add_argument("--workdir", default=None)
     ap.add_argument("--threads", type=int, default=0, help="OpenMP threads (0: Brian2's single-threaded default)")
     ap.add_argument("--seed", type=int, default=42)
+    ap.add_argument("--reps", type=int, default=3,
+                    help="runs of the built binary; the fastest is reported (as for snnc)")
     args = ap.parse_args()
 
     t0 = time.perf_counter()
@@ -166,12 +168,15 @@ def main():
         "open(sys.argv[1],'w').write(str(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss));"
         "sys.exit(r.returncode)",
         rss_file, "./main"]
-    t2 = time.perf_counter()
-    b.device.run(directory=workdir, with_output=False)
-    binary_wall_s = time.perf_counter() - t2
+    # The same binary and seed each time: the runs differ only in timing.
+    sim_s = binary_wall_s = float("inf")
+    for _ in range(max(1, args.reps)):
+        t2 = time.perf_counter()
+        b.device.run(directory=workdir, with_output=False)
+        binary_wall_s = min(binary_wall_s, time.perf_counter() - t2)
+        sim_s = min(sim_s, float(b.device._last_run_time))
     with open(rss_file) as f:
         peak_kib = int(f.read().strip())
-    sim_s = float(b.device._last_run_time)
 
     counts = b.asarray(mon.count)
     n = len(counts)

@@ -495,23 +495,25 @@ impl Gen<'_, '_> {
 
     /// The f32 stream (`keyed_draw` with `f32`): index `i` takes word `i % 4`
     /// of block `i / 4`. A vector of four neurons is one block, so Philox
-    /// runs once per 16 neurons, on the four blocks of the group at once;
-    /// the transposed words wait in a stack slot, tagged with the group, for
-    /// the next three vectors. The tag (not the loop position) decides a
-    /// refill, so a draw under a branch or a chunk starting mid-group stays
-    /// right.
+    /// runs once per 32 neurons, on the eight blocks of the group at once
+    /// (two interleaved chains); the transposed words wait in a stack slot,
+    /// tagged with the group, for the next seven vectors. The tag (not the
+    /// loop position) decides a refill, so a draw under a branch or a chunk
+    /// starting mid-group stays right.
     fn uniform_f32(&mut self, sh: Shape, r: Rand, slot: u32) -> Value {
+        const CHAINS: i32 = 2;
+        const ROWS: i32 = 4 * CHAINS;
         let ss = match self.draw_cache.get(&(r.words, slot)) {
             Some(ss) => *ss,
             None => {
                 let ss = self.fb.create_sized_stack_slot(StackSlotData::new(
                     StackSlotKind::ExplicitSlot,
-                    80,
+                    16 * ROWS as u32 + 16,
                     4,
                 ));
                 self.pre(|c| {
                     let none = c.ins().iconst(types::I32, -1);
-                    c.ins().stack_store(types::I64, none, ss, 64);
+                    c.ins().stack_store(types::I64, none, ss, 16 * ROWS);
                 });
                 self.draw_cache.insert((r.words, slot), ss);
                 ss
@@ -532,27 +534,40 @@ impl Gen<'_, '_> {
             )
         });
         let b = &mut self.fb;
-        let group = b.ins().ushr_imm_u(r.index, 4);
-        let tag = b.ins().stack_load(types::I64, types::I32, ss, 64);
+        let group = b
+            .ins()
+            .ushr_imm_u(r.index, i64::from((4 * ROWS).trailing_zeros()));
+        let tag = b.ins().stack_load(types::I64, types::I32, ss, 16 * ROWS);
         let hit = b.ins().icmp(IntCC::Equal, group, tag);
         let fill = b.create_block();
         let join = b.create_block();
         b.ins().brif(hit, join, &[], fill, &[]);
         b.switch_to_block(fill);
-        let first = b.ins().ishl_imm_u(group, 2);
+        let first = b.ins().ishl_imm_u(group, i64::from(ROWS.trailing_zeros()));
         let first = b.ins().splat(types::I32X4, first);
-        let blocks = b.ins().iadd(first, iota);
-        let w = math::philox4(b, [sv, blocks, stv, bv], r.words);
-        let rows = math::transpose4(b, w);
-        for (l, row) in rows.into_iter().enumerate() {
-            b.ins().stack_store(types::I64, row, ss, 16 * l as i32);
+        let first = b.ins().iadd(first, iota);
+        let counters: Vec<[Value; 4]> = (0..CHAINS)
+            .map(|h| {
+                let off = b.ins().iconst(types::I32, i64::from(4 * h));
+                let off = b.ins().splat(types::I32X4, off);
+                let blocks = b.ins().iadd(first, off);
+                [sv, blocks, stv, bv]
+            })
+            .collect();
+        let ws = math::philox4_interleaved(b, &counters, r.words);
+        for (h, w) in ws.into_iter().enumerate() {
+            let rows = math::transpose4(b, w);
+            for (l, row) in rows.into_iter().enumerate() {
+                let at = 16 * (4 * h + l) as i32;
+                b.ins().stack_store(types::I64, row, ss, at);
+            }
         }
-        b.ins().stack_store(types::I64, group, ss, 64);
+        b.ins().stack_store(types::I64, group, ss, 16 * ROWS);
         b.ins().jump(join, &[]);
         b.switch_to_block(join);
         let base = b.ins().stack_addr(types::I64, ss, 0);
         let row = b.ins().ushr_imm_u(r.index, 2);
-        let row = b.ins().band_imm_u(row, 3);
+        let row = b.ins().band_imm_u(row, i64::from(ROWS - 1));
         let row = b.ins().uextend(types::I64, row);
         let at = if sh.vector() {
             b.ins().imul_imm_s(row, 16)

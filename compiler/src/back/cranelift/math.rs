@@ -592,24 +592,37 @@ pub fn vconst32(b: &mut FunctionBuilder, v: [u32; 4]) -> Value {
 /// draws), bitwise `snnc_runtime::rng::philox4x32_10`, with the key known at
 /// compile time (`key`: low word, high word).
 pub fn philox4(b: &mut FunctionBuilder, counter: [Value; 4], key: [u32; 2]) -> [Value; 4] {
-    let mut c = counter;
+    philox4_interleaved(b, &[counter], key)[0]
+}
+
+/// [`philox4`] of several independent counter sets, round by round: one
+/// Philox chain is all latency (multiply, shuffle, xor, ten times over), and
+/// interleaving gives the core a second chain to work on meanwhile.
+pub fn philox4_interleaved(
+    b: &mut FunctionBuilder,
+    counters: &[[Value; 4]],
+    key: [u32; 2],
+) -> Vec<[Value; 4]> {
+    let mut cs = counters.to_vec();
     let mut k = key;
     for round in 0..10 {
         if round > 0 {
             k[0] = k[0].wrapping_add(PHILOX_W[0]);
             k[1] = k[1].wrapping_add(PHILOX_W[1]);
         }
-        let (h0, l0) = mul_hi_lo(b, c[0], PHILOX_M[0]);
-        let (h1, l1) = mul_hi_lo(b, c[2], PHILOX_M[1]);
-        let k0 = vconst32(b, [k[0]; 4]);
-        let a = b.ins().bxor(h1, c[1]);
-        let a = b.ins().bxor(a, k0);
-        let k1 = vconst32(b, [k[1]; 4]);
-        let d = b.ins().bxor(h0, c[3]);
-        let d = b.ins().bxor(d, k1);
-        c = [a, l1, d, l0];
+        for c in &mut cs {
+            let (h0, l0) = mul_hi_lo(b, c[0], PHILOX_M[0]);
+            let (h1, l1) = mul_hi_lo(b, c[2], PHILOX_M[1]);
+            let k0 = vconst32(b, [k[0]; 4]);
+            let a = b.ins().bxor(h1, c[1]);
+            let a = b.ins().bxor(a, k0);
+            let k1 = vconst32(b, [k[1]; 4]);
+            let d = b.ins().bxor(h0, c[3]);
+            let d = b.ins().bxor(d, k1);
+            *c = [a, l1, d, l0];
+        }
     }
-    c
+    cs
 }
 
 /// The 4×4 transpose of four i32x4 rows: `out[l][k] = rows[k][l]`. Turns
