@@ -252,14 +252,18 @@ fn host_count(m: &Module, p: usize, params: &[f64], f32: bool) -> u64 {
     }
 }
 
-/// The 1-minute load average (Linux), if known.
-fn load_average() -> Option<f64> {
-    std::fs::read_to_string("/proc/loadavg")
-        .ok()?
-        .split_whitespace()
-        .next()?
+/// Runnable threads on the machine right now besides this one (Linux), if
+/// known. Instantaneous, unlike the load average, which still counts a
+/// compiler that finished half a minute ago.
+fn others_running() -> Option<usize> {
+    let stat = std::fs::read_to_string("/proc/stat").ok()?;
+    let n: usize = stat
+        .lines()
+        .find_map(|l| l.strip_prefix("procs_running"))?
+        .trim()
         .parse()
-        .ok()
+        .ok()?;
+    Some(n.saturating_sub(1))
 }
 
 /// Threads for a run: `opts.threads`, else `SNNC_THREADS`, else by the work
@@ -285,9 +289,11 @@ fn thread_count(
             let work = (neurons + synapses / 50) * nb;
             let by_work = avail.min((work / AUTO_WORK_PER_THREAD).max(1));
             // On an oversubscribed machine a per-step barrier waits for a
-            // descheduled thread (measured: 2 threads twice as slow as 1 at a
-            // load of 4 on 2 cores): then one thread.
-            if load_average().is_some_and(|l| l > avail as f64 + 0.5) {
+            // descheduled thread (measured: 2 threads twice as slow as 1 with
+            // 4 busy threads on 2 cores): then one thread, unless steps are
+            // long enough that a barrier's wait does not matter.
+            let small_steps = work < 16 * AUTO_WORK_PER_THREAD;
+            if small_steps && others_running().is_some_and(|n| n >= avail) {
                 1
             } else {
                 by_work
