@@ -21,7 +21,7 @@ use super::{compile, Compiled, KernelFn};
 use crate::back::reference::eval::{eval, keyed_draw, Env};
 use crate::back::reference::{Outcome, PopState, Setup, SYNAPSE_KEY_BIT};
 use crate::back::BoundInput;
-use crate::ir::{Module, RandomKind, Record, SynapseLayout, ValidModule, Var};
+use crate::ir::{Expr, Module, RandomKind, Record, SynapseLayout, ValidModule, Var};
 use snnc_runtime::rng::{key_for, Purpose};
 use snnc_runtime::spike_train::SpikeTrain;
 use snnc_runtime::synapse_values::{Delays, Weights};
@@ -45,10 +45,13 @@ const PAD: usize = 4;
 const CHUNK: usize = 32;
 
 /// Automatic thread count: one thread per this many work units per step
-/// (neuron updates + synapses/50; COBA's 4,000 neurons and 320,000 synapses
-/// are 10,400 and run faster on two threads than on one on an idle 2-core
-/// machine; a much smaller step costs less than a barrier).
-const AUTO_WORK_PER_THREAD: usize = 4096;
+/// (neuron updates weighted by [`neuron_cost`] + synapses/50). COBA's 4,000
+/// LIF neurons and 320,000 synapses are 10,400: one thread. Their step lasts
+/// ~5 µs, and on a 2-core VM two threads ranged from 1.8× faster to 2× slower
+/// than one (a vCPU taken away for a moment stalls the per-step barrier);
+/// COBAHH (4,000 × 29) and the seed network (10,000 × 2 + 20,000) run 1.8–2.2×
+/// faster on two.
+const AUTO_WORK_PER_THREAD: usize = 16_384;
 
 fn padded(n: usize) -> usize {
     n.div_ceil(PAD) * PAD
@@ -266,6 +269,42 @@ fn others_running() -> Option<usize> {
     Some(n.saturating_sub(1))
 }
 
+/// Rough cost of one neuron's update, in units of a plain LIF update: the
+/// distinct IR nodes of its ODE updates, spike condition and injections, a
+/// transcendental function or a draw counting as 20 (an HH neuron costs about
+/// 30 LIF neurons, so 4,000 of them need both cores while COBA's 4,000 LIF
+/// neurons do not).
+fn neuron_cost(m: &Module, p: usize) -> usize {
+    let pop = &m.populations[p];
+    let mut roots: Vec<_> = pop
+        .odes
+        .iter()
+        .map(|o| o.update.unwrap_or(o.rhs))
+        .chain(pop.spike)
+        .collect();
+    roots.extend(
+        m.injections
+            .iter()
+            .filter(|i| i.population as usize == p)
+            .map(|i| i.value),
+    );
+    let mut seen = std::collections::HashSet::new();
+    let mut cost = 0;
+    while let Some(h) = roots.pop() {
+        if !seen.insert(h.index()) {
+            continue;
+        }
+        let e = &m.exprs[h];
+        cost += match e {
+            Expr::Const(_) | Expr::Load(_) => 0,
+            Expr::Math(..) | Expr::Random { .. } => 20,
+            _ => 1,
+        };
+        roots.extend(e.children());
+    }
+    (cost / 12).max(1)
+}
+
 /// Threads for a run: `opts.threads`, else `SNNC_THREADS`, else by the work
 /// per step (neuron updates and expected synaptic events), at most the cores.
 fn thread_count(
@@ -282,7 +321,9 @@ fn thread_count(
     opts.threads
         .or(env)
         .unwrap_or_else(|| {
-            let neurons: usize = m.populations.iter().map(|p| p.size as usize).sum();
+            let neurons: usize = (0..m.populations.len())
+                .map(|p| m.populations[p].size as usize * neuron_cost(m, p))
+                .sum();
             let synapses: usize = tables.iter().map(|t| t.structure.len()).sum();
             // Work units per step: a neuron update ~ 1, a synapse ~ 1/50
             // (a few percent of the synapses see an event each step).
