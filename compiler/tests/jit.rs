@@ -11,19 +11,14 @@
 //! stores): traces agree to 1e-4 relative, chaotic rates within 5 %.
 
 mod backend_support;
+mod random_models;
 mod run_support;
 
 use backend_support::{assert_states_close, rate, run, steps_of, Backend, Opts, Run};
 use proptest::prelude::*;
-use run_support::{add_lif, delayed, expon_net, noisy, quadratic, Lif, LIF};
+use run_support::{add_lif, delayed, expon_net, noisy, quadratic, LIF};
 use snnc::back::cranelift::{emit_clif, MathFn};
-use snnc::ir::build::Builder;
-use snnc::ir::classify::classify;
-use snnc::ir::{
-    self, Assign, AssignOp, Connect, Expr, Injection, MathOp, Method, Module, Ode, Output,
-    Projection, RandomKind, Record, StateVar, Synapse, SynapseLayout, Var,
-};
-use snnc_runtime::connectivity::Rule;
+use snnc::ir::{self, Expr, Injection, MathOp, Method, Module, RandomKind, SynapseLayout, Var};
 use snnc_runtime::rng::Distribution;
 
 const JIT1: Backend = Backend::Jit { threads: 1 };
@@ -455,198 +450,10 @@ fn inline_log_is_within_one_ulp_f64_two_ulp_f32() {
 
 // ---- random small models ----
 
-#[derive(Debug, Clone)]
-struct PopSpec {
-    size: u32,
-    tau: f64,
-    drive: f64,
-    noise: bool,
-    method: Option<Method>,
-    t_ref: f64,
-}
-
-#[derive(Debug, Clone)]
-struct ProjSpec {
-    pre: usize,
-    post: usize,
-    p: f64,
-    w: f64,
-    delay_steps: u32,
-    random_delay: bool,
-    per_synapse: bool,
-}
-
-fn pop_spec() -> impl Strategy<Value = PopSpec> {
-    (
-        1u32..40,
-        0.005f64..0.03,
-        1.0e-9f64..4.0e-9,
-        any::<bool>(),
-        prop_oneof![
-            Just(None),
-            Just(Some(Method::Euler)),
-            Just(Some(Method::Rk2)),
-            Just(Some(Method::Rk4))
-        ],
-        prop_oneof![Just(0.0), 0.0005f64..0.004],
-    )
-        .prop_map(|(size, tau, drive, noise, method, t_ref)| PopSpec {
-            size,
-            tau,
-            drive,
-            noise,
-            method,
-            t_ref,
-        })
-}
-
-fn proj_spec(npops: usize) -> impl Strategy<Value = ProjSpec> {
-    (
-        0..npops,
-        0..npops,
-        0.05f64..0.6,
-        -4e-10f64..8e-10,
-        0u32..12,
-        any::<bool>(),
-        any::<bool>(),
-    )
-        .prop_map(
-            |(pre, post, p, w, delay_steps, random_delay, per_synapse)| ProjSpec {
-                pre,
-                post,
-                p,
-                w,
-                delay_steps,
-                random_delay,
-                per_synapse,
-            },
-        )
-}
-
-fn build(pops: &[PopSpec], projs: &[ProjSpec]) -> Module {
-    let mut m = Module::new("random", 1e-4, 0.03, 11);
-    let dt = m.dt;
-    for (k, ps) in pops.iter().enumerate() {
-        let lif = Lif {
-            tau: ps.tau,
-            t_ref: ps.t_ref,
-            ..LIF
-        };
-        let pop = add_lif(&mut m, &format!("P{k}"), ps.size, &lif, |b| {
-            let u = b.exprs.append(Expr::Random {
-                kind: RandomKind::Uniform,
-                slot: 0,
-            });
-            let span = b.c(0.015);
-            let su = b.mul(span, u);
-            let base = b.c(-0.065);
-            b.add(base, su)
-        });
-        let mut b = Builder::new(&mut m.exprs);
-        let value = if ps.noise {
-            let u = b.exprs.append(Expr::Random {
-                kind: RandomKind::Normal,
-                slot: 3,
-            });
-            let s = b.c(ps.drive * 0.3);
-            let su = b.mul(s, u);
-            let d = b.c(ps.drive);
-            b.add(d, su)
-        } else {
-            b.c(ps.drive)
-        };
-        m.injections.push(Injection {
-            population: pop,
-            current: 0,
-            value,
-        });
-        if let Some(method) = ps.method {
-            let rhs = m.populations[k].odes[0].rhs;
-            let mut b = Builder::new(&mut m.exprs);
-            let (method, update, note) =
-                classify(&mut b, rhs, Var::State(0), "V", dt, Some(method));
-            let ode = &mut m.populations[k].odes[0];
-            ode.method = method;
-            ode.update = update;
-            ode.note = note;
-        }
-    }
-    for ps in projs {
-        let mut b = Builder::new(&mut m.exprs);
-        let g = b.load(Var::Syn(0));
-        let tau = b.c(0.004);
-        let ng = b.neg(g);
-        let rhs = b.div(ng, tau);
-        let (method, update, note) = classify(&mut b, rhs, Var::Syn(0), "g", dt, None);
-        let w = b.load(Var::Weight);
-        let zero = b.c(0.0);
-        let delay = if ps.random_delay {
-            Distribution::Uniform {
-                low: 0.0,
-                high: f64::from(ps.delay_steps) * dt,
-            }
-        } else {
-            Distribution::Constant(f64::from(ps.delay_steps) * dt)
-        };
-        m.projections.push(Projection {
-            name: format!("{}->{}", ps.pre, ps.post),
-            pre: ps.pre as u32,
-            post: ps.post as u32,
-            connect: Connect::Rule(Rule::FixedProb(ps.p)),
-            allow_autapses: false,
-            weight: Distribution::Uniform {
-                low: ps.w * 0.5,
-                high: ps.w * 1.5,
-            },
-            delay,
-            synapse: Synapse {
-                model: "Expon".into(),
-                layout: if ps.per_synapse {
-                    SynapseLayout::PerSynapse
-                } else {
-                    SynapseLayout::AlignPost
-                },
-                params: Vec::new(),
-                states: vec![StateVar {
-                    name: "g".into(),
-                    init: zero,
-                }],
-                odes: vec![Ode {
-                    state: 0,
-                    rhs,
-                    method,
-                    update,
-                    note,
-                }],
-                method,
-                on_pre: vec![Assign {
-                    target: Var::Syn(0),
-                    op: AssignOp::Add,
-                    value: w,
-                }],
-            },
-            output: Some(Output {
-                model: "CUBA".into(),
-                current: 0,
-                value: g,
-            }),
-        });
-    }
-    m.records.push(Record::Spikes { population: 0 });
-    m
-}
-
-fn model() -> impl Strategy<Value = Module> {
-    prop::collection::vec(pop_spec(), 1..4).prop_flat_map(|pops| {
-        let n = pops.len();
-        prop::collection::vec(proj_spec(n), 0..4).prop_map(move |projs| build(&pops, &projs))
-    })
-}
-
 proptest! {
     #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
     #[test]
-    fn random_models_spike_like_the_reference(m in model()) {
+    fn random_models_spike_like_the_reference(m in random_models::model()) {
         let r = run(&m, REF, &Opts::default());
         let j = run(&m, JIT2, &Opts::default());
         prop_assert_eq!(&r.spikes, &j.spikes);
