@@ -651,3 +651,63 @@ fn ring_and_layout_sizes() {
     assert!(l.chunk < 64 && l.chunk >= 1, "{l:?}");
     assert!(l.snaps <= l.chunk);
 }
+
+#[test]
+fn device_bytes_count_state_tables_and_spike_ring() {
+    use nvptx::driver::{device_bytes, layout, sources};
+    use nvptx::kernels::Plan;
+    let (_, m) = example_modules()
+        .into_iter()
+        .find(|(name, _)| name.ends_with("seed.snn"))
+        .expect("seed example");
+    let tables = tables(&m, m.seed);
+    let synapses: u64 = tables.iter().map(|t| t.structure.len() as u64).sum();
+    let n = u64::from(m.populations[0].size);
+    let per_neuron = (m.populations[0].states.len() + m.populations[0].currents.len()) as u64;
+    let opts = HostOptions::default();
+    let bytes = |batch: u32| {
+        let mut none_s = |_: u32, _: u32, _: u32, _: &[u32]| Ok(());
+        let mut none_t = |_: u64, _: &[Vec<PopState>]| Ok(());
+        let setup = Setup {
+            steps: 1000,
+            batch,
+            seed: m.seed,
+            f32: true,
+            params: vec![],
+            inputs: &[],
+            tables: &tables,
+            on_spikes: &mut none_s,
+            on_step: &mut none_t,
+        };
+        let lay = layout(&m, &setup, &opts);
+        let src: Vec<bool> = sources(&m, setup.inputs)
+            .iter()
+            .map(Option::is_some)
+            .collect();
+        let plan = Plan::new(
+            &m,
+            batch,
+            true,
+            m.seed,
+            Some(&tables),
+            lay.slots,
+            lay.window,
+            &src,
+        );
+        (
+            device_bytes(&m, &setup, &opts, &plan, &lay),
+            u64::from(lay.slots),
+        )
+    };
+    let (b1, slots) = bytes(1);
+    let (b64, _) = bytes(64);
+    // Connectivity once (column indices alone: 4 bytes a synapse).
+    assert!(b1 >= 4 * synapses, "{b1} bytes for {synapses} synapses");
+    // Each further batch item: its state, currents and its spike ring.
+    let per_item = 4 * n * (per_neuron + slots);
+    assert!(b64 - b1 >= 63 * per_item, "{b64} - {b1} < 63 x {per_item}");
+    assert!(
+        b64 - b1 <= 63 * (per_item + 16 * n),
+        "{b64} - {b1}: more than state and ring"
+    );
+}

@@ -40,6 +40,7 @@ use super::kernels::{kernel_list, Elem, KernelKind, Plan};
 use super::{backend_error, ptx_for, SUPPORTED_SM};
 use crate::back::reference::{Outcome, Setup};
 use crate::ir::ValidModule;
+use snnc_runtime::error::human_bytes;
 use snnc_runtime::RuntimeError;
 
 const WHAT: &str = "CUDA";
@@ -482,6 +483,18 @@ pub fn execute_cuda_with(
         lay.window,
         &sources,
     );
+    // Refuse before allocating: a run that cannot fit fails here with the
+    // numbers, not halfway through the allocations.
+    let need = driver::device_bytes(m, &setup, opts, &plan, &lay);
+    let (free, total) = ctx.mem_get_info().map_err(cuda_err)?;
+    if need > free as u64 {
+        return Err(cuda_err(format!(
+            "the run needs {} of GPU memory (state, connectivity, spike ring, staging) but GPU 0 has {} free of {}; use a smaller --batch or --backend cranelift",
+            human_bytes(need),
+            human_bytes(free as u64),
+            human_bytes(total as u64)
+        )));
+    }
     let ptx = ptx_for(m, &plan, sm).map_err(cuda_err)?;
     let module = ctx
         .load_module(cudarc::nvrtc::Ptx::from_src(ptx))

@@ -263,9 +263,10 @@ pub fn ring_slots(tables: &[SynapseTable], chunk: u32) -> u32 {
     k * 3u32.max(1 + max_d.div_ceil(k))
 }
 
-/// The chunking of a run: `opts.chunk`, halved until the trace snapshots
-/// and the input window fit [`STAGING_BUDGET_BYTES`].
-pub fn layout(m: &Module, setup: &Setup<'_>, opts: &HostOptions) -> Layout {
+/// Device bytes of the trace snapshots (two chunks' worth) and the input
+/// window for chunks of `k` steps.
+#[must_use]
+pub fn staging_bytes(m: &Module, setup: &Setup<'_>, opts: &HostOptions, k: u32) -> u64 {
     let nb = u64::from(setup.batch.max(1));
     let rs: u64 = if setup.f32 { 4 } else { 8 };
     let every = state_every(m, opts);
@@ -283,9 +284,28 @@ pub fn layout(m: &Module, setup: &Setup<'_>, opts: &HostOptions) -> Layout {
         .filter(|i| matches!(i.kind, crate::ir::InputKind::Array { .. }))
         .map(|i| u64::from(m.populations[i.population as usize].size) * nb * rs)
         .sum();
-    let need = |k: u32| {
-        2 * u64::from(snaps_per_chunk(&every, k)) * snap_bytes + u64::from(k) * input_bytes
-    };
+    2 * u64::from(snaps_per_chunk(&every, k)) * snap_bytes + u64::from(k) * input_bytes
+}
+
+/// Device memory a run needs: the plan's buffers plus the staging of its
+/// chunk length (what the CUDA executor compares with the GPU's free memory
+/// before allocating anything).
+#[must_use]
+pub fn device_bytes(
+    m: &Module,
+    setup: &Setup<'_>,
+    opts: &HostOptions,
+    plan: &Plan,
+    lay: &Layout,
+) -> u64 {
+    plan.buffer_bytes() + staging_bytes(m, setup, opts, lay.chunk)
+}
+
+/// The chunking of a run: `opts.chunk`, halved until the trace snapshots
+/// and the input window fit [`STAGING_BUDGET_BYTES`].
+pub fn layout(m: &Module, setup: &Setup<'_>, opts: &HostOptions) -> Layout {
+    let every = state_every(m, opts);
+    let need = |k: u32| staging_bytes(m, setup, opts, k);
     let mut k = opts.chunk.max(1);
     while k > 1 && need(k) > STAGING_BUDGET_BYTES {
         k = k.div_ceil(2);

@@ -113,6 +113,23 @@ pub struct Plan {
 }
 
 impl Plan {
+    /// Bytes of every buffer of the plan on the device: state, parameters,
+    /// connectivity, spike ring and counters, input window.
+    #[must_use]
+    pub fn buffer_bytes(&self) -> u64 {
+        let real = if self.f32 { 4 } else { 8 };
+        self.bufs
+            .iter()
+            .map(|b| {
+                b.len as u64
+                    * match b.elem {
+                        Elem::Real => real,
+                        Elem::U32 => 4,
+                    }
+            })
+            .sum()
+    }
+
     /// `tables`/`slots`/`window`: the run's connectivity, spike-ring length
     /// and input window; without tables (PTX emission) sizes are placeholders
     /// and layouts follow the IR.
