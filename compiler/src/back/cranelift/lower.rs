@@ -275,7 +275,7 @@ struct Gen<'a, 'f> {
     slots: Vec<Slot>,
     slot_vals: HashMap<Slot, Value>,
     sigs: HashMap<u8, SigRef>,
-    /// f32 uniform draws of the current group of 16 indices, per (key, slot):
+    /// f32 uniform draws of the current group of 32 indices, per (key, slot):
     /// see [`Gen::uniform_f32`].
     draw_cache: HashMap<([u32; 2], u32), StackSlot>,
     /// `exp`/`exprel` range reductions by argument, within one block (a

@@ -126,11 +126,16 @@ pub fn fcmp(b: &mut FunctionBuilder, cc: FloatCC, x: Value, y: Value) -> Mask {
     b.ins().fcmp(cc, x, y)
 }
 
-/// `m ? x : y` on floats.
+/// `m ? x : y` on floats. Vectors select in the integer domain: with the
+/// mask straight from a compare, x86 then uses one blend instead of
+/// and/andnot/or (Cranelift only proves an integer-typed compare's mask all
+/// ones or zeros).
 pub fn fsel(b: &mut FunctionBuilder, sh: Shape, m: Mask, x: Value, y: Value) -> Value {
     if sh.vector() {
-        let mf = i2f(b, sh, m);
-        b.ins().bitselect(mf, x, y)
+        let xi = f2i(b, sh, x);
+        let yi = f2i(b, sh, y);
+        let r = b.ins().bitselect(m, xi, yi);
+        i2f(b, sh, r)
     } else {
         b.ins().select(m, x, y)
     }
