@@ -151,6 +151,23 @@ fn precedence() {
     assert_eq!(expr("x ** 2"), "(Pow x 2)");
 }
 
+/// A stray `)` is one error, and the expression reads on with what came
+/// before it as one operand (so the checker sees `(a + b) / c`, not `a + b`).
+#[test]
+fn stray_closing_paren_keeps_the_rest_of_the_expression() {
+    let (file, errors) = parse_text("neuron N {\n    let x = (a + b)) / c - d\n}");
+    assert_eq!(errors.matches("E0012").count(), 1, "{errors}");
+    let Item::Model(m) = &file.items[0] else {
+        panic!("not a model")
+    };
+    let Member::Let(l) = &m.members[0] else {
+        panic!("not a let")
+    };
+    assert_eq!(sexpr(&l.value), "(Sub (Div (Add a b) c) d)");
+    // Brackets over several lines and call arguments are not stray.
+    assert_eq!(expr("(a +\n b) * f(c, (d))"), "(Mul (Add a b) f(c, d))");
+}
+
 #[test]
 fn atoms() {
     assert_eq!(expr("1.5E+2"), "150");

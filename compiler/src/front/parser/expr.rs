@@ -15,7 +15,66 @@ use crate::front::lexer::TokenKind;
 
 impl Parser {
     pub(super) fn expr(&mut self) -> PResult<Expr> {
-        self.nested(|p| p.or_expr())
+        let mut e = self.nested(|p| p.or_expr())?;
+        // `(a + b)) / tau`: report the stray `)` and read on, the expression
+        // before it as one operand, so the statement keeps its meaning and the
+        // checker does not pile a unit error on the syntax error.
+        while self.at_stray_close() && Self::continues(self.nth(1)) {
+            let d = Diagnostic::error("E0012", format!("unmatched closing {}", self.kind()))
+                .with_primary(self.span(), "nothing opened here is closed by this");
+            self.report(d);
+            self.bump();
+            self.pending = Some(e);
+            e = self.nested(|p| p.or_expr())?;
+        }
+        Ok(e)
+    }
+
+    /// A `)` or `]` that no bracket of this statement opened.
+    fn at_stray_close(&self) -> bool {
+        if !matches!(self.kind(), TokenKind::RParen | TokenKind::RBracket) {
+            return false;
+        }
+        let mut open = 0u32;
+        for t in self.tokens[..self.pos.min(self.tokens.len())].iter().rev() {
+            match t.kind {
+                // Statement boundaries (inside brackets the lexer emits no
+                // line breaks, so a bracket spanning lines is still seen).
+                TokenKind::Newline | TokenKind::Semi | TokenKind::LBrace | TokenKind::RBrace => {
+                    break
+                }
+                TokenKind::RParen | TokenKind::RBracket => open += 1,
+                TokenKind::LParen | TokenKind::LBracket => {
+                    if open == 0 {
+                        return false;
+                    }
+                    open -= 1;
+                }
+                _ => {}
+            }
+        }
+        true
+    }
+
+    /// Tokens that continue an expression after an operand.
+    fn continues(k: &TokenKind) -> bool {
+        matches!(
+            k,
+            TokenKind::Plus
+                | TokenKind::Minus
+                | TokenKind::Star
+                | TokenKind::Slash
+                | TokenKind::Caret
+                | TokenKind::Lt
+                | TokenKind::Le
+                | TokenKind::Gt
+                | TokenKind::Ge
+                | TokenKind::EqEq
+                | TokenKind::Ne
+                | TokenKind::AndAnd
+                | TokenKind::OrOr
+                | TokenKind::Keyword("and" | "or")
+        )
     }
 
     fn binary(lhs: Expr, op: BinaryOp, rhs: Expr) -> Expr {
@@ -51,7 +110,9 @@ impl Parser {
     }
 
     fn not_expr(&mut self) -> PResult<Expr> {
-        if matches!(self.kind(), TokenKind::Keyword("not") | TokenKind::Bang) {
+        if self.pending.is_none()
+            && matches!(self.kind(), TokenKind::Keyword("not") | TokenKind::Bang)
+        {
             let start = self.start();
             self.bump();
             let operand = self.nested(|p| p.not_expr())?;
@@ -127,7 +188,7 @@ impl Parser {
     }
 
     fn unary(&mut self) -> PResult<Expr> {
-        if self.at(&TokenKind::Minus) {
+        if self.pending.is_none() && self.at(&TokenKind::Minus) {
             let start = self.start();
             self.bump();
             let operand = self.nested(|p| p.unary())?;
@@ -154,6 +215,9 @@ impl Parser {
     }
 
     fn atom(&mut self) -> PResult<Expr> {
+        if let Some(e) = self.pending.take() {
+            return Ok(e);
+        }
         let start = self.start();
         let kind = match self.kind().clone() {
             TokenKind::Number { value, .. } => {

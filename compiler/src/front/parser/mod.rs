@@ -39,6 +39,7 @@ pub fn parse(source: SourceId, text: &str) -> (File, Vec<Diagnostic>) {
         depth: 0,
         depth_reported: false,
         unwinding: false,
+        pending: None,
     };
     let items = p.file_items();
     let file = File {
@@ -72,6 +73,9 @@ pub(crate) struct Parser {
     /// report itself unclosed, so nothing is reported until the parser is back
     /// at member or item level.
     unwinding: bool,
+    /// An expression already parsed that the next atom must return: what came
+    /// before a stray `)` (see `Parser::expr`).
+    pending: Option<Expr>,
 }
 
 impl Parser {
