@@ -226,7 +226,8 @@ def run_snnc(ctx, model, batch, duration, args, backend):
             "compile_s": compile_s,
             "sim_s": s["wall_s"], "steps": s["steps"], "synaptic_events": s["synaptic_events"],
             "rates_hz": pops, "peak_rss_kib": rss, "batch": s["batch"],
-            "precision": s["precision"], "backend": s["backend"], "total_wall_s": wall,
+            "precision": s["precision"], "total_wall_s": wall,
+            "backend": s["backend"] + (f", {s['threads']} thread(s)" if s.get("threads") else ""),
         }
     finally:
         shutil.rmtree(out_dir, ignore_errors=True)

@@ -284,7 +284,7 @@ pub fn run(args: RunArgs) -> ExitCode {
 
 fn print_summary(s: &snnc::run::RunSummary, out: &Path) {
     println!(
-        "{} steps of {} ms ({} s simulated{}), {} backend, {}",
+        "{} steps of {} ms ({} s simulated{}), {} backend, {}{}",
         s.steps,
         s.dt_s * 1e3,
         s.simulated_s,
@@ -294,7 +294,12 @@ fn print_summary(s: &snnc::run::RunSummary, out: &Path) {
             String::new()
         },
         s.backend,
-        s.precision
+        s.precision,
+        if s.threads > 1 {
+            format!(", {} threads", s.threads)
+        } else {
+            String::new()
+        }
     );
     println!();
     println!(

@@ -552,6 +552,7 @@ pub fn run(module: &Module, opts: &RunOptions) -> Result<Summary, RunError> {
         steps,
         wall_s: outcome.wall_s,
         synaptic_events: outcome.synaptic_events,
+        threads: outcome.threads,
         spikes: module
             .populations
             .iter()

@@ -42,6 +42,10 @@ pub struct Summary {
     /// Delivered synaptic events (spikes × out-degree) over the run.
     pub synaptic_events: u64,
     pub synaptic_events_per_s: f64,
+    /// CPU threads that stepped the network (the JIT picks them from the
+    /// work per step unless `SNNC_THREADS` is set; 1 for the other backends).
+    #[serde(default)]
+    pub threads: u32,
     pub populations: Vec<PopulationSummary>,
     /// Params swept across the batch (`--sweep`), empty otherwise.
     #[serde(default)]
@@ -59,6 +63,7 @@ pub struct RunFacts {
     pub steps: u64,
     pub wall_s: f64,
     pub synaptic_events: u64,
+    pub threads: u32,
     /// (name, neurons, spikes) per population.
     pub spikes: Vec<(String, u32, u64)>,
 }
@@ -101,6 +106,7 @@ impl Summary {
             simulated_s,
             wall_s: facts.wall_s,
             synaptic_events: facts.synaptic_events,
+            threads: facts.threads,
             populations,
             sweeps: Vec::new(),
         }

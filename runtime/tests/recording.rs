@@ -108,6 +108,7 @@ fn summary_json_round_trip() {
         steps: 10_000,
         wall_s: 2.0,
         synaptic_events: 1_000_000,
+        threads: 2,
         spikes: vec![("E".to_string(), 100, 4000)],
     });
     // 4000 spikes / (100 neurons · 2 items · 1 s) = 20 Hz.

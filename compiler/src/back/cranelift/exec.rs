@@ -1031,6 +1031,7 @@ pub fn execute_with(
         spikes,
         synaptic_events: events,
         wall_s: start.elapsed().as_secs_f64(),
+        threads: threads as u32,
     })
 }
 

@@ -878,5 +878,6 @@ pub fn run<D: Device>(
         spikes,
         synaptic_events: events,
         wall_s: start.elapsed().as_secs_f64(),
+        threads: 1,
     })
 }

@@ -53,6 +53,8 @@ pub struct Outcome {
     pub spikes: Vec<u64>,
     pub synaptic_events: u64,
     pub wall_s: f64,
+    /// CPU threads that stepped the network.
+    pub threads: u32,
 }
 
 /// One population's state for one batch item.
@@ -736,5 +738,6 @@ pub fn execute(valid: ValidModule<'_>, setup: Setup<'_>) -> Result<Outcome, Runt
         spikes,
         synaptic_events: events,
         wall_s: start.elapsed().as_secs_f64(),
+        threads: 1,
     })
 }
