@@ -1296,6 +1296,9 @@ impl Gen<'_, '_> {
             let b = &mut self.fb;
             let any = math::many(b, sh, spk);
             let slow = self.fb.create_block();
+            // Most vectors have no spike: lay the spike path out of line so
+            // the common path falls through.
+            self.fb.set_cold_block(slow);
             let join = self.fb.create_block();
             for _ in 0..ns {
                 self.fb.append_block_param(join, sh.fty());
