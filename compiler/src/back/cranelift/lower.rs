@@ -1134,11 +1134,20 @@ impl Gen<'_, '_> {
         self.fb.switch_to_block(entry);
         let params = self.fb.block_params(entry).to_vec();
         self.ctx = params[0];
+        // A rotated loop: the test at the bottom is the only branch taken
+        // per vector (the entry tests once whether there is any work).
         let header = self.fb.create_block();
         self.fb.append_block_param(header, types::I64);
         self.fb.append_block_param(header, types::I64);
+        let exit = self.fb.create_block();
+        self.fb.append_block_param(exit, types::I64);
         let zero_n = self.fb.ins().iconst(types::I64, 0);
-        self.jump(header, &[params[2], zero_n]);
+        let any = self
+            .fb
+            .ins()
+            .icmp(IntCC::SignedLessThan, params[2], params[3]);
+        let (lo, z): (BlockArg, BlockArg) = (params[2].into(), zero_n.into());
+        self.fb.ins().brif(any, header, &[lo, z], exit, &[z]);
         self.entry_jump = self.fb.func.layout.last_inst(entry);
         let step = params[1];
         let hi = params[3];
@@ -1155,16 +1164,9 @@ impl Gen<'_, '_> {
                 ))
             })
             .collect();
-        let body = self.fb.create_block();
-        let exit = self.fb.create_block();
-        self.fb.append_block_param(exit, types::I64);
         self.fb.switch_to_block(header);
         let i = self.fb.block_params(header)[0];
         let n = self.fb.block_params(header)[1];
-        let c = self.fb.ins().icmp(IntCC::SignedLessThan, i, hi);
-        let nb: BlockArg = n.into();
-        self.fb.ins().brif(c, body, &[], exit, &[nb]);
-        self.fb.switch_to_block(body);
 
         let ns = p.states.len();
         let s0: Vec<Value> = (0..ns)
@@ -1441,7 +1443,9 @@ impl Gen<'_, '_> {
             self.decay(sh, k, i, step, Some((&s1, &acc)));
         }
         let inext = self.fb.ins().iadd_imm_s(i, l);
-        self.jump(header, &[inext, n_next]);
+        let more = self.fb.ins().icmp(IntCC::SignedLessThan, inext, hi);
+        let (a, b): (BlockArg, BlockArg) = (inext.into(), n_next.into());
+        self.fb.ins().brif(more, header, &[a, b], exit, &[b]);
         self.fb.switch_to_block(exit);
         let r = self.fb.block_params(exit)[0];
         self.fb.ins().return_(&[r]);
