@@ -11,13 +11,12 @@ use proptest::prelude::*;
 use snnc::ir::build::Builder;
 use snnc::ir::classify::classify;
 use snnc::ir::{
-    Assign, AssignOp, Connect, Expr, Injection, Method, Module, Ode, Output, Projection,
-    RandomKind, Record, StateVar, Synapse, SynapseLayout, Var,
+    Connect, Expr, Injection, Method, Module, Projection, RandomKind, Record, SynapseLayout, Var,
 };
 use snnc_runtime::connectivity::Rule;
 use snnc_runtime::rng::Distribution;
 
-use crate::run_support::{add_lif, Lif, LIF};
+use crate::run_support::{add_lif, expon_cuba, Lif, LIF};
 
 #[derive(Debug, Clone)]
 struct PopSpec {
@@ -136,14 +135,12 @@ fn build(pops: &[PopSpec], projs: &[ProjSpec]) -> Module {
         }
     }
     for ps in projs {
-        let mut b = Builder::new(&mut m.exprs);
-        let g = b.load(Var::Syn(0));
-        let tau = b.c(0.004);
-        let ng = b.neg(g);
-        let rhs = b.div(ng, tau);
-        let (method, update, note) = classify(&mut b, rhs, Var::Syn(0), "g", dt, None);
-        let w = b.load(Var::Weight);
-        let zero = b.c(0.0);
+        let layout = if ps.per_synapse {
+            SynapseLayout::PerSynapse
+        } else {
+            SynapseLayout::AlignPost
+        };
+        let (synapse, output) = expon_cuba(&mut m, 0.004, layout);
         let delay = if ps.random_delay {
             Distribution::Uniform {
                 low: 0.0,
@@ -163,37 +160,8 @@ fn build(pops: &[PopSpec], projs: &[ProjSpec]) -> Module {
                 high: ps.w * 1.5,
             },
             delay,
-            synapse: Synapse {
-                model: "Expon".into(),
-                layout: if ps.per_synapse {
-                    SynapseLayout::PerSynapse
-                } else {
-                    SynapseLayout::AlignPost
-                },
-                params: Vec::new(),
-                states: vec![StateVar {
-                    name: "g".into(),
-                    init: zero,
-                }],
-                odes: vec![Ode {
-                    state: 0,
-                    rhs,
-                    method,
-                    update,
-                    note,
-                }],
-                method,
-                on_pre: vec![Assign {
-                    target: Var::Syn(0),
-                    op: AssignOp::Add,
-                    value: w,
-                }],
-            },
-            output: Some(Output {
-                model: "CUBA".into(),
-                current: 0,
-                value: g,
-            }),
+            synapse,
+            output: Some(output),
         });
     }
     m.records.push(Record::Spikes { population: 0 });

@@ -345,6 +345,51 @@ pub fn quadratic(method: Option<Method>, size: u32) -> Module {
     m
 }
 
+/// An `Expon` synapse (`dg/dt = -g/tau`, exact; `g += w` on a spike) in
+/// `layout`, and the `CUBA` output that adds `g` to the post's current 0.
+pub fn expon_cuba(m: &mut Module, tau: f64, layout: SynapseLayout) -> (Synapse, Output) {
+    let dt = m.dt;
+    let mut b = Builder::new(&mut m.exprs);
+    let g = b.load(Var::Syn(0));
+    let t = b.c(tau);
+    let ng = b.neg(g);
+    let rhs = b.div(ng, t);
+    let (method, update, note) = classify(&mut b, rhs, Var::Syn(0), "g", dt, None);
+    let w = b.load(Var::Weight);
+    let zero = b.c(0.0);
+    let synapse = Synapse {
+        model: "Expon".into(),
+        layout,
+        params: vec![NamedValue {
+            name: "tau".into(),
+            value: tau,
+        }],
+        states: vec![StateVar {
+            name: "g".into(),
+            init: zero,
+        }],
+        odes: vec![Ode {
+            state: 0,
+            rhs,
+            method,
+            update,
+            note,
+        }],
+        method,
+        on_pre: vec![Assign {
+            target: Var::Syn(0),
+            op: AssignOp::Add,
+            value: w,
+        }],
+    };
+    let output = Output {
+        model: "CUBA".into(),
+        current: 0,
+        value: g,
+    };
+    (synapse, output)
+}
+
 /// Driven Pre (10, random initial V) → Post (5) all-to-all, Expon current
 /// synapse in `layout` with random weights and a 0.5 ms delay.
 pub fn expon_net(layout: SynapseLayout, delay: Distribution) -> Module {
@@ -366,15 +411,7 @@ pub fn expon_net(layout: SynapseLayout, delay: Distribution) -> Module {
         current: 0,
         value,
     });
-    let dt = m.dt;
-    let mut b = Builder::new(&mut m.exprs);
-    let g = b.load(Var::Syn(0));
-    let tau = b.c(0.005);
-    let ng = b.neg(g);
-    let rhs = b.div(ng, tau);
-    let (method, update, note) = classify(&mut b, rhs, Var::Syn(0), "g", dt, None);
-    let w = b.load(Var::Weight);
-    let zero = b.c(0.0);
+    let (synapse, output) = expon_cuba(&mut m, 0.005, layout);
     m.projections.push(Projection {
         name: "Pre->Post".into(),
         pre,
@@ -386,36 +423,8 @@ pub fn expon_net(layout: SynapseLayout, delay: Distribution) -> Module {
             high: 0.3e-9,
         },
         delay,
-        synapse: Synapse {
-            model: "Expon".into(),
-            layout,
-            params: vec![NamedValue {
-                name: "tau".into(),
-                value: 0.005,
-            }],
-            states: vec![StateVar {
-                name: "g".into(),
-                init: zero,
-            }],
-            odes: vec![Ode {
-                state: 0,
-                rhs,
-                method,
-                update,
-                note,
-            }],
-            method,
-            on_pre: vec![Assign {
-                target: Var::Syn(0),
-                op: AssignOp::Add,
-                value: w,
-            }],
-        },
-        output: Some(Output {
-            model: "CUBA".into(),
-            current: 0,
-            value: g,
-        }),
+        synapse,
+        output: Some(output),
     });
     m.records.push(Record::Trace {
         population: post,
