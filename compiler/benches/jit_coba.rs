@@ -23,8 +23,7 @@ use snnc::back::cranelift::{self, compile_seconds, JitOptions};
 use snnc::back::reference::{Outcome, PopState, Setup};
 use snnc::ir::{self, Module};
 use snnc::source::DiskLoader;
-use snnc_runtime::connectivity::{connect, ConnectSpec};
-use snnc_runtime::synapse_values::{self, SynapseTable};
+use snnc_runtime::synapse_values::SynapseTable;
 use snnc_runtime::RuntimeError;
 
 fn root() -> PathBuf {
@@ -49,35 +48,7 @@ fn example(name: &str) -> (String, String) {
 }
 
 fn tables(m: &Module) -> Vec<SynapseTable> {
-    m.projections
-        .iter()
-        .enumerate()
-        .map(|(k, j)| {
-            let ir::Connect::Rule(rule) = j.connect else {
-                panic!("file connectivity not supported here")
-            };
-            let spec = ConnectSpec {
-                projection: j.name.clone(),
-                projection_id: k as u32,
-                n_pre: m.populations[j.pre as usize].size,
-                n_post: m.populations[j.post as usize].size,
-                same_population: j.pre == j.post,
-                allow_autapses: j.allow_autapses,
-                seed: m.seed,
-                threads: 2,
-            };
-            let structure = connect(rule, &spec).expect("connects");
-            let weights = synapse_values::weights(&structure, j.weight, m.seed, k as u32, 1);
-            let delays =
-                synapse_values::delays(&structure, &j.name, j.delay, m.dt, m.seed, k as u32, 1)
-                    .expect("delays");
-            SynapseTable {
-                structure,
-                weights,
-                delays,
-            }
-        })
-        .collect()
+    snnc::run::rule_tables(m, m.seed).expect("synapse tables")
 }
 
 /// One JIT run (f32): (outcome, spikes).

@@ -203,6 +203,67 @@ fn sweep_params(
     Ok(items)
 }
 
+/// The synapse table of projection `k`: connections from its rule (or from
+/// `file`, the connectivity read from disk for a `connect from` projection),
+/// weights and delays drawn under `seed`.
+pub fn synapse_table(
+    module: &Module,
+    k: usize,
+    seed: u64,
+    file: Option<FileConnections>,
+) -> Result<SynapseTable, RunError> {
+    let j = &module.projections[k];
+    let (structure, weights) = match (&j.connect, file) {
+        (ir::Connect::Rule(rule), _) => {
+            let spec = ConnectSpec {
+                projection: j.name.clone(),
+                projection_id: k as u32,
+                n_pre: module.populations[j.pre as usize].size,
+                n_post: module.populations[j.post as usize].size,
+                same_population: j.pre == j.post,
+                allow_autapses: j.allow_autapses,
+                seed,
+                threads: 1,
+            };
+            let structure = connect(*rule, &spec)?;
+            let weights = synapse_values::weights(&structure, j.weight, seed, k as u32, 1);
+            (structure, weights)
+        }
+        (ir::Connect::File { weight_scale, .. }, Some(f)) => {
+            let weights = match f.weights {
+                Some(w) => Weights::PerSynapse(
+                    w.iter()
+                        .map(|&x| (f64::from(x) * weight_scale) as f32)
+                        .collect(),
+                ),
+                None => synapse_values::weights(&f.structure, j.weight, seed, k as u32, 1),
+            };
+            (f.structure, weights)
+        }
+        (ir::Connect::File { path, .. }, None) => {
+            return Err(options(format!(
+                "projection {} reads its connections from {path}, which was not loaded",
+                j.name
+            )))
+        }
+    };
+    let delays =
+        synapse_values::delays(&structure, &j.name, j.delay, module.dt, seed, k as u32, 1)?;
+    Ok(SynapseTable {
+        structure,
+        weights,
+        delays,
+    })
+}
+
+/// The synapse tables of a module whose projections all use connect rules
+/// (tests and benchmarks build networks this way).
+pub fn rule_tables(module: &Module, seed: u64) -> Result<Vec<SynapseTable>, RunError> {
+    (0..module.projections.len())
+        .map(|k| synapse_table(module, k, seed, None))
+        .collect()
+}
+
 /// Expected synapse count before building (for the memory check).
 fn expected_synapses(rule: Rule, n_pre: u64, n_post: u64) -> u64 {
     match rule {
@@ -373,45 +434,11 @@ pub fn run(module: &Module, opts: &RunOptions) -> Result<Summary, RunError> {
     }
 
     // Connectivity, weights, delays: shared by every batch item.
-    let mut tables = Vec::with_capacity(module.projections.len());
-    for (k, (j, file)) in module.projections.iter().zip(from_files).enumerate() {
-        let spec = ConnectSpec {
-            projection: j.name.clone(),
-            projection_id: k as u32,
-            n_pre: module.populations[j.pre as usize].size,
-            n_post: module.populations[j.post as usize].size,
-            same_population: j.pre == j.post,
-            allow_autapses: j.allow_autapses,
-            seed,
-            threads: 1,
-        };
-        let (structure, weights) = match (&j.connect, file) {
-            (ir::Connect::Rule(rule), _) => {
-                let structure = connect(*rule, &spec)?;
-                let weights = synapse_values::weights(&structure, j.weight, seed, k as u32, 1);
-                (structure, weights)
-            }
-            (ir::Connect::File { weight_scale, .. }, Some(f)) => {
-                let weights = match f.weights {
-                    Some(w) => Weights::PerSynapse(
-                        w.iter()
-                            .map(|&x| (f64::from(x) * weight_scale) as f32)
-                            .collect(),
-                    ),
-                    None => synapse_values::weights(&f.structure, j.weight, seed, k as u32, 1),
-                };
-                (f.structure, weights)
-            }
-            (ir::Connect::File { .. }, None) => unreachable!("read above"),
-        };
-        let delays =
-            synapse_values::delays(&structure, &j.name, j.delay, module.dt, seed, k as u32, 1)?;
-        tables.push(SynapseTable {
-            structure,
-            weights,
-            delays,
-        });
-    }
+    let tables = from_files
+        .into_iter()
+        .enumerate()
+        .map(|(k, file)| synapse_table(module, k, seed, file))
+        .collect::<Result<Vec<_>, _>>()?;
 
     // Recorders.
     std::fs::create_dir_all(&opts.out_dir).map_err(|e| {

@@ -5,9 +5,9 @@ mod run_support;
 
 use std::path::{Path, PathBuf};
 
-use run_support::{add_lif, delayed, expon_net, quadratic, LIF};
+use run_support::{add_lif, delayed, expon_net, quadratic, scaled_draw, LIF};
 use snnc::ir::build::Builder;
-use snnc::ir::{Expr, Injection, Method, Module, RandomKind, Record, SynapseLayout, Var};
+use snnc::ir::{Injection, Method, Module, RandomKind, Record, SynapseLayout, Var};
 use snnc::run::{run, RunOptions};
 use snnc_runtime::array_file::read_npy;
 use snnc_runtime::rng::Distribution;
@@ -101,12 +101,7 @@ fn injected_noise_is_per_neuron_per_step_and_reproducible() {
     let mut m = Module::new("noise", 1e-4, 0.05, 5);
     let pop = add_lif(&mut m, "E", 50, &LIF, |b| b.load(Var::Param(0)));
     let mut b = Builder::new(&mut m.exprs);
-    let amp = b.c(3.2e-9);
-    let u = b.exprs.append(Expr::Random {
-        kind: RandomKind::Uniform,
-        slot: 0,
-    });
-    let value = b.mul(amp, u);
+    let value = scaled_draw(&mut b, RandomKind::Uniform, 0, 3.2e-9);
     m.injections.push(Injection {
         population: pop,
         current: 0,

@@ -6,8 +6,7 @@ use snnc::back::cranelift::{self, JitOptions};
 use snnc::back::reference::{self, Outcome, PopState, Setup};
 use snnc::back::BoundInput;
 use snnc::ir::{self, Module, ValidModule};
-use snnc_runtime::connectivity::{connect, ConnectSpec};
-use snnc_runtime::synapse_values::{self, SynapseTable};
+use snnc_runtime::synapse_values::SynapseTable;
 use snnc_runtime::RuntimeError;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -28,35 +27,7 @@ pub struct Run {
 }
 
 pub fn tables(m: &Module, seed: u64) -> Vec<SynapseTable> {
-    m.projections
-        .iter()
-        .enumerate()
-        .map(|(k, j)| {
-            let ir::Connect::Rule(rule) = j.connect else {
-                panic!("file connectivity not supported in tests")
-            };
-            let spec = ConnectSpec {
-                projection: j.name.clone(),
-                projection_id: k as u32,
-                n_pre: m.populations[j.pre as usize].size,
-                n_post: m.populations[j.post as usize].size,
-                same_population: j.pre == j.post,
-                allow_autapses: j.allow_autapses,
-                seed,
-                threads: 1,
-            };
-            let structure = connect(rule, &spec).expect("connects");
-            let weights = synapse_values::weights(&structure, j.weight, seed, k as u32, 1);
-            let delays =
-                synapse_values::delays(&structure, &j.name, j.delay, m.dt, seed, k as u32, 1)
-                    .expect("delays");
-            SynapseTable {
-                structure,
-                weights,
-                delays,
-            }
-        })
-        .collect()
+    snnc::run::rule_tables(m, seed).expect("synapse tables")
 }
 
 #[derive(Clone)]

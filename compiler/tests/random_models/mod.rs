@@ -11,12 +11,12 @@ use proptest::prelude::*;
 use snnc::ir::build::Builder;
 use snnc::ir::classify::classify;
 use snnc::ir::{
-    Connect, Expr, Injection, Method, Module, Projection, RandomKind, Record, SynapseLayout, Var,
+    Connect, Injection, Method, Module, Projection, RandomKind, Record, SynapseLayout, Var,
 };
 use snnc_runtime::connectivity::Rule;
 use snnc_runtime::rng::Distribution;
 
-use crate::run_support::{add_lif, expon_cuba, Lif, LIF};
+use crate::run_support::{add_lif, expon_cuba, scaled_draw, Lif, LIF};
 
 #[derive(Debug, Clone)]
 struct PopSpec {
@@ -96,23 +96,13 @@ fn build(pops: &[PopSpec], projs: &[ProjSpec]) -> Module {
             ..LIF
         };
         let pop = add_lif(&mut m, &format!("P{k}"), ps.size, &lif, |b| {
-            let u = b.exprs.append(Expr::Random {
-                kind: RandomKind::Uniform,
-                slot: 0,
-            });
-            let span = b.c(0.015);
-            let su = b.mul(span, u);
+            let su = scaled_draw(b, RandomKind::Uniform, 0, 0.015);
             let base = b.c(-0.065);
             b.add(base, su)
         });
         let mut b = Builder::new(&mut m.exprs);
         let value = if ps.noise {
-            let u = b.exprs.append(Expr::Random {
-                kind: RandomKind::Normal,
-                slot: 3,
-            });
-            let s = b.c(ps.drive * 0.3);
-            let su = b.mul(s, u);
+            let su = scaled_draw(&mut b, RandomKind::Normal, 3, ps.drive * 0.3);
             let d = b.c(ps.drive);
             b.add(d, su)
         } else {

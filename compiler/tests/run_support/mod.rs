@@ -98,25 +98,27 @@ pub fn add_coba(
 ) {
     let dt = m.dt;
     let mut b = Builder::new(&mut m.exprs);
-    let g = b.load(Var::Syn(0));
-    let tau_h = b.load(Var::SynParam(0));
-    let ng = b.neg(g);
-    let rhs = b.div(ng, tau_h);
-    let (method, update, note) = classify(&mut b, rhs, Var::Syn(0), "g", dt, None);
     let init = match g0 {
         Distribution::Normal { mean, sd } => {
-            let z = b.exprs.append(Expr::Random {
-                kind: RandomKind::Normal,
-                slot: 0,
-            });
-            let s = b.c(sd);
-            let sz = b.mul(s, z);
+            let sz = scaled_draw(&mut b, RandomKind::Normal, 0, sd);
             let mu = b.c(mean);
             b.add(mu, sz)
         }
         _ => b.c(0.0),
     };
-    let wl = b.load(Var::Weight);
+    let tau_h = b.load(Var::SynParam(0));
+    let params = vec![
+        NamedValue {
+            name: "tau".into(),
+            value: tau,
+        },
+        NamedValue {
+            name: "E".into(),
+            value: e_rev,
+        },
+    ];
+    let synapse = expon_synapse(&mut b, dt, SynapseLayout::AlignPost, tau_h, params, init);
+    let g = b.load(Var::Syn(0));
     let e = b.load(Var::SynParam(1));
     let vpost = b.load(Var::PostState(0));
     let drive = b.sub(e, vpost);
@@ -133,37 +135,7 @@ pub fn add_coba(
         allow_autapses: false,
         weight: Distribution::Constant(w),
         delay: Distribution::Constant(0.0),
-        synapse: Synapse {
-            model: "Expon".into(),
-            layout: SynapseLayout::AlignPost,
-            params: vec![
-                NamedValue {
-                    name: "tau".into(),
-                    value: tau,
-                },
-                NamedValue {
-                    name: "E".into(),
-                    value: e_rev,
-                },
-            ],
-            states: vec![StateVar {
-                name: "g".into(),
-                init,
-            }],
-            odes: vec![Ode {
-                state: 0,
-                rhs,
-                method,
-                update,
-                note,
-            }],
-            method,
-            on_pre: vec![Assign {
-                target: Var::Syn(0),
-                op: AssignOp::Add,
-                value: wl,
-            }],
-        },
+        synapse,
         output: Some(Output {
             model: "COBA".into(),
             current: 0,
@@ -207,12 +179,7 @@ pub fn coba(n_e: u32, n_i: u32, p: f64, duration: f64) -> Module {
     };
     // V = -60 mV + 5 mV * randn() - 5 mV
     let init = |b: &mut Builder| {
-        let z = b.exprs.append(Expr::Random {
-            kind: RandomKind::Normal,
-            slot: 0,
-        });
-        let s = b.c(0.005);
-        let sz = b.mul(s, z);
+        let sz = scaled_draw(b, RandomKind::Normal, 0, 0.005);
         let base = b.c(-0.065);
         b.add(base, sz)
     };
@@ -345,28 +312,56 @@ pub fn quadratic(method: Option<Method>, size: u32) -> Module {
     m
 }
 
+/// `scale · draw`, a keyed draw of `kind` in `slot` (noise terms, random
+/// initial values).
+pub fn scaled_draw(b: &mut Builder, kind: RandomKind, slot: u32, scale: f64) -> Handle<Expr> {
+    let draw = b.exprs.append(Expr::Random { kind, slot });
+    let s = b.c(scale);
+    b.mul(s, draw)
+}
+
 /// An `Expon` synapse (`dg/dt = -g/tau`, exact; `g += w` on a spike) in
 /// `layout`, and the `CUBA` output that adds `g` to the post's current 0.
 pub fn expon_cuba(m: &mut Module, tau: f64, layout: SynapseLayout) -> (Synapse, Output) {
     let dt = m.dt;
     let mut b = Builder::new(&mut m.exprs);
-    let g = b.load(Var::Syn(0));
     let t = b.c(tau);
-    let ng = b.neg(g);
-    let rhs = b.div(ng, t);
-    let (method, update, note) = classify(&mut b, rhs, Var::Syn(0), "g", dt, None);
-    let w = b.load(Var::Weight);
     let zero = b.c(0.0);
-    let synapse = Synapse {
+    let params = vec![NamedValue {
+        name: "tau".into(),
+        value: tau,
+    }];
+    let synapse = expon_synapse(&mut b, dt, layout, t, params, zero);
+    let output = Output {
+        model: "CUBA".into(),
+        current: 0,
+        value: b.load(Var::Syn(0)),
+    };
+    (synapse, output)
+}
+
+/// `Expon`: `dg/dt = -g/tau` (classified, so exact), `g += w` on a spike,
+/// `g` starting at `init`.
+fn expon_synapse(
+    b: &mut Builder,
+    dt: f64,
+    layout: SynapseLayout,
+    tau: Handle<Expr>,
+    params: Vec<NamedValue>,
+    init: Handle<Expr>,
+) -> Synapse {
+    let g = b.load(Var::Syn(0));
+    let ng = b.neg(g);
+    let rhs = b.div(ng, tau);
+    let (method, update, note) = classify(b, rhs, Var::Syn(0), "g", dt, None);
+    let w = b.load(Var::Weight);
+    Synapse {
         model: "Expon".into(),
         layout,
-        params: vec![NamedValue {
-            name: "tau".into(),
-            value: tau,
-        }],
+        params,
         states: vec![StateVar {
             name: "g".into(),
-            init: zero,
+            init,
         }],
         odes: vec![Ode {
             state: 0,
@@ -381,13 +376,7 @@ pub fn expon_cuba(m: &mut Module, tau: f64, layout: SynapseLayout) -> (Synapse, 
             op: AssignOp::Add,
             value: w,
         }],
-    };
-    let output = Output {
-        model: "CUBA".into(),
-        current: 0,
-        value: g,
-    };
-    (synapse, output)
+    }
 }
 
 /// Driven Pre (10, random initial V) → Post (5) all-to-all, Expon current
@@ -395,12 +384,7 @@ pub fn expon_cuba(m: &mut Module, tau: f64, layout: SynapseLayout) -> (Synapse, 
 pub fn expon_net(layout: SynapseLayout, delay: Distribution) -> Module {
     let mut m = Module::new("layout", 1e-4, 0.05, 9);
     let pre = add_lif(&mut m, "Pre", 10, &LIF, |b| {
-        let u = b.exprs.append(Expr::Random {
-            kind: RandomKind::Uniform,
-            slot: 0,
-        });
-        let span = b.c(0.015);
-        let su = b.mul(span, u);
+        let su = scaled_draw(b, RandomKind::Uniform, 0, 0.015);
         let base = b.c(-0.065);
         b.add(base, su)
     });
@@ -445,12 +429,7 @@ pub fn noisy() -> Module {
     };
     let pop = add_lif(&mut m, "E", 50, &lif, |b| b.load(Var::Param(0)));
     let mut b = Builder::new(&mut m.exprs);
-    let amp = b.c(3.2e-9);
-    let u = b.exprs.append(Expr::Random {
-        kind: RandomKind::Uniform,
-        slot: 0,
-    });
-    let value = b.mul(amp, u);
+    let value = scaled_draw(&mut b, RandomKind::Uniform, 0, 3.2e-9);
     m.injections.push(Injection {
         population: pop,
         current: 0,
@@ -460,12 +439,7 @@ pub fn noisy() -> Module {
     let p = &m.populations[0];
     let old = p.odes[0].rhs;
     let mut b = Builder::new(&mut m.exprs);
-    let z = b.exprs.append(Expr::Random {
-        kind: RandomKind::Normal,
-        slot: 0,
-    });
-    let s = b.c(0.5);
-    let sz = b.mul(s, z);
+    let sz = scaled_draw(&mut b, RandomKind::Normal, 0, 0.5);
     let rhs = b.add(old, sz);
     let ode = &mut m.populations[0].odes[0];
     ode.rhs = rhs;
