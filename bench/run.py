@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """The benchmark suite: snnc, Brian2 (cpp_standalone), BrainPy (brainstate on
 JAX CPU) and a hand-written C loop, side by side on the models of
-/work/shared/benchmarks.md.
+bench/MODELS.md.
 
     python3 bench/run.py                  # full runs, writes bench/results.{md,json}
     python3 bench/run.py --quick          # short runs (smoke test), writes bench/out/quick/
@@ -33,7 +33,7 @@ TOOLS = ["snnc", "brian2", "brainpy", "c"]
 MODELS = ["coba", "cuba", "cobahh", "seed"]
 # (model, batch) cases in table order.
 CASES = [("coba", 1), ("cuba", 1), ("cobahh", 1), ("seed", 1), ("seed", 64)]
-# Full biological durations (benchmarks.md) and the --quick ones, in seconds.
+# Full biological durations (MODELS.md) and the --quick ones, in seconds.
 FULL_DURATION = {"coba": 1.0, "cuba": 1.0, "cobahh": 1.0, "seed": 0.1}
 QUICK_DURATION = {"coba": 0.1, "cuba": 0.1, "cobahh": 0.05, "seed": 0.02}
 DT = 1e-4
@@ -348,7 +348,7 @@ def rates_str(r):
 
 
 NOTES = """
-Same models everywhere (checked against benchmarks.md; details in bench/README.md):
+Same models everywhere (checked against MODELS.md; details in bench/README.md):
 * COBA: 4000 LIF (3200 E / 800 I), p = 0.02 onto all 4000, taum 20 ms, taue 5 ms, taui 10 ms,
   El = Vr = -60 mV, Vt = -50 mV, Ee 0 mV, Ei -80 mV, refractory 5 ms, ge += 0.6 / gi += 6.7 (x 10 nS),
   v0 = El + (5 N - 5) mV, ge0 = 1.5 N + 4, gi0 = 12 N + 20. Expected 15-20 Hz (C loop on this
@@ -378,7 +378,7 @@ def write_reports(results, meta, md_path, json_path):
         f"Machine: {meta['machine']['cpu']}, {meta['machine']['cores']} cores, "
         f"{meta['machine']['memory_gib']} GiB; {meta['machine']['os']}; commit {meta['machine']['git_commit']}.",
         "",
-        "Models and parameters: /work/shared/benchmarks.md (dt = 0.1 ms). "
+        "Models and parameters: bench/MODELS.md (dt = 0.1 ms). "
         + ("**Quick mode: shortened durations, numbers are a smoke test only.** " if meta["quick"] else "")
         + "Durations: " + ", ".join(f"{m} {d:g} s" for m, d in meta["durations"].items()) + ".",
         "",
@@ -412,6 +412,15 @@ def write_reports(results, meta, md_path, json_path):
     lines += ["", NOTES.strip(), ""]
     with open(md_path, "w") as f:
         f.write("\n".join(lines))
+
+
+def portable_path(value):
+    """A path as results.json records it: relative to the repository, or only the
+    file name when it lies outside, so no build machine's absolute path is kept."""
+    if not (isinstance(value, str) and os.path.isabs(value)):
+        return value
+    rel = os.path.relpath(value, ROOT)
+    return os.path.basename(value) if rel.startswith("..") else rel
 
 
 def main():
@@ -470,7 +479,7 @@ def main():
             setup[tool] = {"error": err}
         else:
             ctxs[tool] = ctx
-            setup[tool] = {k: v for k, v in ctx.items()}
+            setup[tool] = {k: portable_path(v) for k, v in ctx.items()}
             if "python" in ctx:
                 setup[tool]["venv"] = os.path.relpath(os.path.dirname(os.path.dirname(ctx["python"])), ROOT)
                 setup[tool]["requirements"] = " ".join(PEER_REQUIREMENTS[tool])

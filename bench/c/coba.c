@@ -2,7 +2,7 @@
  * COBA (Vogels & Abbott 2005; Brette et al. 2007 benchmark 1), hand-written:
  * the speed-of-light line of the benchmark suite (bench/run.py).
  *
- * The model of /work/shared/benchmarks.md, integrated as Brian2 does it
+ * The model of bench/MODELS.md, integrated as Brian2 does it
  * (forward Euler, dt = 0.1 ms, v clamped while refractory, 5 ms refractory
  * period counted in whole steps, the same order within a step: state update,
  * threshold, spike propagation, reset):

@@ -5,13 +5,13 @@ last line of stdout.
 
     python brainpy_bench.py MODEL [--duration S] [--batch B] [--seed S]
 
-Written in the optimised style of the BrainPy performance guide
-(/work/shared/seed/brainpy-optimize-performance.rst): float32, jit-compiled
+Written in the optimised style of BrainPy's "optimize performance" guide
+(BrainPy documentation): float32, jit-compiled
 loop (`brainstate.transform.for_loop` inside `brainstate.transform.jit`),
 event-driven sparse connectivity (`brainstate.nn.EventFixedProb`), batching
 with `init_all_states(net, batch_size=B)`. The seed network is the guide's
 `OptimizedNetwork` (bp.LIF + AlignPostProj(EventFixedProb, Expon, CUBA)) with
-the corrected numbers of benchmarks.md; COBA/CUBA are bp.LIFRef networks with
+the corrected numbers of MODELS.md; COBA/CUBA are bp.LIFRef networks with
 Expon + COBA/CUBA outputs; COBAHH uses a Traub-Miles neuron written here (the
 library's HH is the squid-axon model) with exponential Euler, as Brian2.
 

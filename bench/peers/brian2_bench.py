@@ -1,4 +1,4 @@
-"""Brian2 cpp_standalone runs of the benchmark models (/work/shared/benchmarks.md).
+"""Brian2 cpp_standalone runs of the benchmark models (bench/MODELS.md).
 
 Run by bench/run.py inside bench/.venv/brian2; prints one JSON object on the
 last line of stdout.
@@ -7,7 +7,7 @@ last line of stdout.
 
 MODEL is coba, cuba, cobahh or seed. The models are Brian2's own examples
 (COBA from Brian2's benchmark scripts, CUBA.py, COBAHH.py) with the parameters
-of benchmarks.md, and the seed network with its corrected numbers.
+of MODELS.md, and the seed network with its corrected numbers.
 
 Timing: `build_s` is network construction + code generation + C++ compilation
 (device.build(run=False)); `sim_s` is the simulation loop as timed by the
