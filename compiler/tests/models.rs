@@ -404,3 +404,57 @@ fn coba_example_full_second_on_the_jit() {
     let rate = spikes as f64 / 4000.0;
     assert!((15.0..=23.0).contains(&rate), "COBA rate {rate} Hz");
 }
+
+/// Mean and variance of a sample.
+fn moments(xs: &[f64]) -> (f64, f64) {
+    let n = xs.len() as f64;
+    let mean = xs.iter().sum::<f64>() / n;
+    let var = xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0);
+    (mean, var)
+}
+
+/// `lognormal(m, s)` has median `m` (with its unit) and log-sd `s`: mean
+/// m·e^(s²/2), variance mean²·(e^(s²) − 1), in an initial value (drawn per
+/// neuron) and in a weight (drawn per synapse). It once drew values near
+/// 1 V for `lognormal(0.1 mV, 0.1)`.
+#[test]
+fn lognormal_draws_have_the_textbook_moments() {
+    let text = "
+import std.{LIF, Delta}
+network drawn {
+    dt = 0.1 ms
+    duration = 0.2 ms
+    seed = 11
+    population E = LIF[20000] { tau = lognormal(10 ms, 0.25) }
+    projection E -> E {
+        synapse Delta
+        connect fixed_in_degree(2)
+        weight lognormal(0.1 mV, 0.5)
+        delay 1 ms
+    }
+    record tau of E
+}";
+    let m = compile(text);
+    let lognormal = |median: f64, sigma: f64| {
+        let mean = median * (sigma * sigma / 2.0).exp();
+        (mean, mean * mean * ((sigma * sigma).exp() - 1.0))
+    };
+    let dir = out_dir("lognormal");
+    run(&m, &RunOptions::new(dir.clone())).expect("run");
+    let tau = trace(&dir.join("trace_E_tau.npy"));
+    let (mean, var) = moments(&tau[..20000]);
+    let (want_mean, want_var) = lognormal(0.010, 0.25);
+    assert!((mean / want_mean - 1.0).abs() < 0.01, "mean tau {mean}");
+    assert!((var / want_var - 1.0).abs() < 0.05, "var tau {var}");
+
+    let tables = snnc::run::rule_tables(&m, 11).expect("tables");
+    let snnc_runtime::synapse_values::Weights::PerSynapse(w) = &tables[0].weights else {
+        panic!("drawn weights are per synapse");
+    };
+    let w: Vec<f64> = w.iter().map(|&x| f64::from(x)).collect();
+    let (mean, var) = moments(&w);
+    let (want_mean, want_var) = lognormal(1e-4, 0.5);
+    assert_eq!(w.len(), 40000);
+    assert!((mean / want_mean - 1.0).abs() < 0.02, "mean weight {mean}");
+    assert!((var / want_var - 1.0).abs() < 0.1, "var weight {var}");
+}

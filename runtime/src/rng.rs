@@ -244,8 +244,9 @@ pub enum Distribution {
     Uniform { low: f64, high: f64 },
     /// `normal(mu, sigma)`: `mu + sigma · Z`. Not clipped.
     Normal { mean: f64, sd: f64 },
-    /// `lognormal(mu, sigma)`: `exp(mu + sigma · Z)` (mu, sigma of the log).
-    LogNormal { mu: f64, sigma: f64 },
+    /// `lognormal(median, sigma)`: `median · exp(sigma · Z)`, so the log of
+    /// the value is normal(ln median, sigma) and the sign is the median's.
+    LogNormal { median: f64, sigma: f64 },
 }
 
 impl Distribution {
@@ -256,7 +257,7 @@ impl Distribution {
             Distribution::Constant(v) => v,
             Distribution::Uniform { low, high } => low + (high - low) * stream.uniform(),
             Distribution::Normal { mean, sd } => mean + sd * stream.normal(),
-            Distribution::LogNormal { mu, sigma } => (mu + sigma * stream.normal()).exp(),
+            Distribution::LogNormal { median, sigma } => median * (sigma * stream.normal()).exp(),
         }
     }
 

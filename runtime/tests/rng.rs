@@ -111,11 +111,16 @@ fn distributions_have_the_right_moments() {
     });
     assert!((m - 1.0).abs() < 0.03, "uniform mean {m}");
     assert!((v - 16.0 / 12.0).abs() < 0.04, "uniform variance {v}");
-    let (m, _) = moments(Distribution::LogNormal {
-        mu: 0.0,
+    // Lognormal with median 2 and sigma 0.5: mean 2·e^(σ²/2), variance
+    // mean²·(e^(σ²) − 1) (the textbook moments).
+    let (m, v) = moments(Distribution::LogNormal {
+        median: 2.0,
         sigma: 0.5,
     });
-    assert!((m - (0.125f64).exp()).abs() < 0.02, "lognormal mean {m}");
+    let mean = 2.0 * (0.125f64).exp();
+    assert!((m - mean).abs() < 0.02 * mean, "lognormal mean {m}");
+    let var = mean * mean * ((0.25f64).exp() - 1.0);
+    assert!((v - var).abs() < 0.06 * var, "lognormal variance {v}");
 }
 
 #[test]

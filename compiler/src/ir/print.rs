@@ -108,7 +108,9 @@ fn dist(d: &Distribution) -> String {
         Distribution::Constant(v) => format!("{v:?}"),
         Distribution::Uniform { low, high } => format!("uniform({low:?}, {high:?})"),
         Distribution::Normal { mean, sd } => format!("normal({mean:?}, {sd:?})"),
-        Distribution::LogNormal { mu, sigma } => format!("lognormal({mu:?}, {sigma:?})"),
+        Distribution::LogNormal { median, sigma } => {
+            format!("lognormal({median:?}, {sigma:?})")
+        }
     }
 }
 

@@ -349,10 +349,11 @@ impl<'a> Lower<'_, 'a> {
             }
             "lognormal" => {
                 arity(2)?;
+                // The median `mu` carries the unit: mu · exp(sigma · Z).
                 let z = self.draw(RandomKind::Normal);
                 let scaled = self.b.mul(xs[1], z);
-                let log = self.b.add(xs[0], scaled);
-                self.b.math(MathOp::Exp, log)
+                let spread = self.b.math(MathOp::Exp, scaled);
+                self.b.mul(xs[0], spread)
             }
             _ => {
                 return Err(LowerError::new(

@@ -149,7 +149,10 @@ fn distribution(
             return Ok(match callee.name.as_str() {
                 "uniform" => Distribution::Uniform { low: a, high: b },
                 "normal" => Distribution::Normal { mean: a, sd: b },
-                _ => Distribution::LogNormal { mu: a, sigma: b },
+                _ => Distribution::LogNormal {
+                    median: a,
+                    sigma: b,
+                },
             });
         }
     }

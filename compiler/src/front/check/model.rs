@@ -956,8 +956,24 @@ impl Cx {
                 t
             }
             "lognormal" => {
-                arity(self, 2);
-                Ty::Any
+                if !arity(self, 2) {
+                    return Ty::Any;
+                }
+                let (sigma, s) = &args[1];
+                if !sigma.is_dimensionless() {
+                    self.diags.push(
+                        Diagnostic::error(
+                            "E0204",
+                            format!(
+                                "the spread of `lognormal` is dimensionless (the sd of the log), found {}",
+                                sigma.show()
+                            ),
+                        )
+                        .with_primary(*s, format!("this is {}", sigma.show()))
+                        .with_help("write the spread as a number, e.g. `lognormal(0.1 mV, 0.5)`"),
+                    );
+                }
+                args[0].0.clone()
             }
             "rand" | "randn" => {
                 arity(self, 0);
