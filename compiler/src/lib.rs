@@ -10,6 +10,7 @@ pub mod ir;
 pub mod lower;
 pub mod lsp;
 pub mod pipeline;
+pub mod plot;
 pub mod run;
 pub mod source;
 pub mod stdlib;
