@@ -5,6 +5,7 @@
 
 pub mod back;
 pub mod diagnostic;
+pub mod doc;
 pub mod front;
 pub mod ir;
 pub mod lower;

@@ -92,6 +92,8 @@ enum Command {
     },
     /// Draw a run's results (spike raster, population rate, traces) to PNG and SVG.
     Plot(reference_cli::PlotArgs),
+    /// Write a model reference (Markdown, HTML) of the standard library and of model files.
+    Doc(reference_cli::DocArgs),
     /// Run the language server on stdin/stdout (for editors).
     Lsp,
 }
@@ -139,6 +141,7 @@ fn main() -> ExitCode {
             quiet,
         }),
         Command::Plot(args) => reference_cli::plot(args),
+        Command::Doc(args) => reference_cli::doc(args),
         Command::Lsp => ExitCode::from(snnc::lsp::run() as u8),
     }
 }
