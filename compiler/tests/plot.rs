@@ -148,7 +148,17 @@ fn a_recorded_trace_gets_a_panel() {
     let (_, svg) = plot(&results, &results.join("img"), &[]);
     // `record V of E[0:3]`: three lines of E.V.
     assert!(svg.contains("E.V: 3 recorded neurons"), "{svg}");
-    assert!(svg.matches("<polyline").count() >= 3 + 1);
+    // Data lines are the long polylines (axes and ticks have 2 points): the
+    // rate of E and the 3 traces of 50 samples (50 ms, every 1 ms).
+    let long_lines = svg
+        .split("<polyline")
+        .skip(1)
+        .filter(|element| {
+            let points = element.split("points=\"").nth(1).unwrap_or("");
+            points[..points.find('"').unwrap_or(0)].split(' ').count() >= 20
+        })
+        .count();
+    assert_eq!(long_lines, 1 + 3, "{svg}");
 }
 
 #[test]

@@ -27,7 +27,7 @@ fn prose(text: &str) -> String {
     text.lines()
         .map(|line| {
             let parts: Vec<&str> = line.split('`').collect();
-            if parts.len() % 2 == 0 {
+            if parts.len().is_multiple_of(2) {
                 return escape(line);
             }
             parts

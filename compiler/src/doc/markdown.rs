@@ -13,7 +13,7 @@ fn prose(text: &str) -> String {
 
 fn prose_line(line: &str) -> String {
     let mut out = String::with_capacity(line.len());
-    let balanced = line.matches('`').count() % 2 == 0;
+    let balanced = line.matches('`').count().is_multiple_of(2);
     let mut in_code = false;
     for c in line.chars() {
         if c == '`' && balanced {
