@@ -105,6 +105,7 @@ fn raster<DB: DrawingBackend>(
             (FONT_FAMILY, 18),
         )
         .margin(8)
+        .margin_right(24)
         .x_label_area_size(30)
         .y_label_area_size(60)
         .build_cartesian_2d(0.0..end_ms(results), 0.0..f64::from(total.max(1)))?;
@@ -175,6 +176,7 @@ fn rate<DB: DrawingBackend>(
         * 1.1;
     let mut chart = ChartBuilder::on(area)
         .margin(8)
+        .margin_right(24)
         .x_label_area_size(30)
         .y_label_area_size(60)
         .build_cartesian_2d(0.0..end_ms(results), 0.0..top)?;
@@ -255,6 +257,7 @@ fn trace_panel<DB: DrawingBackend>(
     let mut chart = ChartBuilder::on(area)
         .caption(trace_caption(trace, lines), (FONT_FAMILY, 14))
         .margin(8)
+        .margin_right(24)
         .x_label_area_size(30)
         .y_label_area_size(60)
         .build_cartesian_2d(0.0..(samples.max(1) as f64 * x_step), lo..hi)?;
