@@ -13,8 +13,11 @@ fn snnc(args: &[&str]) -> Output {
         .expect("snnc runs")
 }
 
+/// A new empty folder per call (tests run in parallel on the same examples).
 fn fresh_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("snnc-plot-{}-{name}", std::process::id()));
+    static CALLS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let call = CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let dir = std::env::temp_dir().join(format!("snnc-plot-{}-{call}-{name}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     dir
 }
@@ -142,23 +145,31 @@ fn every_example_plots_one_mark_per_spike() {
     assert!(total_spikes > 100, "{total_spikes}");
 }
 
+/// Polylines of 20 points or more: data lines (axes and ticks have 2 points).
+fn long_lines(svg: &str) -> usize {
+    svg.split("<polyline")
+        .skip(1)
+        .filter(|element| {
+            let points = element.split("points=\"").nth(1).unwrap_or("");
+            points[..points.find('"').unwrap_or(0)].split(' ').count() >= 20
+        })
+        .count()
+}
+
 #[test]
 fn a_recorded_trace_gets_a_panel() {
     let results = run_example("stimulus_file", &[]);
     let (_, svg) = plot(&results, &results.join("img"), &[]);
     // `record V of E[0:3]`: three lines of E.V.
     assert!(svg.contains("E.V: 3 recorded neurons"), "{svg}");
-    // Data lines are the long polylines (axes and ticks have 2 points): the
-    // rate of E and the 3 traces of 50 samples (50 ms, every 1 ms).
-    let long_lines = svg
-        .split("<polyline")
-        .skip(1)
-        .filter(|element| {
-            let points = element.split("points=\"").nth(1).unwrap_or("");
-            points[..points.find('"').unwrap_or(0)].split(' ').count() >= 20
-        })
-        .count();
-    assert_eq!(long_lines, 1 + 3, "{svg}");
+    // The rate of E and the 3 traces of 50 samples (50 ms, every 1 ms).
+    assert_eq!(long_lines(&svg), 1 + 3, "{svg}");
+
+    // A batch of 2: traces are [S, 2, 3]; item 1 gets the same panel.
+    let batched = run_example("stimulus_file", &["--batch", "2"]);
+    let (_, svg) = plot(&batched, &batched.join("img"), &["--item", "1"]);
+    assert!(svg.contains("E.V: 3 recorded neurons"), "{svg}");
+    assert_eq!(long_lines(&svg), 1 + 3, "{svg}");
 }
 
 #[test]

@@ -247,7 +247,28 @@ impl From<RuntimeError> for PlotError {
 
 #[cfg(test)]
 mod tests {
-    use super::sample_interval;
+    use super::{item_rows, sample_interval, NumericArray};
+
+    #[test]
+    fn a_batched_trace_keeps_the_chosen_item() {
+        // [samples 2, batch 2, neurons 3], values 0..12 in C order.
+        let array = NumericArray {
+            shape: vec![2, 2, 3],
+            data: (0..12).map(f64::from).collect(),
+        };
+        assert_eq!(
+            item_rows(&array, 1),
+            [vec![3.0, 4.0, 5.0], vec![9.0, 10.0, 11.0]]
+        );
+        let unbatched = NumericArray {
+            shape: vec![2, 3],
+            data: (0..6).map(f64::from).collect(),
+        };
+        assert_eq!(
+            item_rows(&unbatched, 0),
+            [vec![0.0, 1.0, 2.0], vec![3.0, 4.0, 5.0]]
+        );
+    }
 
     #[test]
     fn sample_interval_is_found_when_the_count_fixes_it() {
