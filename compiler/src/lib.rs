@@ -5,11 +5,13 @@
 
 pub mod back;
 pub mod diagnostic;
+pub mod doc;
 pub mod front;
 pub mod ir;
 pub mod lower;
 pub mod lsp;
 pub mod pipeline;
+pub mod plot;
 pub mod run;
 pub mod source;
 pub mod stdlib;

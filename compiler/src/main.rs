@@ -1,9 +1,10 @@
-//! The `snnc` command line: `check`, `compile`, `run`.
+//! The `snnc` command line: `check`, `compile`, `run`, `plot`, `doc`, `lsp`.
 //!
 //! Everything here is I/O and argument handling; the work happens in the
 //! library (front → ir → back).
 
 mod cli;
+mod reference_cli;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use snnc::diagnostic::{render_json, render_text};
@@ -89,6 +90,10 @@ enum Command {
         #[arg(long, short)]
         quiet: bool,
     },
+    /// Draw a run's results (spike raster, population rate, traces) to PNG and SVG.
+    Plot(reference_cli::PlotArgs),
+    /// Write a model reference (Markdown, HTML) of the standard library and of model files.
+    Doc(reference_cli::DocArgs),
     /// Run the language server on stdin/stdout (for editors).
     Lsp,
 }
@@ -135,6 +140,8 @@ fn main() -> ExitCode {
             sweeps,
             quiet,
         }),
+        Command::Plot(args) => reference_cli::plot(args),
+        Command::Doc(args) => reference_cli::doc(args),
         Command::Lsp => ExitCode::from(snnc::lsp::run() as u8),
     }
 }

@@ -14,6 +14,8 @@ pub enum FileRole {
     SpikeTrain(String),
     /// `projection 'EE' connectivity`.
     Connectivity(String),
+    /// A file `snnc run` wrote, read back (`snnc plot`): `recording 'spikes of E'`.
+    Recording(String),
 }
 
 impl fmt::Display for FileRole {
@@ -22,6 +24,7 @@ impl fmt::Display for FileRole {
             FileRole::Stimulus(name) => write!(f, "stimulus '{name}'"),
             FileRole::SpikeTrain(name) => write!(f, "spike train '{name}'"),
             FileRole::Connectivity(name) => write!(f, "projection '{name}' connectivity"),
+            FileRole::Recording(name) => write!(f, "recording '{name}'"),
         }
     }
 }
