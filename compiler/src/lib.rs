@@ -11,5 +11,6 @@ pub mod lower;
 pub mod lsp;
 pub mod pipeline;
 pub mod run;
+pub mod run_inputs;
 pub mod source;
 pub mod stdlib;
