@@ -345,8 +345,9 @@ impl fmt::Display for RuntimeError {
                 steps,
             } => write!(
                 f,
-                "{role} ({}): the run has {steps} steps but the file has {rows} rows (one row per step; give a file of at least {steps} rows, a shorter --duration, or an [N] array for a constant drive)",
-                path.display()
+                "{role} ({}): the run has {steps} steps but the file has {rows} row{} (one row per step; give a file of at least {steps} rows, a shorter --duration, or an [N] array for a constant drive)",
+                path.display(),
+                if *rows == 1 { "" } else { "s" }
             ),
             AllocationFailed { what, bytes } => write!(
                 f,
