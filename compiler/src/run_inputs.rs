@@ -210,11 +210,17 @@ pub fn sweep_targets(
     Ok(targets)
 }
 
-/// Bytes each batch item adds besides its state, for the memory estimate:
-/// its parameter values (`item_params`' layout, held twice: by the driver
-/// and by the backend) and its share of a trace sample row.
+/// Bytes each batch item adds besides its neuron and synapse state, for the
+/// memory estimate: its parameter values (`item_params`' layout, held twice:
+/// by the driver and by the backend), its list of fired neurons (up to one
+/// `u32` per neuron), the JIT's per-thread spike-list bounds (two `usize` per
+/// population and thread) and its share of a trace sample row.
 #[must_use]
 pub fn bytes_per_item(module: &Module) -> u64 {
+    const MAX_THREADS: u64 = 64;
+    let neurons: u64 = module.populations.iter().map(|p| u64::from(p.size)).sum();
+    let fired = 4 * neurons;
+    let spike_bounds = 16 * module.populations.len() as u64 * MAX_THREADS;
     let vec_header = std::mem::size_of::<Vec<f64>>() as u64;
     let params: u64 = module
         .populations
@@ -237,7 +243,7 @@ pub fn bytes_per_item(module: &Module) -> u64 {
             Record::Spikes { .. } => 0,
         })
         .sum();
-    2 * params + 8 * traced
+    2 * params + fired + spike_bounds + 8 * traced
 }
 
 /// Bytes the loaded inputs hold (stimulus values, spike events).
@@ -347,5 +353,131 @@ pub fn remove_empty_dirs(dirs: &[PathBuf]) {
         if std::fs::remove_dir(d).is_err() {
             return;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pipeline::compile_source;
+    use crate::source::NoFiles;
+
+    fn module(text: &str) -> Module {
+        compile_source("t.snn", text, &NoFiles, None)
+            .module
+            .expect("the test model compiles")
+    }
+
+    const TWO_POPULATIONS: &str = "import std.{LIF, PoissonSource}
+network n {
+    dt = 0.1 ms
+    duration = 1 ms
+    population E = LIF[10] { tau = 10 ms }
+    population X = PoissonSource[5] { rate = 10 kHz }
+    record V of E[0:4]
+}";
+
+    #[test]
+    fn bytes_per_item_counts_params_fired_lists_spike_bounds_and_traces() {
+        let m = module(TWO_POPULATIONS);
+        let params: u64 = m.populations.iter().map(|p| p.params.len() as u64).sum();
+        // Vec headers: one per item, one per population (24 bytes each);
+        // params held twice; 15 neurons × 4; 2 populations × 64 threads × 16;
+        // 4 traced neurons × 8.
+        let expected = 2 * (24 * 3 + 8 * params) + 15 * 4 + 2 * 64 * 16 + 4 * 8;
+        assert_eq!(bytes_per_item(&m), expected);
+    }
+
+    #[test]
+    fn a_poisson_rate_of_one_per_step_passes_and_above_it_is_refused() {
+        let m = module(TWO_POPULATIONS);
+        let x = m.population_index("X").unwrap() as usize;
+        let rate = m.populations[x]
+            .params
+            .iter()
+            .position(|q| q.name == "rate")
+            .unwrap();
+        let mut items = item_params(&m, &[], &[], 2).unwrap();
+        // 10 kHz at dt = 0.1 ms: exactly one spike per step.
+        assert!(check_poisson_rates(&m, &items).is_ok());
+        items[1][x][rate] = 10_001.0;
+        assert_eq!(
+            check_poisson_rates(&m, &items),
+            Err(InputError::PoissonRateTooHigh {
+                population: "X".into(),
+                rate_hz: 10_001.0,
+                dt_s: m.dt,
+                item: 1,
+            })
+        );
+    }
+
+    #[test]
+    fn swept_values_are_spaced_evenly_and_a_repeat_is_refused() {
+        let m = module(TWO_POPULATIONS);
+        let sweep = |from, to| Sweep {
+            population: "E".into(),
+            param: "tau".into(),
+            from,
+            to,
+            values: Vec::new(),
+        };
+        let sweeps = [sweep(0.5, 1.5)];
+        let targets = sweep_targets(&m, &sweeps, 3).unwrap();
+        let items = item_params(&m, &sweeps, &targets, 3).unwrap();
+        let t = targets[0];
+        let taus: Vec<f64> = items.iter().map(|i| i[t.population][t.param]).collect();
+        assert_eq!(taus, [0.5, 1.0, 1.5]);
+        let twice = [sweep(0.01, 0.03), sweep(0.02, 0.04)];
+        assert_eq!(
+            sweep_targets(&m, &twice, 3),
+            Err(InputError::RepeatedSweep {
+                population: "E".into(),
+                param: "tau".into()
+            })
+        );
+    }
+
+    #[test]
+    fn a_repeated_binding_names_both_files() {
+        let m = module(
+            "import std.LIF
+network n {
+    dt = 0.1 ms
+    duration = 1 ms
+    population E = LIF[2]
+    stimulus drive: nA[E] from input
+    E.I += drive
+}",
+        );
+        let bind = |f: &str| ("drive".to_string(), PathBuf::from(f));
+        assert!(check_bindings(&m, &[bind("a.npy")]).is_ok());
+        assert_eq!(
+            check_bindings(&m, &[bind("a.npy"), bind("b.npy")]),
+            Err(InputError::RepeatedInput {
+                name: "drive".into(),
+                first: "a.npy".into(),
+                second: "b.npy".into(),
+            })
+        );
+    }
+
+    #[test]
+    fn only_the_folders_a_run_created_and_left_empty_are_removed() {
+        let root = std::env::temp_dir().join(format!("snnc-dirs-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        std::fs::create_dir_all(&root).unwrap();
+        let out = root.join("a/b/c");
+        let created = missing_dirs(&out);
+        assert_eq!(created, [out.clone(), root.join("a/b"), root.join("a")]);
+        std::fs::create_dir_all(&out).unwrap();
+        remove_empty_dirs(&created);
+        assert!(!root.join("a").exists() && root.exists());
+        // A folder holding a record stays, and so do its parents.
+        std::fs::create_dir_all(&out).unwrap();
+        std::fs::write(out.join("spikes_E.npy"), b"x").unwrap();
+        remove_empty_dirs(&created);
+        assert!(out.join("spikes_E.npy").exists());
+        let _ = std::fs::remove_dir_all(&root);
     }
 }
