@@ -169,7 +169,7 @@ pub fn synapse_table(
                 threads: 1,
             };
             let structure = connect(*rule, &spec)?;
-            let weights = synapse_values::weights(&structure, j.weight, seed, k as u32, 1);
+            let weights = synapse_values::weights(&structure, j.weight, seed, k as u32, 1)?;
             (structure, weights)
         }
         (ir::Connect::File { weight_scale, .. }, Some(f)) => {
@@ -179,7 +179,7 @@ pub fn synapse_table(
                         .map(|&x| (f64::from(x) * weight_scale) as f32)
                         .collect(),
                 ),
-                None => synapse_values::weights(&f.structure, j.weight, seed, k as u32, 1),
+                None => synapse_values::weights(&f.structure, j.weight, seed, k as u32, 1)?,
             };
             (f.structure, weights)
         }
