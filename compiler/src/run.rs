@@ -232,14 +232,14 @@ struct TraceSink {
 /// output folders it created.
 pub fn run(module: &Module, opts: &RunOptions) -> Result<Summary, RunError> {
     let created = run_inputs::missing_dirs(&opts.out_dir);
-    let result = run_created(module, opts);
+    let result = run_and_record(module, opts);
     if result.is_err() {
         run_inputs::remove_empty_dirs(&created);
     }
     result
 }
 
-fn run_created(module: &Module, opts: &RunOptions) -> Result<Summary, RunError> {
+fn run_and_record(module: &Module, opts: &RunOptions) -> Result<Summary, RunError> {
     #[cfg(not(feature = "cuda"))]
     if opts.backend == Backend::Cuda {
         return Err(RunError::Options(NO_CUDA_FEATURE.into()));
