@@ -84,7 +84,7 @@ impl MemoryEstimate {
             (self.synapse_state, "synapse state"),
             (self.ring_buffers, "spike ring buffers"),
             (self.recording_buffers, "recording buffers"),
-            (self.batch_items, "per-item parameters"),
+            (self.batch_items, "per-item parameters and spike lists"),
             (self.inputs, "input arrays"),
         ];
         items.sort_by_key(|&(bytes, _)| std::cmp::Reverse(bytes));
