@@ -16,6 +16,7 @@ use std::path::PathBuf;
 use crate::back::reference::{self, PopState, Setup};
 use crate::back::BoundInput;
 use crate::ir::{self, Module, Record, SynapseLayout};
+use crate::run_inputs;
 use snnc_runtime::connectivity::{connect, ConnectSpec, Rule};
 use snnc_runtime::connectivity_file::{self, FileConnections};
 use snnc_runtime::memory::{self, PopulationSize, ProjectionSize, RecordingSize, RunSizes};
@@ -112,6 +113,8 @@ pub enum RunError {
     Options(String),
     /// Files, shapes, memory, connectivity: from the runtime.
     Runtime(RuntimeError),
+    /// Bindings, sweeps, `SNNC_THREADS`, source rates: see `run_inputs`.
+    Input(crate::run_inputs::InputError),
 }
 
 impl fmt::Display for RunError {
@@ -126,6 +129,7 @@ impl fmt::Display for RunError {
             }
             RunError::Options(m) => f.write_str(m),
             RunError::Runtime(e) => write!(f, "{e}"),
+            RunError::Input(e) => write!(f, "{e}"),
         }
     }
 }
@@ -140,67 +144,6 @@ impl From<RuntimeError> for RunError {
 
 fn options(m: impl Into<String>) -> RunError {
     RunError::Options(m.into())
-}
-
-/// Per item, per population parameter values with sweeps applied.
-fn sweep_params(
-    module: &Module,
-    opts: &RunOptions,
-    batch: usize,
-) -> Result<Vec<Vec<Vec<f64>>>, RunError> {
-    let base: Vec<Vec<f64>> = module
-        .populations
-        .iter()
-        .map(|p| p.params.iter().map(|q| q.value).collect())
-        .collect();
-    let mut items = vec![base; batch];
-    for sw in &opts.sweeps {
-        let Some(pi) = module.population_index(&sw.population) else {
-            return Err(options(format!(
-                "--sweep {}.{}: no population named '{}'",
-                sw.population, sw.param, sw.population
-            )));
-        };
-        let p = &module.populations[pi as usize];
-        let Some(qi) = p.params.iter().position(|q| q.name == sw.param) else {
-            let names: Vec<&str> = p.params.iter().map(|q| q.name.as_str()).collect();
-            return Err(options(format!(
-                "--sweep {}.{}: population '{}' has no parameter '{}' (parameters: {})",
-                sw.population,
-                sw.param,
-                sw.population,
-                sw.param,
-                names.join(", ")
-            )));
-        };
-        if !(sw.from.is_finite() && sw.to.is_finite() && sw.values.iter().all(|v| v.is_finite())) {
-            return Err(options(format!(
-                "--sweep {}.{}: values must be finite",
-                sw.population, sw.param
-            )));
-        }
-        if !sw.values.is_empty() && sw.values.len() != batch {
-            return Err(options(format!(
-                "--sweep {}.{}: {} values for a batch of {batch} (give --batch {} or as many values)",
-                sw.population,
-                sw.param,
-                sw.values.len(),
-                sw.values.len()
-            )));
-        }
-        for (k, item) in items.iter_mut().enumerate() {
-            let frac = if batch > 1 {
-                k as f64 / (batch - 1) as f64
-            } else {
-                0.0
-            };
-            item[pi as usize][qi] = match sw.values.get(k) {
-                Some(&v) => v,
-                None => sw.from + (sw.to - sw.from) * frac,
-            };
-        }
-    }
-    Ok(items)
 }
 
 /// The synapse table of projection `k`: connections from its rule (or from
@@ -226,7 +169,7 @@ pub fn synapse_table(
                 threads: 1,
             };
             let structure = connect(*rule, &spec)?;
-            let weights = synapse_values::weights(&structure, j.weight, seed, k as u32, 1);
+            let weights = synapse_values::weights(&structure, j.weight, seed, k as u32, 1)?;
             (structure, weights)
         }
         (ir::Connect::File { weight_scale, .. }, Some(f)) => {
@@ -236,7 +179,7 @@ pub fn synapse_table(
                         .map(|&x| (f64::from(x) * weight_scale) as f32)
                         .collect(),
                 ),
-                None => synapse_values::weights(&f.structure, j.weight, seed, k as u32, 1),
+                None => synapse_values::weights(&f.structure, j.weight, seed, k as u32, 1)?,
             };
             (f.structure, weights)
         }
@@ -285,8 +228,23 @@ struct TraceSink {
 }
 
 /// Run `module` as `opts` say. Returns the summary also written to
-/// `out_dir/summary.json`.
+/// `out_dir/summary.json`. A refused run leaves no files and removes the
+/// output folders it created.
 pub fn run(module: &Module, opts: &RunOptions) -> Result<Summary, RunError> {
+    let created = run_inputs::missing_dirs(&opts.out_dir);
+    let result = run_and_record(module, opts);
+    if result.is_err() {
+        run_inputs::remove_empty_dirs(&created);
+    }
+    result
+}
+
+fn run_and_record(module: &Module, opts: &RunOptions) -> Result<Summary, RunError> {
+    #[cfg(not(feature = "cuda"))]
+    if opts.backend == Backend::Cuda {
+        return Err(RunError::Options(NO_CUDA_FEATURE.into()));
+    }
+    run_inputs::check_threads_env()?;
     ir::validate(module).map_err(RunError::InvalidModule)?;
     let batch = opts.batch;
     if batch == 0 || batch > u32::MAX as usize {
@@ -311,7 +269,7 @@ pub fn run(module: &Module, opts: &RunOptions) -> Result<Summary, RunError> {
         )));
     }
     let steps = steps as u64;
-    let params = sweep_params(module, opts, batch)?;
+    let sweep_targets = run_inputs::sweep_targets(module, &opts.sweeps, batch)?;
     // Parameters not swept become constants (and fold); swept ones stay loads.
     let folded = ir::fold::fold_params(module, &|p, q| {
         let p = &module.populations[p];
@@ -322,19 +280,7 @@ pub fn run(module: &Module, opts: &RunOptions) -> Result<Summary, RunError> {
     let valid = ir::validate(&folded).map_err(RunError::InvalidModule)?;
 
     // Inputs: every declared input bound exactly once, nothing unknown.
-    for (name, _) in &opts.inputs {
-        if !module.inputs.iter().any(|i| &i.name == name) {
-            let known: Vec<&str> = module.inputs.iter().map(|i| i.name.as_str()).collect();
-            return Err(options(format!(
-                "--input {name}=…: the network has no input named '{name}' (inputs: {})",
-                if known.is_empty() {
-                    "none".to_string()
-                } else {
-                    known.join(", ")
-                }
-            )));
-        }
-    }
+    run_inputs::check_bindings(module, &opts.inputs)?;
     let mut bound: Vec<BoundInput> = Vec::new();
     for input in &module.inputs {
         let Some((_, path)) = opts.inputs.iter().find(|(n, _)| n == &input.name) else {
@@ -347,6 +293,7 @@ pub fn run(module: &Module, opts: &RunOptions) -> Result<Summary, RunError> {
         bound.push(match input.kind {
             ir::InputKind::Array { scale } => {
                 let mut s: Stimulus = load_stimulus(&input.name, path, n, batch as u32)?;
+                s.require_steps(path, steps)?;
                 if scale != 1.0 {
                     s.values.iter_mut().for_each(|v| *v *= scale);
                 }
@@ -427,11 +374,16 @@ pub fn run(module: &Module, opts: &RunOptions) -> Result<Summary, RunError> {
                 buffer_bytes: DEFAULT_FLUSH_BYTES as u64,
             })
             .collect(),
+        per_item_bytes: run_inputs::bytes_per_item(module),
+        input_bytes: run_inputs::input_bytes(&bound),
     };
     let estimate = memory::estimate(&sizes);
     if let Some(available) = opts.memory_limit.or_else(memory::available_memory) {
         memory::check(&estimate, available)?;
     }
+    // Sized by the batch: only now that the estimate says it fits.
+    let params = run_inputs::item_params(module, &opts.sweeps, &sweep_targets, batch)?;
+    run_inputs::check_poisson_rates(module, &params)?;
 
     // Connectivity, weights, delays: shared by every batch item.
     let tables = from_files

@@ -194,3 +194,28 @@ fn sweep_list_sets_the_batch_and_is_recorded() {
         .collect();
     assert_eq!(v, [0.005, 0.01, 0.02]);
 }
+
+/// The shipped stimulus example holds 1000 rows (100 ms at dt = 0.1 ms):
+/// 200 ms would need 2000, so the run is refused with the file, the rows and
+/// the steps, and writes nothing (it used to run with the drive at 0 after
+/// 100 ms and report half the rate).
+#[test]
+fn the_stimulus_example_run_longer_than_its_file_is_refused() {
+    let dir = out_dir("stim-short");
+    let o = snnc(&[
+        "run",
+        "examples/stimulus_file.snn",
+        "--duration",
+        "200ms",
+        "-q",
+        "--out",
+        dir.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    let e = stderr(&o);
+    assert!(
+        e.contains("drive.npy") && e.contains("the run has 2000 steps but the file has 1000 rows"),
+        "{e}"
+    );
+    assert!(!dir.exists(), "a refused run writes nothing");
+}

@@ -5,6 +5,11 @@
 //! `f64` holds every f32 exactly and every integer up to 2⁵³ exactly, which
 //! covers neuron indices and step counts; checks for "is this an integer" are
 //! done on the converted values by the callers.
+//!
+//! Rules every file obeys, whatever it is read for: every value is a finite
+//! number (NaN and ±inf are refused with their position), and an `.npy` file
+//! holds exactly the bytes its header describes (fewer: truncated; more:
+//! trailing bytes, refused).
 
 use std::fs::File;
 use std::io::BufReader;
@@ -12,7 +17,8 @@ use std::path::Path;
 
 use npyz::{NpyFile, Order, TypeChar};
 
-use crate::error::{FileRole, RuntimeError};
+use crate::alloc::vec_with_capacity;
+use crate::error::{FileRole, RuntimeError, ValuePosition};
 
 /// An array read from a file: its shape and its values in C (row-major) order.
 #[derive(Debug, Clone, PartialEq)]
@@ -73,39 +79,54 @@ pub fn read_npy(
     let needed = shape
         .iter()
         .try_fold(ty.size_field(), |acc, &d| acc.checked_mul(d));
-    if needed.is_none_or(|bytes| bytes > data_len) {
-        return Err(RuntimeError::Malformed {
-            role: role.clone(),
-            path: path.to_path_buf(),
-            message: format!(
-                "the header's shape {shape:?} needs more than the {data_len} data bytes the file has (truncated file?)"
-            ),
-        });
+    match needed {
+        Some(bytes) if bytes == data_len => {}
+        Some(bytes) if bytes < data_len => {
+            return Err(RuntimeError::TrailingBytes {
+                role: role.clone(),
+                path: path.to_path_buf(),
+                shape,
+                extra: data_len - bytes,
+            })
+        }
+        _ => {
+            return Err(RuntimeError::Malformed {
+                role: role.clone(),
+                path: path.to_path_buf(),
+                message: format!(
+                    "the header's shape {shape:?} needs more than the {data_len} data bytes the file has (truncated file?)"
+                ),
+            })
+        }
     }
     let fortran = npy.order() == Order::Fortran;
-    let read_err = |e: std::io::Error| RuntimeError::Malformed {
-        role: role.clone(),
-        path: path.to_path_buf(),
-        message: format!("could not read the array data: {e}"),
-    };
-    let data: Vec<f64> = match (ty.type_char(), ty.size_field()) {
-        (TypeChar::Float, 4) => convert(npy.into_vec::<f32>().map_err(read_err)?, f64::from),
-        (TypeChar::Float, _) => npy.into_vec::<f64>().map_err(read_err)?,
-        (TypeChar::Int, 1) => convert(npy.into_vec::<i8>().map_err(read_err)?, f64::from),
-        (TypeChar::Int, 2) => convert(npy.into_vec::<i16>().map_err(read_err)?, f64::from),
-        (TypeChar::Int, 4) => convert(npy.into_vec::<i32>().map_err(read_err)?, f64::from),
-        (TypeChar::Int, _) => convert(npy.into_vec::<i64>().map_err(read_err)?, |v| v as f64),
-        (TypeChar::Uint, 1) => convert(npy.into_vec::<u8>().map_err(read_err)?, f64::from),
-        (TypeChar::Uint, 2) => convert(npy.into_vec::<u16>().map_err(read_err)?, f64::from),
-        (TypeChar::Uint, 4) => convert(npy.into_vec::<u32>().map_err(read_err)?, f64::from),
-        (TypeChar::Uint, _) => convert(npy.into_vec::<u64>().map_err(read_err)?, |v| v as f64),
+    let len = usize::try_from(npy.len()).unwrap_or(usize::MAX);
+    let data = match (ty.type_char(), ty.size_field()) {
+        (TypeChar::Float, 4) => read_values(npy, len, role, path, |v: f32| f64::from(v))?,
+        (TypeChar::Float, _) => read_values(npy, len, role, path, |v: f64| v)?,
+        (TypeChar::Int, 1) => read_values(npy, len, role, path, |v: i8| f64::from(v))?,
+        (TypeChar::Int, 2) => read_values(npy, len, role, path, |v: i16| f64::from(v))?,
+        (TypeChar::Int, 4) => read_values(npy, len, role, path, |v: i32| f64::from(v))?,
+        (TypeChar::Int, _) => read_values(npy, len, role, path, |v: i64| v as f64)?,
+        (TypeChar::Uint, 1) => read_values(npy, len, role, path, |v: u8| f64::from(v))?,
+        (TypeChar::Uint, 2) => read_values(npy, len, role, path, |v: u16| f64::from(v))?,
+        (TypeChar::Uint, 4) => read_values(npy, len, role, path, |v: u32| f64::from(v))?,
+        (TypeChar::Uint, _) => read_values(npy, len, role, path, |v: u64| v as f64)?,
         _ => unreachable!("dtype support checked above"),
     };
     let data = if fortran {
-        fortran_to_c(&shape, &data)
+        fortran_to_c(&shape, &data)?
     } else {
         data
     };
+    if let Some(at) = data.iter().position(|v| !v.is_finite()) {
+        return Err(RuntimeError::NonFinite {
+            role: role.clone(),
+            path: path.to_path_buf(),
+            position: ValuePosition::Element(multi_index(&shape, at as u64)),
+            value: data[at],
+        });
+    }
     Ok(NumericArray { shape, data })
 }
 
@@ -125,19 +146,47 @@ fn npy_header_len(path: &Path) -> Option<u64> {
     }
 }
 
-fn convert<T: Copy>(values: Vec<T>, f: impl Fn(T) -> f64) -> Vec<f64> {
-    values.into_iter().map(f).collect()
+/// The `len` values of `npy` as `f64`, into a buffer allocated fallibly.
+fn read_values<T: npyz::Deserialize, R: std::io::Read>(
+    npy: NpyFile<R>,
+    len: usize,
+    role: &FileRole,
+    path: &Path,
+    to_f64: impl Fn(T) -> f64,
+) -> Result<Vec<f64>, RuntimeError> {
+    let read_err = |message: String| RuntimeError::Malformed {
+        role: role.clone(),
+        path: path.to_path_buf(),
+        message: format!("could not read the array data: {message}"),
+    };
+    let mut out = vec_with_capacity(len, &format!("{role} ({})", path.display()))?;
+    for value in npy.data::<T>().map_err(|e| read_err(e.to_string()))? {
+        out.push(to_f64(value.map_err(|e| read_err(e.to_string()))?));
+    }
+    Ok(out)
+}
+
+/// The C-order multi-index of flat position `at` in an array of `shape`.
+fn multi_index(shape: &[u64], mut at: u64) -> Vec<u64> {
+    let mut index = vec![0; shape.len()];
+    for (axis, &dim) in shape.iter().enumerate().rev() {
+        if dim > 0 {
+            index[axis] = at % dim;
+            at /= dim;
+        }
+    }
+    index
 }
 
 /// Reorders a column-major array into row-major order.
-fn fortran_to_c(shape: &[u64], data: &[f64]) -> Vec<f64> {
+fn fortran_to_c(shape: &[u64], data: &[f64]) -> Result<Vec<f64>, RuntimeError> {
     let dims: Vec<usize> = shape.iter().map(|&d| d as usize).collect();
     // Fortran strides: the first axis varies fastest.
     let mut strides = vec![1usize; dims.len()];
     for axis in 1..dims.len() {
         strides[axis] = strides[axis - 1] * dims[axis - 1];
     }
-    let mut out = Vec::with_capacity(data.len());
+    let mut out = vec_with_capacity(data.len(), "a Fortran-order array reordered to C order")?;
     let mut index = vec![0usize; dims.len()];
     for _ in 0..data.len() {
         let offset: usize = index.iter().zip(&strides).map(|(i, s)| i * s).sum();
@@ -151,7 +200,7 @@ fn fortran_to_c(shape: &[u64], data: &[f64]) -> Vec<f64> {
             index[axis] = 0;
         }
     }
-    out
+    Ok(out)
 }
 
 /// A CSV file of numbers: an optional header row (kept as names) and
@@ -216,6 +265,17 @@ pub fn read_csv(role: &FileRole, path: &Path) -> Result<CsvTable, RuntimeError> 
                 column: column + 1,
                 text: field.to_string(),
             })?;
+            if !value.is_finite() {
+                return Err(RuntimeError::NonFinite {
+                    role: role.clone(),
+                    path: path.to_path_buf(),
+                    position: ValuePosition::Field {
+                        line,
+                        column: column + 1,
+                    },
+                    value,
+                });
+            }
             data.push(value);
         }
     }

@@ -17,6 +17,7 @@
 //! `(Purpose::Connectivity{projection}, index = i)`, so rows can be built on
 //! any number of threads and the table is identical.
 
+use crate::alloc::{vec_filled, vec_with_capacity};
 use crate::error::RuntimeError;
 use crate::rng::{key_for, Purpose, Stream};
 
@@ -94,23 +95,24 @@ impl Structure {
         degrees
     }
 
-    /// Build from rows given in order (one `Vec` of targets per presynaptic neuron).
-    #[must_use]
-    pub fn from_rows(n_pre: u32, n_post: u32, rows: Vec<Vec<u32>>) -> Self {
-        let mut row_ptr = Vec::with_capacity(rows.len() + 1);
+    /// Build from rows given in order (one `Vec` of targets per presynaptic
+    /// neuron). The table is allocated fallibly: its size is the synapse
+    /// count, which only the memory estimate bounds.
+    pub fn from_rows(n_pre: u32, n_post: u32, rows: Vec<Vec<u32>>) -> Result<Self, RuntimeError> {
+        let mut row_ptr = vec_with_capacity(rows.len() + 1, "a synapse table's row pointers")?;
         row_ptr.push(0u64);
         let total: usize = rows.iter().map(Vec::len).sum();
-        let mut cols = Vec::with_capacity(total);
+        let mut cols = vec_with_capacity(total, "a synapse table's targets")?;
         for row in rows {
             cols.extend_from_slice(&row);
             row_ptr.push(cols.len() as u64);
         }
-        Self {
+        Ok(Self {
             n_pre,
             n_post,
             row_ptr,
             cols,
-        }
+        })
     }
 }
 
@@ -134,7 +136,7 @@ pub fn connect(rule: Rule, spec: &ConnectSpec) -> Result<Structure, RuntimeError
             let rows = build_lists(spec.n_pre, spec.threads, |i| {
                 fixed_prob_row(key, i, spec.n_post, p, autapse_free)
             });
-            Ok(Structure::from_rows(spec.n_pre, spec.n_post, rows))
+            Structure::from_rows(spec.n_pre, spec.n_post, rows)
         }
         Rule::FixedOutDegree(k) => {
             let available = spec.n_post - u32::from(autapse_free && spec.n_post > 0);
@@ -143,7 +145,7 @@ pub fn connect(rule: Rule, spec: &ConnectSpec) -> Result<Structure, RuntimeError
                 let exclude = autapse_free.then_some(i);
                 distinct_sample(&mut Stream::from_key(key, i, 0, 0), spec.n_post, k, exclude)
             });
-            Ok(Structure::from_rows(spec.n_pre, spec.n_post, rows))
+            Structure::from_rows(spec.n_pre, spec.n_post, rows)
         }
         Rule::FixedInDegree(k) => {
             let available = spec.n_pre - u32::from(autapse_free && spec.n_pre > 0);
@@ -152,7 +154,7 @@ pub fn connect(rule: Rule, spec: &ConnectSpec) -> Result<Structure, RuntimeError
                 let exclude = autapse_free.then_some(j);
                 distinct_sample(&mut Stream::from_key(key, j, 0, 0), spec.n_pre, k, exclude)
             });
-            Ok(transpose(spec.n_pre, spec.n_post, &columns))
+            transpose(spec.n_pre, spec.n_post, &columns)
         }
         Rule::AllToAll => {
             let rows = build_lists(spec.n_pre, spec.threads, |i| {
@@ -160,7 +162,7 @@ pub fn connect(rule: Rule, spec: &ConnectSpec) -> Result<Structure, RuntimeError
                     .filter(|&j| !(autapse_free && j == i))
                     .collect()
             });
-            Ok(Structure::from_rows(spec.n_pre, spec.n_post, rows))
+            Structure::from_rows(spec.n_pre, spec.n_post, rows)
         }
         Rule::OneToOne => {
             if spec.n_pre != spec.n_post {
@@ -172,7 +174,7 @@ pub fn connect(rule: Rule, spec: &ConnectSpec) -> Result<Structure, RuntimeError
             }
             // i → i is what one_to_one means: the autapse flag does not apply.
             let rows = (0..spec.n_pre).map(|i| vec![i]).collect();
-            Ok(Structure::from_rows(spec.n_pre, spec.n_post, rows))
+            Structure::from_rows(spec.n_pre, spec.n_post, rows)
         }
     }
 }
@@ -260,8 +262,8 @@ fn distinct_sample(stream: &mut Stream, n: u32, k: u32, exclude: Option<u32>) ->
 
 /// Turn per-postsynaptic source lists into CSR rows (a counting sort; targets
 /// come out ascending within each row because columns are visited in order).
-fn transpose(n_pre: u32, n_post: u32, columns: &[Vec<u32>]) -> Structure {
-    let mut row_ptr = vec![0u64; n_pre as usize + 1];
+fn transpose(n_pre: u32, n_post: u32, columns: &[Vec<u32>]) -> Result<Structure, RuntimeError> {
+    let mut row_ptr = vec_filled(0u64, n_pre as usize + 1, "a synapse table's row pointers")?;
     for column in columns {
         for &i in column {
             row_ptr[i as usize + 1] += 1;
@@ -271,19 +273,20 @@ fn transpose(n_pre: u32, n_post: u32, columns: &[Vec<u32>]) -> Structure {
         row_ptr[i + 1] += row_ptr[i];
     }
     let mut fill: Vec<u64> = row_ptr[..n_pre as usize].to_vec();
-    let mut cols = vec![0u32; row_ptr[n_pre as usize] as usize];
+    let synapses = usize::try_from(row_ptr[n_pre as usize]).unwrap_or(usize::MAX);
+    let mut cols = vec_filled(0u32, synapses, "a synapse table's targets")?;
     for (j, column) in columns.iter().enumerate() {
         for &i in column {
             cols[fill[i as usize] as usize] = j as u32;
             fill[i as usize] += 1;
         }
     }
-    Structure {
+    Ok(Structure {
         n_pre,
         n_post,
         row_ptr,
         cols,
-    }
+    })
 }
 
 /// `make(i)` for `i in 0..n`, in order, split over `threads` scoped threads in

@@ -125,9 +125,51 @@ pub enum RuntimeError {
         available: u64,
         breakdown: String,
     },
+    /// A value in an input file that is NaN or infinite.
+    NonFinite {
+        role: FileRole,
+        path: PathBuf,
+        position: ValuePosition,
+        value: f64,
+    },
+    /// An `.npy` file with bytes after the data its header describes.
+    TrailingBytes {
+        role: FileRole,
+        path: PathBuf,
+        shape: Vec<u64>,
+        extra: u64,
+    },
+    /// A `[T, N]` or `[T, B, N]` stimulus with fewer rows than the run has steps.
+    StimulusTooShort {
+        role: FileRole,
+        path: PathBuf,
+        rows: u64,
+        steps: u64,
+    },
+    /// An allocation sized by the input failed (the memory estimate passed
+    /// but the allocator refused): `what` names the buffer.
+    AllocationFailed { what: String, bytes: u64 },
     /// The backend could not prepare or run the model (a code generator
     /// error, no GPU or driver): `backend` names it, `message` says why.
     Backend { backend: String, message: String },
+}
+
+/// Where a value sits in an input file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ValuePosition {
+    /// The element's index in an `.npy` array (one entry per axis).
+    Element(Vec<u64>),
+    /// A CSV field: line and column, both from 1.
+    Field { line: u64, column: usize },
+}
+
+impl fmt::Display for ValuePosition {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ValuePosition::Element(index) => write!(f, "element {}", fmt_shape(index)),
+            ValuePosition::Field { line, column } => write!(f, "line {line}, column {column}"),
+        }
+    }
 }
 
 fn fmt_shape(shape: &[u64]) -> String {
@@ -277,6 +319,43 @@ impl fmt::Display for RuntimeError {
                 "this run needs about {} ({breakdown}) but {} is available",
                 human_bytes(*needed),
                 human_bytes(*available)
+            ),
+            NonFinite {
+                role,
+                path,
+                position,
+                value,
+            } => write!(
+                f,
+                "{role} ({}): {position} is {value}; every value must be a finite number",
+                path.display()
+            ),
+            TrailingBytes {
+                role,
+                path,
+                shape,
+                extra,
+            } => write!(
+                f,
+                "{role} ({}): {extra} bytes follow the data of the header's shape {}: the file holds more than one array (or its header is wrong)",
+                path.display(),
+                fmt_shape(shape)
+            ),
+            StimulusTooShort {
+                role,
+                path,
+                rows,
+                steps,
+            } => write!(
+                f,
+                "{role} ({}): the run has {steps} steps but the file has {rows} row{} (one row per step; give a file of at least {steps} rows, a shorter --duration, or an [N] array for a constant drive)",
+                path.display(),
+                if *rows == 1 { "" } else { "s" }
+            ),
+            AllocationFailed { what, bytes } => write!(
+                f,
+                "could not allocate {} for {what}: not enough memory",
+                human_bytes(*bytes)
             ),
             Backend { backend, message } => write!(f, "{backend} backend: {message}"),
         }

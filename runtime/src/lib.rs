@@ -15,6 +15,7 @@
 //! Tables are plain `Vec<u32>` / `Vec<f32>` / `Vec<u16>` so a GPU backend can
 //! upload them as they are.
 
+pub mod alloc;
 pub mod array_file;
 pub mod connectivity;
 pub mod connectivity_file;
@@ -28,4 +29,4 @@ pub mod stimulus;
 pub mod summary;
 pub mod synapse_values;
 
-pub use error::{FileRole, RuntimeError};
+pub use error::{FileRole, RuntimeError, ValuePosition};

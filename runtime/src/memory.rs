@@ -40,6 +40,11 @@ pub struct RunSizes {
     pub populations: Vec<PopulationSize>,
     pub projections: Vec<ProjectionSize>,
     pub recordings: Vec<RecordingSize>,
+    /// Bytes each batch item holds besides its neuron and synapse state
+    /// (its copy of the parameter values, per-item bookkeeping).
+    pub per_item_bytes: u64,
+    /// Bytes of the input arrays held for the run (stimuli, spike trains).
+    pub input_bytes: u64,
 }
 
 /// The estimate, item by item.
@@ -50,16 +55,23 @@ pub struct MemoryEstimate {
     pub synapse_state: u64,
     pub ring_buffers: u64,
     pub recording_buffers: u64,
+    pub batch_items: u64,
+    pub inputs: u64,
 }
 
 impl MemoryEstimate {
     #[must_use]
     pub fn total(&self) -> u64 {
-        self.neuron_state
-            + self.synapse_tables
-            + self.synapse_state
-            + self.ring_buffers
-            + self.recording_buffers
+        [
+            self.synapse_tables,
+            self.synapse_state,
+            self.ring_buffers,
+            self.recording_buffers,
+            self.batch_items,
+            self.inputs,
+        ]
+        .iter()
+        .fold(self.neuron_state, |sum, &bytes| sum.saturating_add(bytes))
     }
 
     /// `"24.0 GiB synapse tables, 1.2 GiB neuron state, …"`, largest first,
@@ -72,6 +84,8 @@ impl MemoryEstimate {
             (self.synapse_state, "synapse state"),
             (self.ring_buffers, "spike ring buffers"),
             (self.recording_buffers, "recording buffers"),
+            (self.batch_items, "per-item parameters and spike lists"),
+            (self.inputs, "input arrays"),
         ];
         items.sort_by_key(|&(bytes, _)| std::cmp::Reverse(bytes));
         let parts: Vec<String> = items
@@ -83,36 +97,55 @@ impl MemoryEstimate {
     }
 }
 
-/// Estimate the bytes a run holds at once.
+/// The product of `factors`, saturating at `u64::MAX` (a size that large is
+/// refused by [`check`] whatever the machine).
+fn product(factors: &[u64]) -> u64 {
+    factors.iter().fold(1, |acc: u64, &f| acc.saturating_mul(f))
+}
+
+/// The sum of `terms`, saturating.
+fn sum(terms: impl Iterator<Item = u64>) -> u64 {
+    terms.fold(0, u64::saturating_add)
+}
+
+/// Estimate the bytes a run holds at once. Saturating: sizes from the command
+/// line (`--batch`) cannot overflow it.
 #[must_use]
 pub fn estimate(sizes: &RunSizes) -> MemoryEstimate {
     let batch = sizes.batch.max(1);
     let value = sizes.precision_bytes;
-    let neuron_state = sizes
+    let neuron_state = sum(sizes
         .populations
         .iter()
-        .map(|p| p.neurons * p.states * batch * value)
-        .sum();
-    let mut synapse_tables = 0;
-    let mut synapse_state = 0;
-    let mut ring_buffers = 0;
-    for p in &sizes.projections {
+        .map(|p| product(&[p.neurons, p.states, batch, value])));
+    let synapse_tables = sum(sizes.projections.iter().map(|p| {
         let per_synapse = 4
             + if p.per_synapse_weights { 4 } else { 0 }
             + if p.per_synapse_delays { 2 } else { 0 };
-        synapse_tables += p.synapses * per_synapse + 8 * (p.pre_neurons + 1);
-        synapse_state += p.post_states * p.post_neurons * batch * value;
-        // Per-post accumulation slots for each pending delay (what a
-        // reference executor delivers into); one value per post per slot.
-        ring_buffers += (p.max_delay_steps + 1) * p.post_neurons * batch * value;
-    }
-    let recording_buffers = sizes.recordings.iter().map(|r| r.buffer_bytes).sum();
+        product(&[p.synapses, per_synapse]).saturating_add(product(&[8, p.pre_neurons + 1]))
+    }));
+    let synapse_state = sum(sizes
+        .projections
+        .iter()
+        .map(|p| product(&[p.post_states, p.post_neurons, batch, value])));
+    // Per-post accumulation slots for each pending delay (what a reference
+    // executor delivers into); one value per post per slot.
+    let ring_buffers = sum(sizes.projections.iter().map(|p| {
+        product(&[
+            p.max_delay_steps.saturating_add(1),
+            p.post_neurons,
+            batch,
+            value,
+        ])
+    }));
     MemoryEstimate {
         neuron_state,
         synapse_tables,
         synapse_state,
         ring_buffers,
-        recording_buffers,
+        recording_buffers: sum(sizes.recordings.iter().map(|r| r.buffer_bytes)),
+        batch_items: product(&[sizes.per_item_bytes, batch]),
+        inputs: sizes.input_bytes,
     }
 }
 

@@ -9,6 +9,11 @@
 //! between the two leaves extra bytes after the data, which readers ignore
 //! because the header's count is still the old, correct one.
 //!
+//! The file is created at the first flush that has rows, or by `finish`:
+//! a run refused before its first step (a backend that cannot compile the
+//! model, say) leaves no file behind, and a finished run with no rows leaves
+//! a valid empty array.
+//!
 //! Format: NPY version 1.0, little-endian, C order; the header is padded with
 //! spaces to a multiple of 64 bytes and ends in `\n`, as numpy writes it.
 
@@ -47,7 +52,8 @@ const MAGIC: &[u8] = b"\x93NUMPY\x01\x00";
 /// Streaming writer of an array of shape `[rows, row_shape…]`.
 #[derive(Debug)]
 pub struct NpyStreamWriter<T: NpyElement> {
-    file: File,
+    /// `None` until the first flush with rows (or `finish`) creates the file.
+    file: Option<File>,
     path: PathBuf,
     row_shape: Vec<u64>,
     row_len: usize,
@@ -98,16 +104,16 @@ fn header_text(descr: &str, rows: u64, row_shape: &[u64], width: Option<usize>) 
 }
 
 impl<T: NpyElement> NpyStreamWriter<T> {
-    /// Create (truncate) `path` holding zero rows of shape `row_shape`.
+    /// A writer of rows of shape `row_shape` to `path`; the file is created
+    /// (truncated) by the first flush with rows, or by `finish`.
     pub fn create(
         path: &Path,
         row_shape: &[u64],
         flush_bytes: usize,
     ) -> Result<Self, RuntimeError> {
-        let file = File::create(path).map_err(|e| io_error(path, &e))?;
         let text = header_text(T::DESCR, 0, row_shape, None);
-        let mut writer = Self {
-            file,
+        Ok(Self {
+            file: None,
             path: path.to_path_buf(),
             row_shape: row_shape.to_vec(),
             row_len: row_shape.iter().product::<u64>() as usize,
@@ -117,9 +123,17 @@ impl<T: NpyElement> NpyStreamWriter<T> {
             flush_bytes: flush_bytes.max(1),
             header_len: MAGIC.len() + 2 + text.len(),
             _element: PhantomData,
-        };
-        writer.write_header()?;
-        Ok(writer)
+        })
+    }
+
+    /// Create the file with the header of the rows flushed so far, once.
+    fn open(&mut self) -> Result<(), RuntimeError> {
+        if self.file.is_none() {
+            let file = File::create(&self.path).map_err(|e| io_error(&self.path, &e))?;
+            self.file = Some(file);
+            self.write_header()?;
+        }
+        Ok(())
     }
 
     /// The file being written.
@@ -165,19 +179,22 @@ impl<T: NpyElement> NpyStreamWriter<T> {
         }
         let row_bytes = self.row_len as u64 * std::mem::size_of::<T>() as u64;
         let offset = self.header_len as u64 + self.rows_flushed * row_bytes;
-        let path = self.path.clone();
-        self.file
-            .seek(SeekFrom::Start(offset))
-            .and_then(|_| self.file.write_all(&self.buffer))
-            .map_err(|e| io_error(&path, &e))?;
+        self.open()?;
+        if let Some(file) = self.file.as_mut() {
+            file.seek(SeekFrom::Start(offset))
+                .and_then(|_| file.write_all(&self.buffer))
+                .map_err(|e| io_error(&self.path, &e))?;
+        }
         self.rows_flushed += self.rows_buffered;
         self.rows_buffered = 0;
         self.buffer.clear();
         self.write_header()
     }
 
-    /// Flush and close; returns the number of rows in the file.
+    /// Flush and close (creating the file if no flush has); returns the
+    /// number of rows in the file.
     pub fn finish(mut self) -> Result<u64, RuntimeError> {
+        self.open()?;
         self.flush()?;
         Ok(self.rows_flushed)
     }
@@ -190,10 +207,12 @@ impl<T: NpyElement> NpyStreamWriter<T> {
         header.extend_from_slice(&(text.len() as u16).to_le_bytes());
         header.extend_from_slice(&text);
         let path = self.path.clone();
-        self.file
-            .seek(SeekFrom::Start(0))
-            .and_then(|_| self.file.write_all(&header))
-            .and_then(|_| self.file.flush())
+        let Some(file) = self.file.as_mut() else {
+            return Ok(());
+        };
+        file.seek(SeekFrom::Start(0))
+            .and_then(|_| file.write_all(&header))
+            .and_then(|_| file.flush())
             .map_err(|e| io_error(&path, &e))
     }
 }

@@ -7,8 +7,9 @@
 //!
 //! CSV files are `[T, N]`: rows are steps, columns neurons, with an optional
 //! header row. Any float or integer dtype is accepted and converted to `f64`.
-//! What happens after the last step (hold the last row, or zero) is the
-//! executor's choice: [`Stimulus::value`] returns `None` past the end.
+//! A `[T, …]` stimulus must cover the run: [`Stimulus::require_steps`]
+//! refuses `T` below the run's step count (rows past it are ignored); use
+//! `[N]` for a drive constant in time (a `[1, N]` array is one step long).
 
 use std::path::Path;
 
@@ -45,6 +46,20 @@ impl Stimulus {
             StimulusLayout::PerStep { steps } | StimulusLayout::PerStepPerBatch { steps, .. } => {
                 Some(steps)
             }
+        }
+    }
+
+    /// Refuse a `[T, …]` stimulus read from `path` with fewer rows than the
+    /// run's `steps`; a constant `[N]` stimulus covers any run.
+    pub fn require_steps(&self, path: &Path, steps: u64) -> Result<(), RuntimeError> {
+        match self.steps() {
+            Some(rows) if rows < steps => Err(RuntimeError::StimulusTooShort {
+                role: FileRole::Stimulus(self.name.clone()),
+                path: path.to_path_buf(),
+                rows,
+                steps,
+            }),
+            _ => Ok(()),
         }
     }
 

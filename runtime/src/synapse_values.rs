@@ -7,6 +7,7 @@
 //! i, sub = s)`, so each value is a pure function of the seed and its place
 //! in the table.
 
+use crate::alloc::vec_with_capacity;
 use crate::connectivity::{build_lists, Structure};
 use crate::error::RuntimeError;
 use crate::rng::{key_for, Distribution, Purpose, Stream};
@@ -84,7 +85,7 @@ pub fn per_synapse<T: Send>(
     purpose: Purpose,
     threads: usize,
     value: impl Fn(&mut Stream, u32, u32) -> T + Sync,
-) -> Vec<T> {
+) -> Result<Vec<T>, RuntimeError> {
     let key = key_for(seed, purpose);
     let rows = build_lists(structure.n_pre, threads, |i| {
         structure
@@ -94,27 +95,33 @@ pub fn per_synapse<T: Send>(
             .map(|(s, &j)| value(&mut Stream::from_key(key, i, s as u32, 0), i, j))
             .collect::<Vec<T>>()
     });
-    rows.into_iter().flatten().collect()
+    // One value per synapse: allocated fallibly, the synapse count is only
+    // bounded by the memory estimate.
+    let mut values = vec_with_capacity(structure.len(), "per-synapse values")?;
+    for row in rows {
+        values.extend(row);
+    }
+    Ok(values)
 }
 
 /// Weights drawn from `dist` (stored once when it is a constant).
-#[must_use]
 pub fn weights(
     structure: &Structure,
     dist: Distribution,
     seed: u64,
     projection_id: u32,
     threads: usize,
-) -> Weights {
+) -> Result<Weights, RuntimeError> {
     if let Some(w) = dist.constant_value() {
-        return Weights::Homogeneous(w as f32);
+        return Ok(Weights::Homogeneous(w as f32));
     }
     let purpose = Purpose::Weights {
         projection: projection_id,
     };
-    Weights::PerSynapse(per_synapse(structure, seed, purpose, threads, |s, _, _| {
+    per_synapse(structure, seed, purpose, threads, |s, _, _| {
         dist.sample(s) as f32
-    }))
+    })
+    .map(Weights::PerSynapse)
 }
 
 /// `delay / dt` rounded to whole steps, refused if negative, not finite or
@@ -151,9 +158,10 @@ pub fn delays(
     };
     let steps = per_synapse(structure, seed, purpose, threads, |s, _, _| {
         delay_steps(projection, dist.sample(s), dt)
-    });
-    steps
-        .into_iter()
-        .collect::<Result<Vec<u16>, _>>()
-        .map(Delays::PerSynapse)
+    })?;
+    let mut delays = vec_with_capacity(steps.len(), "per-synapse delays")?;
+    for step in steps {
+        delays.push(step?);
+    }
+    Ok(Delays::PerSynapse(delays))
 }

@@ -226,17 +226,17 @@ fn tables_do_not_depend_on_threads_and_do_on_the_seed() {
 fn weights_and_delays_per_synapse() {
     let s = connect(Rule::FixedProb(0.2), &spec(200, 100, false, true, 1)).unwrap();
     assert_eq!(
-        weights(&s, Distribution::Constant(0.5), 1, 0, 1),
+        weights(&s, Distribution::Constant(0.5), 1, 0, 1).unwrap(),
         Weights::Homogeneous(0.5)
     );
     let dist = Distribution::Uniform {
         low: 1.0,
         high: 2.0,
     };
-    let Weights::PerSynapse(w1) = weights(&s, dist, 1, 0, 1) else {
+    let Weights::PerSynapse(w1) = weights(&s, dist, 1, 0, 1).unwrap() else {
         panic!("random weights must be per synapse")
     };
-    let Weights::PerSynapse(w2) = weights(&s, dist, 1, 0, 3) else {
+    let Weights::PerSynapse(w2) = weights(&s, dist, 1, 0, 3).unwrap() else {
         panic!("random weights must be per synapse")
     };
     assert_eq!(w1, w2, "weights depend on the thread count");

@@ -7,6 +7,7 @@ use common::{scratch, write_npy, write_npy_order};
 use snnc_runtime::connectivity_file::from_file;
 use snnc_runtime::spike_train::load_spike_train;
 use snnc_runtime::stimulus::{load_stimulus, StimulusLayout};
+use snnc_runtime::RuntimeError;
 
 #[test]
 fn connectivity_npy_pairs_and_weights() {
@@ -273,5 +274,124 @@ fn spike_trains_from_npy_and_csv() {
         err.to_string()
             .ends_with("expected header 'neuron,time', found 'time,neuron'"),
         "{err}"
+    );
+}
+
+// Input rules, one test each (README "Inputs", spec "Stimuli"): the message
+// names the file, the position and the value.
+
+#[test]
+fn a_stimulus_shorter_than_the_run_is_refused_and_a_longer_one_or_a_constant_is_accepted() {
+    let dir = scratch("stim-short");
+    let path = dir.join("drive.npy");
+    write_npy::<f64>(&path, &[4, 2], &[0.0; 8]);
+    let s = load_stimulus("drive", &path, 2, 1).unwrap();
+    assert_eq!(
+        s.require_steps(&path, 5).unwrap_err().to_string(),
+        format!(
+            "stimulus 'drive' ({}): the run has 5 steps but the file has 4 rows (one row per step; \
+             give a file of at least 5 rows, a shorter --duration, or an [N] array for a constant drive)",
+            path.display()
+        )
+    );
+    // As many rows as steps, or more: accepted (the extra rows are unused).
+    assert!(s.require_steps(&path, 4).is_ok());
+    assert!(s.require_steps(&path, 3).is_ok());
+    // [T, B, N] follows the same rule.
+    write_npy::<f64>(&path, &[3, 2, 2], &[0.0; 12]);
+    let s = load_stimulus("drive", &path, 2, 2).unwrap();
+    assert!(matches!(
+        s.require_steps(&path, 4),
+        Err(RuntimeError::StimulusTooShort {
+            rows: 3,
+            steps: 4,
+            ..
+        })
+    ));
+    // [N] is constant in time: it covers any run.
+    write_npy::<f64>(&path, &[2], &[1.0, 2.0]);
+    let s = load_stimulus("drive", &path, 2, 1).unwrap();
+    assert!(s.require_steps(&path, 1_000_000).is_ok());
+}
+
+#[test]
+fn nan_and_inf_in_an_npy_stimulus_are_refused_with_their_index() {
+    let dir = scratch("stim-nan");
+    let path = dir.join("drive.npy");
+    write_npy::<f64>(&path, &[2, 3], &[0.0, 1.0, 2.0, 3.0, f64::NAN, 5.0]);
+    let err = load_stimulus("drive", &path, 3, 1).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "stimulus 'drive' ({}): element [1, 1] is NaN; every value must be a finite number",
+            path.display()
+        )
+    );
+    write_npy::<f32>(&path, &[3], &[0.0, 0.0, f32::NEG_INFINITY]);
+    let err = load_stimulus("drive", &path, 3, 1).unwrap_err();
+    assert!(err.to_string().contains("element [2] is -inf"), "{err}");
+}
+
+#[test]
+fn nan_and_inf_in_a_csv_are_refused_with_line_and_column() {
+    let dir = scratch("stim-csv-nan");
+    let path = dir.join("drive.csv");
+    std::fs::write(&path, "a,b\n1,2\n3,nan\n").unwrap();
+    let err = load_stimulus("drive", &path, 2, 1).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "stimulus 'drive' ({}): line 3, column 2 is NaN; every value must be a finite number",
+            path.display()
+        )
+    );
+    std::fs::write(&path, "inf,2\n").unwrap();
+    let err = load_stimulus("drive", &path, 2, 1).unwrap_err();
+    assert!(err.to_string().contains("line 1, column 1 is inf"), "{err}");
+}
+
+#[test]
+fn a_nan_weight_in_a_connectivity_file_is_refused() {
+    let dir = scratch("conn-nan");
+    let path = dir.join("c.npy");
+    write_npy::<f64>(&path, &[2, 3], &[0.0, 1.0, 0.5, 1.0, 0.0, f64::NAN]);
+    let err = from_file("EE", &path, 2, 2).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "projection 'EE' connectivity ({}): element [1, 2] is NaN; every value must be a finite number",
+            path.display()
+        )
+    );
+    let csv = dir.join("c.csv");
+    std::fs::write(&csv, "pre,post,weight\n0,1,inf\n").unwrap();
+    let err = from_file("EE", &csv, 2, 2).unwrap_err();
+    assert!(err.to_string().contains("line 2, column 3 is inf"), "{err}");
+}
+
+#[test]
+fn an_infinite_spike_time_is_refused() {
+    let dir = scratch("spikes-inf");
+    let path = dir.join("s.npy");
+    write_npy::<f64>(&path, &[1, 2], &[0.0, f64::INFINITY]);
+    let err = load_spike_train("S", &path, 2, 1e-4).unwrap_err();
+    assert!(err.to_string().contains("element [0, 1] is inf"), "{err}");
+}
+
+#[test]
+fn trailing_bytes_after_npy_data_are_refused() {
+    let dir = scratch("npy-trailing");
+    let path = dir.join("drive.npy");
+    write_npy::<f64>(&path, &[2], &[1.0, 2.0]);
+    let mut bytes = std::fs::read(&path).unwrap();
+    bytes.extend_from_slice(&[0u8; 8]);
+    std::fs::write(&path, &bytes).unwrap();
+    let err = load_stimulus("drive", &path, 2, 1).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "stimulus 'drive' ({}): 8 bytes follow the data of the header's shape [2]: the file holds more than one array (or its header is wrong)",
+            path.display()
+        )
     );
 }

@@ -17,11 +17,12 @@ fn spikes_are_readable_after_every_flush() {
     let path = dir.join("spikes.npy");
     // A 24-byte buffer: every second spike triggers a flush by itself.
     let mut rec = SpikeRecorder::create(&path, 24).unwrap();
-    let (shape, data) = read_npy::<u32>(&path);
-    assert_eq!((shape, data.len()), (vec![0, 3], 0));
+    // Nothing recorded, nothing on disk: a run refused before its first
+    // step leaves no file.
+    assert!(!path.exists());
     rec.record(0, 5, 0).unwrap();
-    // Buffered, not yet on disk: the file still says 0 rows.
-    assert_eq!(read_npy::<u32>(&path).0, vec![0, 3]);
+    // Buffered, not yet on disk.
+    assert!(!path.exists());
     rec.record(1, 7, 1).unwrap();
     assert_eq!(read_npy::<u32>(&path), (vec![2, 3], vec![0, 5, 0, 1, 7, 1]));
     rec.record_step(4, 0, &[1, 2, 3]).unwrap();
@@ -31,6 +32,24 @@ fn spikes_are_readable_after_every_flush() {
     assert_eq!(&data[6..], &[4, 1, 0, 4, 2, 0, 4, 3, 0]);
     assert_eq!(rec.count(), 5);
     assert_eq!(rec.finish().unwrap(), 5);
+}
+
+#[test]
+fn a_recorder_dropped_without_rows_leaves_no_file_and_finish_writes_an_empty_array() {
+    let dir = scratch("rec-lazy");
+    let dropped = dir.join("dropped.npy");
+    drop(SpikeRecorder::create(&dropped, 24).unwrap());
+    assert!(!dropped.exists());
+    let finished = dir.join("finished.npy");
+    assert_eq!(
+        SpikeRecorder::create(&finished, 24)
+            .unwrap()
+            .finish()
+            .unwrap(),
+        0
+    );
+    let (shape, data) = read_npy::<u32>(&finished);
+    assert_eq!((shape, data.len()), (vec![0, 3], 0));
 }
 
 #[test]
@@ -65,7 +84,7 @@ fn batched_traces_and_many_flushes() {
         let sample: Vec<f64> = (0..6).map(|k| f64::from(step * 10 + k)).collect();
         rec.sample(&sample).unwrap();
         all.extend_from_slice(&sample);
-        if step % 97 == 0 {
+        if step % 97 == 0 && step > 0 {
             // Mid-run, the file holds a prefix of whole samples.
             let (shape, data) = read_npy::<f64>(&path);
             assert_eq!(&shape[1..], &[2, 3]);
@@ -141,6 +160,8 @@ fn memory_estimate_and_refusal() {
         recordings: vec![RecordingSize {
             buffer_bytes: 4 << 20,
         }],
+        per_item_bytes: 0,
+        input_bytes: 0,
     };
     let e = estimate(&sizes);
     assert_eq!(e.neuron_state, 16_000);
@@ -157,4 +178,27 @@ fn memory_estimate_and_refusal() {
     let meminfo = "MemTotal:       32000000 kB\nMemFree: 1 kB\nMemAvailable:   24000000 kB\n";
     assert_eq!(parse_mem_available(meminfo), Some(24_000_000 * 1024));
     assert_eq!(parse_mem_available("MemTotal: 5 kB\n"), None);
+}
+
+#[test]
+fn memory_estimate_counts_per_item_bytes_and_saturates() {
+    let sizes = |batch| RunSizes {
+        batch,
+        precision_bytes: 4,
+        populations: vec![PopulationSize {
+            neurons: 4000,
+            states: 5,
+        }],
+        projections: Vec::new(),
+        recordings: Vec::new(),
+        per_item_bytes: 100,
+        input_bytes: 80,
+    };
+    // 4000 neurons × 5 states × 4 bytes × 3 items; 100 bytes × 3 items; 80 bytes of input.
+    let e = estimate(&sizes(3));
+    assert_eq!(e.neuron_state, 240_000);
+    assert_eq!(e.batch_items, 300);
+    assert_eq!(e.total(), 240_000 + 300 + 80);
+    // A batch that overflows u64 arithmetic saturates instead of wrapping.
+    assert_eq!(estimate(&sizes(u64::MAX / 2)).total(), u64::MAX);
 }
