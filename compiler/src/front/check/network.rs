@@ -102,6 +102,10 @@ pub fn check_network(n: &NetworkDef, scope: &Scope, file: &File) -> Vec<Diagnost
                 };
                 // Declarations are checked with the model; only the names here.
                 let vars = declare(model, &mut Vec::new());
+                diags.extend(super::constant::instance_faults(
+                    model,
+                    super::constant::population_overrides(&p.overrides),
+                ));
                 for o in &p.overrides {
                     if o.name.name.is_empty() {
                         continue; // a syntax error, reported by the parser
@@ -282,7 +286,12 @@ pub fn wrong_kind(id: &Ident, kind: ModelKind, scope: &Scope) -> Diagnostic {
         ),
     }
     .with_primary(id.span, format!("expected {article} {what} model"));
-    if let Some(s) = closest(&id.name, of_kind.iter().copied()) {
+    if crate::stdlib::defines(kind_word(kind), &id.name) {
+        d = d.with_help(format!(
+            "`{}` is in the standard library: `import std.{{{}}}`",
+            id.name, id.name
+        ));
+    } else if let Some(s) = closest(&id.name, of_kind.iter().copied()) {
         d = d.with_help(format!("did you mean `{s}`?"));
     } else if !of_kind.is_empty() {
         let list: Vec<String> = of_kind.iter().map(|n| format!("`{n}`")).collect();
