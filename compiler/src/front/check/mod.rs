@@ -7,6 +7,7 @@
 //! ([`network`]). Every problem becomes a [`Diagnostic`]; nothing panics.
 
 mod constant;
+mod integration;
 mod model;
 mod network;
 mod pairing;
@@ -78,6 +79,7 @@ pub fn check_source(name: &str, text: &str, loader: &dyn SourceLoader) -> CheckO
                 diagnostics.extend(found);
                 if clean {
                     diagnostics.extend(constant::model_faults(m));
+                    diagnostics.extend(integration::fallback_warnings(m));
                 }
             }
         }
