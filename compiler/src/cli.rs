@@ -276,6 +276,11 @@ pub fn run(args: RunArgs) -> ExitCode {
             Err(e) => return fail(e),
         }
     }
+    opts.warnings = compiled
+        .diagnostics
+        .iter()
+        .filter(|d| !d.is_error())
+        .count() as u32;
     match snnc::run::run(&module, &opts) {
         Ok(summary) => {
             if !args.quiet {

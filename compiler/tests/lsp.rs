@@ -741,3 +741,20 @@ fn survives_1000_random_edits_and_malformed_messages() {
     );
     assert_eq!(c.shutdown(), 0);
 }
+
+/// A model that checks with a warning (W0001: `integrate exp_euler` on an
+/// equation not linear in `V`): published with severity Warning (2).
+#[test]
+fn warnings_are_published_with_severity_warning() {
+    let (mut c, _) = Client::start("warnings");
+    let u = uri("warn.snn");
+    let text =
+        "neuron Q {\n state V: mV = 1 mV\n dV/dt = -V * V / (mV * ms)\n integrate exp_euler\n}\n";
+    c.open(&u, text);
+    let diags = c.diagnostics(&u);
+    assert_eq!(diags.len(), 1, "{diags:?}");
+    assert_eq!(diags[0]["code"], "W0001");
+    assert_eq!(diags[0]["severity"], 2);
+    assert_eq!(diags[0]["range"]["start"]["line"], 2);
+    assert_eq!(c.shutdown(), 0);
+}
