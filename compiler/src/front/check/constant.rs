@@ -39,12 +39,17 @@ enum Name {
 struct Values<'m> {
     params: HashMap<&'m str, f64>,
     variables: HashSet<&'m str>,
+    /// The network's time step, when folding for one network.
+    dt: Option<f64>,
 }
 
 impl Values<'_> {
     fn name(&self, n: &str) -> Option<Name> {
         if let Some(&v) = self.params.get(n) {
             return Some(Name::Constant(v));
+        }
+        if let ("dt", Some(dt)) = (n, self.dt) {
+            return Some(Name::Constant(dt));
         }
         if self.variables.contains(n) || matches!(n, "t" | "dt" | "w") {
             return Some(Name::Variable);
@@ -72,6 +77,7 @@ pub fn network_value(e: &Expr) -> Option<f64> {
     let values = Values {
         params: HashMap::new(),
         variables: HashSet::new(),
+        dt: None,
     };
     fold(e, &values, &mut Vec::new())
 }
@@ -246,9 +252,21 @@ impl Folder<'_, '_> {
 /// The faults of model `m` with its param defaults replaced by `overrides`
 /// (name → value expression, folded at network level).
 fn faults(m: &ModelDef, overrides: &HashMap<&str, f64>) -> Vec<Fault> {
+    let (values, out) = instance_values(m, overrides, None);
+    body_faults(m, &values, out)
+}
+
+/// The constant params of model `m` with `overrides` (and `dt` when
+/// known), and the faults found folding the defaults.
+fn instance_values<'m>(
+    m: &'m ModelDef,
+    overrides: &HashMap<&str, f64>,
+    dt: Option<f64>,
+) -> (Values<'m>, Vec<Fault>) {
     let mut values = Values {
         params: HashMap::new(),
         variables: HashSet::new(),
+        dt,
     };
     for member in &m.members {
         match member {
@@ -280,8 +298,12 @@ fn faults(m: &ModelDef, overrides: &HashMap<&str, f64>) -> Vec<Fault> {
             }
         }
     }
+    (values, out)
+}
+
+fn body_faults(m: &ModelDef, values: &Values, out: Vec<Fault>) -> Vec<Fault> {
     let mut f = Folder {
-        values: &values,
+        values,
         faults: out,
     };
     for member in &m.members {
@@ -376,4 +398,51 @@ pub fn population_overrides(overrides: &[Override]) -> impl Iterator<Item = (&st
         .iter()
         .filter(|o| !o.sampled)
         .map(|o| (o.name.name.as_str(), &o.value))
+}
+
+/// W0002: a population whose spike condition is a draw against a constant
+/// probability above 1 (`spike when rand() < rate * dt` with
+/// `rate * dt > 1`): it spikes every step, whatever the rate says.
+pub fn saturated_draws<'a>(
+    m: &ModelDef,
+    overrides: impl IntoIterator<Item = (&'a str, &'a Expr)>,
+    dt: f64,
+    population: &crate::front::ast::Ident,
+) -> Vec<Diagnostic> {
+    let overrides: HashMap<&str, f64> = overrides
+        .into_iter()
+        .filter_map(|(n, e)| Some((n, network_value(e)?)))
+        .collect();
+    let (values, _) = instance_values(m, &overrides, Some(dt));
+    let mut out = Vec::new();
+    for member in &m.members {
+        let Member::Spike(s) = member else { continue };
+        let ExprKind::Binary {
+            op: BinaryOp::Lt | BinaryOp::Le,
+            lhs,
+            rhs,
+        } = &s.condition.kind
+        else {
+            continue;
+        };
+        let is_draw = matches!(&lhs.kind, ExprKind::Call { callee, args } if callee.name == "rand" && args.is_empty());
+        if !is_draw {
+            continue;
+        }
+        if let Some(p) = fold(rhs, &values, &mut Vec::new()).filter(|p| *p > 1.0) {
+            out.push(
+                Diagnostic::warning(
+                    "W0002",
+                    format!(
+                        "`{}` spikes in every step: its spike probability per step is {p}, above 1",
+                        population.name
+                    ),
+                )
+                .with_primary(population.span, "every neuron spikes in every step")
+                .with_secondary(rhs.span, format!("{p} per step here, with this network's dt"))
+                .with_help("lower the rate below 1/dt (well below, for Poisson statistics) or the time step"),
+            );
+        }
+    }
+    out
 }

@@ -106,6 +106,14 @@ pub fn check_network(n: &NetworkDef, scope: &Scope, file: &File) -> Vec<Diagnost
                     model,
                     super::constant::population_overrides(&p.overrides),
                 ));
+                if let Some(dt) = network_dt(n) {
+                    diags.extend(super::constant::saturated_draws(
+                        model,
+                        super::constant::population_overrides(&p.overrides),
+                        dt,
+                        &p.name,
+                    ));
+                }
                 for o in &p.overrides {
                     if o.name.name.is_empty() {
                         continue; // a syntax error, reported by the parser
@@ -314,4 +322,14 @@ pub fn kind_word(kind: ModelKind) -> &'static str {
         ModelKind::Synapse => "synapse",
         ModelKind::Output => "output",
     }
+}
+
+/// The network's `dt` in seconds, when it is a positive constant.
+fn network_dt(n: &NetworkDef) -> Option<f64> {
+    n.items.iter().find_map(|item| match item {
+        NetItem::Setting(s) if s.name.name == "dt" => {
+            super::constant::network_value(&s.value).filter(|dt| *dt > 0.0)
+        }
+        _ => None,
+    })
 }
