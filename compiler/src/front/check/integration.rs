@@ -1,7 +1,9 @@
-//! W0001: `integrate exp_euler` (or `exact`) asks for the exact update of an
-//! ODE linear in its state, `dX/dt = A + B·X`. An equation that is not linear
-//! in `X` is integrated with rk2 instead; that change of meaning is a warning
-//! at the equation, so it is not seen only in `--emit ir`.
+//! `integrate exp_euler` (or `exact`) asks for the exact update of an ODE
+//! linear in its state, `dX/dt = A + B·X`. An equation that is not linear in
+//! `X` is integrated with rk2 instead; under `exp_euler` that change of
+//! meaning is a warning at the equation (W0001), so it is not seen only in
+//! `--emit ir`; under `exact` it is an error (E0210), as the language
+//! reference says.
 //!
 //! Linearity is decided on the syntax tree with the rule the IR uses
 //! (`ir::classify::linear_parts`): `X` itself, sums and differences of linear
@@ -115,14 +117,23 @@ pub fn fallback_warnings(m: &ModelDef) -> Vec<Diagnostic> {
         let Member::Ode(ode) = member else { continue };
         let x = ode.var.name.as_str();
         if form(&ode.rhs, x, &mut lets) == Form::NonLinear {
-            out.push(
+            // The language reference: `exact` on a non-linear ODE is an
+            // error; `exp_euler` falls back to rk2, which is worth a warning.
+            let d = if method.name == "exact" {
+                Diagnostic::error(
+                    "E0210",
+                    format!("`integrate exact` needs an equation linear in `{x}`"),
+                )
+            } else {
                 Diagnostic::warning(
                     "W0001",
                     format!(
-                        "`integrate {}` needs an equation linear in `{x}`; d{x}/dt is integrated with rk2 instead",
-                        method.name
+                        "`integrate exp_euler` needs an equation linear in `{x}`; d{x}/dt is integrated with rk2 instead"
                     ),
                 )
+            };
+            out.push(
+                d
                 .with_primary(ode.rhs.span, format!("not linear in `{x}`"))
                 .with_secondary(method.span, "requested here")
                 .with_help(format!(
