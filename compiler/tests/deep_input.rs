@@ -106,3 +106,24 @@ fn a_chain_of_lets_too_deep_once_expanded_is_refused() {
     let text = model_with_rhs("s199").replace(" dV/dt", &format!("{lets} dV/dt"));
     assert_eq!(compile_codes(text), ["E0403"]);
 }
+
+/// `let`s that each read the one before twice: 40 levels stand for 2^40
+/// operations written out. Checked in linear time; refused by the lowering
+/// before any walker that visits a shared `let` once per use.
+#[test]
+fn doubling_lets_are_refused_quickly() {
+    let mut lets = String::from(" let s0 = a\n");
+    for i in 1..=40 {
+        lets.push_str(&format!(" let s{i} = s{} + s{}\n", i - 1, i - 1));
+    }
+    let text = model_with_rhs("s40")
+        .replace(" dV/dt", &format!("{lets} dV/dt"))
+        .replace("\n}\nnetwork", "\n integrate exp_euler\n}\nnetwork");
+    let started = std::time::Instant::now();
+    assert_eq!(compile_codes(text), ["E0403"]);
+    assert!(
+        started.elapsed().as_secs() < 10,
+        "took {:?}",
+        started.elapsed()
+    );
+}

@@ -103,17 +103,26 @@ pub struct Lower<'b, 'a> {
 /// interpreter, the JIT) recurse, and this keeps them a few hundred frames deep.
 pub const MAX_IR_DEPTH: u32 = 512;
 
-/// The depth of IR expressions, remembered per node: the arena only grows,
-/// so a node's depth never changes. Computed with an explicit stack.
+/// How many operations an IR expression may stand for written out as a tree.
+/// The IR shares a `let` read twice, but several walkers (ODE
+/// classification, the printer, the reference interpreter) visit it once
+/// per use: `let s2 = s1 + s1` doubling forty times would take forever.
+pub const MAX_IR_TREE: u64 = 100_000;
+
+/// The depth and written-out size of IR expressions, remembered per node:
+/// the arena only grows, so they never change. Computed with an explicit
+/// stack.
 #[derive(Default)]
 pub struct ExprDepths {
-    known: HashMap<Handle<Expr>, u32>,
+    /// Node → (depth, size as a tree, saturating).
+    known: HashMap<Handle<Expr>, (u32, u64)>,
     /// How many `Lower::expr` calls are open (the lowering's own recursion).
     open: u32,
 }
 
 impl ExprDepths {
-    pub fn of(&mut self, exprs: &crate::ir::Arena<Expr>, root: Handle<Expr>) -> u32 {
+    /// (depth, size as a tree) of `root`.
+    pub fn of(&mut self, exprs: &crate::ir::Arena<Expr>, root: Handle<Expr>) -> (u32, u64) {
         let mut stack = vec![root];
         while let Some(&h) = stack.last() {
             if self.known.contains_key(&h) {
@@ -127,8 +136,11 @@ impl ExprDepths {
                 .filter(|c| !self.known.contains_key(c))
                 .collect();
             if unknown.is_empty() {
-                let below = children.iter().map(|c| self.known[c]).max().unwrap_or(0);
-                self.known.insert(h, below + 1);
+                let below = children.iter().map(|c| self.known[c].0).max().unwrap_or(0);
+                let size = children
+                    .iter()
+                    .fold(1u64, |n, c| n.saturating_add(self.known[c].1));
+                self.known.insert(h, (below + 1, size));
                 stack.pop();
             } else {
                 stack.extend(unknown);
@@ -149,8 +161,12 @@ impl<'a> Lower<'_, 'a> {
         let lowered = self.expr_node(e);
         self.depths.open -= 1;
         let h = lowered?;
-        if self.depths.of(self.b.exprs, h) > MAX_IR_DEPTH {
+        let (depth, size) = self.depths.of(self.b.exprs, h);
+        if depth > MAX_IR_DEPTH {
             return Err(LowerError::too_deep(e.span));
+        }
+        if size > MAX_IR_TREE {
+            return Err(LowerError::too_large(e.span));
         }
         Ok(h)
     }

@@ -72,6 +72,19 @@ impl LowerError {
         }
     }
 
+    /// An expression that stands for more than [`expr::MAX_IR_TREE`]
+    /// operations once the `let`s it reads are written out.
+    pub fn too_large(span: Span) -> Self {
+        Self {
+            code: "E0403",
+            span,
+            message: format!(
+                "this expression stands for more than {} operations once its `let`s are written out",
+                expr::MAX_IR_TREE
+            ),
+        }
+    }
+
     #[must_use]
     pub fn into_diagnostic(self) -> Diagnostic {
         Diagnostic::error(self.code, self.message).with_primary(self.span, "cannot be compiled")

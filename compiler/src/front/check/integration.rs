@@ -31,6 +31,9 @@ struct Lets<'m> {
     /// The lets being expanded (a cycle is reported elsewhere; here it
     /// simply counts as not linear).
     open: Vec<&'m str>,
+    /// The form of each let already expanded: a let read twice by the next
+    /// one (`let s2 = s1 + s1`) would otherwise cost twice as much per level.
+    done: HashMap<&'m str, Form>,
 }
 
 fn form<'m>(e: &'m Expr, x: &str, lets: &mut Lets<'m>) -> Form {
@@ -39,10 +42,14 @@ fn form<'m>(e: &'m Expr, x: &str, lets: &mut Lets<'m>) -> Form {
             [one] if one.name == x => Form::Linear,
             [one] => match lets.values.get(one.name.as_str()).copied() {
                 Some(_) if lets.open.contains(&one.name.as_str()) => Form::NonLinear,
+                Some(_) if lets.done.contains_key(one.name.as_str()) => {
+                    lets.done[one.name.as_str()]
+                }
                 Some(value) => {
                     lets.open.push(&one.name);
                     let f = form(value, x, lets);
                     lets.open.pop();
+                    lets.done.insert(&one.name, f);
                     f
                 }
                 None => Form::Free,
@@ -111,11 +118,13 @@ pub fn fallback_warnings(m: &ModelDef) -> Vec<Diagnostic> {
             })
             .collect(),
         open: Vec::new(),
+        done: HashMap::new(),
     };
     let mut out = Vec::new();
     for member in &m.members {
         let Member::Ode(ode) = member else { continue };
         let x = ode.var.name.as_str();
+        lets.done.clear();
         if form(&ode.rhs, x, &mut lets) == Form::NonLinear {
             // The language reference: `exact` on a non-linear ODE is an
             // error; `exp_euler` falls back to rk2, which is worth a warning.
