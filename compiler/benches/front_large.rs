@@ -69,7 +69,48 @@ fn median(mut f: impl FnMut(), runs: usize) -> Duration {
     times[runs / 2]
 }
 
+/// One neuron with `n` params, each with a default that reads the one
+/// before it (the case that was quadratic: each default saw a copy of every
+/// earlier name).
+fn many_params(n: usize) -> String {
+    let mut s = String::from("neuron Wide {\n    param p0: mV = 1 mV\n");
+    for i in 1..n {
+        writeln!(s, "    param p{i}: mV = p{} + 1 mV", i - 1).unwrap();
+    }
+    s.push_str("    state V: mV = p0\n    dV/dt = -V / ms\n}\n");
+    s
+}
+
+/// Check time for 20k and 40k params with defaults: linear means the second
+/// is about twice the first (the target is under 1 s for 40k in release).
+fn bench_params() {
+    let mut times = Vec::new();
+    for n in [20_000, 40_000] {
+        let text = many_params(n);
+        let t = median(
+            || {
+                let out =
+                    snnc::front::check::check_source("wide.snn", &text, &snnc::source::NoFiles);
+                assert!(
+                    out.diagnostics.iter().all(|d| !d.is_error()),
+                    "the generated model checks cleanly"
+                );
+                std::hint::black_box(out);
+            },
+            5,
+        );
+        println!(
+            "  check {n} params with defaults: {:>9.3} ms ({} bytes)",
+            t.as_secs_f64() * 1e3,
+            text.len()
+        );
+        times.push(t.as_secs_f64());
+    }
+    println!("  40k / 20k: {:.2}x (2x is linear)", times[1] / times[0]);
+}
+
 fn main() {
+    bench_params();
     let text = generate(5_000);
     let lines = text.lines().count();
     let mut sources = SourceMap::new();

@@ -17,10 +17,18 @@ use snnc::source::DiskLoader;
 /// Read, check and lower `path`; print diagnostics; `None` on failure.
 pub fn compile_file(path: &Path, network: Option<&str>) -> Result<(Compiled, Module), ExitCode> {
     let name = path.display().to_string();
-    let text = match std::fs::read_to_string(path) {
+    let text = match snnc::source::read_text(path) {
         Ok(t) => t,
+        Err(snnc::source::ReadError::NotUtf8 { lossy, offset }) => {
+            let (diags, sources) = snnc::diagnostic::not_utf8(&name, lossy, offset);
+            eprint!(
+                "{}",
+                render_text(&diags, &sources, std::io::stderr().is_terminal())
+            );
+            return Err(ExitCode::from(1));
+        }
         Err(e) => {
-            eprintln!("error: cannot read `{name}`: {e}");
+            eprintln!("error: cannot read `{name}`: {}", e.describe());
             return Err(ExitCode::from(2));
         }
     };
@@ -268,6 +276,11 @@ pub fn run(args: RunArgs) -> ExitCode {
             Err(e) => return fail(e),
         }
     }
+    opts.warnings = compiled
+        .diagnostics
+        .iter()
+        .filter(|d| !d.is_error())
+        .count() as u32;
     match snnc::run::run(&module, &opts) {
         Ok(summary) => {
             if !args.quiet {

@@ -97,6 +97,23 @@ impl Diagnostic {
     }
 }
 
+/// E0006: the file `name` is not UTF-8 (`lossy` is its text with bad bytes
+/// replaced, `offset` the first bad byte). Returns the diagnostic with the
+/// source map it points into, for the usual text or JSON rendering.
+#[must_use]
+pub fn not_utf8(name: &str, lossy: String, offset: usize) -> (Vec<Diagnostic>, SourceMap) {
+    let mut sources = SourceMap::new();
+    let bad = lossy[offset..].chars().next().map_or(0, char::len_utf8);
+    let id = sources.add(name, lossy.as_str());
+    let d = Diagnostic::error("E0006", "this file is not UTF-8 text")
+        .with_primary(
+            Span::new(id, offset..offset + bad),
+            "the first byte that is not UTF-8",
+        )
+        .with_help("save the file as UTF-8 (models are UTF-8 text)");
+    (vec![d], sources)
+}
+
 /// Renders diagnostics as rustc-style text. `color` is off for snapshots and pipes.
 pub fn render_text(diags: &[Diagnostic], sources: &SourceMap, color: bool) -> String {
     use ariadne::{Config, Label as ALabel, Report, ReportKind};

@@ -7,9 +7,9 @@ mod cli;
 mod reference_cli;
 
 use clap::{Parser, Subcommand, ValueEnum};
-use snnc::diagnostic::{render_json, render_text};
+use snnc::diagnostic::{not_utf8, render_json, render_text};
 use snnc::front::check::check_source;
-use snnc::source::DiskLoader;
+use snnc::source::{DiskLoader, ReadError};
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -232,15 +232,17 @@ fn check(files: &[PathBuf], format: Format) -> ExitCode {
     let mut json_items: Vec<serde_json::Value> = Vec::new();
     for path in files {
         let name = path.display().to_string();
-        let text = match std::fs::read_to_string(path) {
-            Ok(t) => t,
-            Err(e) => {
+        let (diagnostics, sources) = match snnc::source::read_text(path) {
+            Ok(text) => {
+                let out = check_source(&name, &text, &DiskLoader);
+                (out.diagnostics, out.sources)
+            }
+            Err(ReadError::NotUtf8 { lossy, offset }) => not_utf8(&name, lossy, offset),
+            Err(ReadError::Io(e)) => {
                 eprintln!("error: cannot read `{name}`: {e}");
                 return ExitCode::from(2);
             }
         };
-        let out = check_source(&name, &text, &DiskLoader);
-        let (diagnostics, sources) = (out.diagnostics, out.sources);
         let errors = diagnostics.iter().filter(|d| d.is_error()).count();
         failed |= errors > 0;
         match format {

@@ -83,6 +83,8 @@ pub struct RunOptions {
     /// Folder that relative paths in the model (`from_file("edges.npy")`)
     /// are resolved against: the model file's folder.
     pub model_dir: PathBuf,
+    /// Warnings the compiler gave for the model, counted in `summary.json`.
+    pub warnings: u32,
 }
 
 impl RunOptions {
@@ -99,6 +101,7 @@ impl RunOptions {
             sweeps: Vec::new(),
             progress: false,
             memory_limit: None,
+            warnings: 0,
             model_dir: PathBuf::from("."),
         }
     }
@@ -539,6 +542,7 @@ fn run_and_record(module: &Module, opts: &RunOptions) -> Result<Summary, RunErro
             .map(|(p, &s)| (p.name.clone(), p.size, s))
             .collect(),
     });
+    summary.warnings = opts.warnings;
     summary.sweeps = opts
         .sweeps
         .iter()

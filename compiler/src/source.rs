@@ -50,6 +50,21 @@ impl fmt::Debug for Span {
     }
 }
 
+/// The byte offsets where lines start. `\n`, `\r\n` and a lone `\r` each end
+/// a line (as the lexer, ariadne and the LSP count them).
+#[must_use]
+pub fn line_starts(text: &str) -> Vec<usize> {
+    let bytes = text.as_bytes();
+    let mut starts = vec![0];
+    for (i, &b) in bytes.iter().enumerate() {
+        let ends_line = b == b'\n' || (b == b'\r' && bytes.get(i + 1) != Some(&b'\n'));
+        if ends_line {
+            starts.push(i + 1);
+        }
+    }
+    starts
+}
+
 /// One loaded source file.
 #[derive(Debug)]
 pub struct SourceFile {
@@ -62,8 +77,7 @@ pub struct SourceFile {
 impl SourceFile {
     pub fn new(name: impl Into<String>, text: impl Into<Arc<str>>) -> Self {
         let text: Arc<str> = text.into();
-        let mut line_starts = vec![0];
-        line_starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
+        let line_starts = line_starts(&text);
         SourceFile {
             name: name.into(),
             text,
@@ -164,8 +178,47 @@ impl SourceLoader for DiskLoader {
         }
         file.set_extension("snn");
         let name = file.display().to_string();
-        std::fs::read_to_string(&file)
-            .map(|text| (name.clone(), text))
-            .map_err(|e| format!("cannot read `{name}`: {e}"))
+        match read_text(&file) {
+            Ok(text) => Ok((name, text)),
+            Err(ReadError::Io(e)) => Err(format!("cannot read `{name}`: {e}")),
+            Err(e @ ReadError::NotUtf8 { .. }) => Err(format!("`{name}` {}", e.describe())),
+        }
     }
+}
+
+/// Why a model file could not be read as text.
+#[derive(Debug)]
+pub enum ReadError {
+    Io(std::io::Error),
+    /// Bytes that are not UTF-8: the text with each bad sequence replaced by
+    /// U+FFFD (identical up to the first one, so positions there are right)
+    /// and the byte offset of the first bad byte.
+    NotUtf8 {
+        lossy: String,
+        offset: usize,
+    },
+}
+
+impl ReadError {
+    /// "is not UTF-8 text: byte 0xff at line 3, column 7".
+    #[must_use]
+    pub fn describe(&self) -> String {
+        match self {
+            ReadError::Io(e) => e.to_string(),
+            ReadError::NotUtf8 { lossy, offset } => {
+                let (line, col) = SourceFile::new("", lossy.as_str()).line_col(*offset);
+                format!("is not UTF-8 text: the first bad byte is at line {line}, column {col}")
+            }
+        }
+    }
+}
+
+/// Reads a model file as UTF-8 text.
+pub fn read_text(path: &std::path::Path) -> Result<String, ReadError> {
+    let bytes = std::fs::read(path).map_err(ReadError::Io)?;
+    String::from_utf8(bytes).map_err(|e| {
+        let offset = e.utf8_error().valid_up_to();
+        let lossy = String::from_utf8_lossy(e.as_bytes()).into_owned();
+        ReadError::NotUtf8 { lossy, offset }
+    })
 }

@@ -32,3 +32,19 @@ pub fn module(name: &str) -> Option<(&'static str, &'static str)> {
         .find(|(m, _, _)| *m == name)
         .map(|(_, file, text)| (*file, *text))
 }
+
+/// Whether the standard library defines a model `name` of kind `kind`
+/// (`neuron`, `synapse`, `output`): the help for a model used but not
+/// imported names the import that would bring it in.
+#[must_use]
+pub fn defines(kind: &str, name: &str) -> bool {
+    MODULES.iter().any(|(_, _, text)| {
+        text.lines().any(|line| {
+            let mut words = line.split_whitespace();
+            words.next() == Some(kind)
+                && words
+                    .next()
+                    .is_some_and(|w| w.trim_end_matches('{') == name)
+        })
+    })
+}

@@ -12,7 +12,8 @@ fn codes_in(dir: &Path, found: &mut BTreeSet<String>) {
         } else if path.extension().is_some_and(|e| e == "rs") {
             let text = std::fs::read_to_string(&path).expect("source file is readable");
             let bytes = text.as_bytes();
-            for (i, _) in text.match_indices("\"E0") {
+            let quoted = text.match_indices("\"E0").chain(text.match_indices("\"W0"));
+            for (i, _) in quoted {
                 let code = &bytes[i + 1..(i + 6).min(bytes.len())];
                 if code.len() == 5 && code[1..].iter().all(u8::is_ascii_digit) {
                     found.insert(String::from_utf8_lossy(code).into_owned());

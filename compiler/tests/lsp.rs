@@ -88,6 +88,13 @@ impl Client {
         stdin.flush().unwrap();
     }
 
+    /// Writes bytes as they are: broken frames and bodies.
+    fn send_raw(&mut self, bytes: &[u8]) {
+        let stdin = self.stdin.as_mut().expect("stdin open");
+        stdin.write_all(bytes).unwrap();
+        stdin.flush().unwrap();
+    }
+
     fn notify(&mut self, method: &str, params: Value) {
         self.send(json!({"jsonrpc": "2.0", "method": method, "params": params}));
     }
@@ -615,4 +622,139 @@ fn exit_without_shutdown_is_code_1() {
         assert!(Instant::now() < deadline, "snnc lsp did not exit");
         std::thread::sleep(Duration::from_millis(20));
     }
+}
+
+/// A small seeded generator (xorshift64*), so a failure replays exactly.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+}
+
+/// A char boundary of `text` at or before `i`.
+fn boundary(text: &str, mut i: usize) -> usize {
+    i = i.min(text.len());
+    while !text.is_char_boundary(i) {
+        i -= 1;
+    }
+    i
+}
+
+/// 1,000 random edits of a model (insertions of syntax fragments, deletions,
+/// a whole 20,000-term flat sum, bytes that are not JSON, frames without a
+/// length): the server answers every malformed message with a JSON-RPC
+/// error and, at the end, still answers hover on the fixed model correctly.
+#[test]
+fn survives_1000_random_edits_and_malformed_messages() {
+    let (mut c, _) = Client::start("random-edits");
+    let u = uri("random.snn");
+    c.open(&u, FIXED);
+    c.diagnostics(&u);
+    let chain = vec!["V"; 20_000].join(" + ");
+    let flat = format!("neuron F {{\n state V: mV = 0 mV\n dV/dt = ({chain}) / ms\n}}\n");
+    let fragments = [
+        "+",
+        "(",
+        ")",
+        "{",
+        "}",
+        "neuron",
+        "network n {",
+        " mV",
+        "^",
+        "/",
+        "\n",
+        "\r",
+        "\r\n",
+        "\u{feff}",
+        "😀",
+        "E.",
+        "import std.{",
+        "dV/dt =",
+        " and ",
+        "1e999",
+        "\"",
+        "/*",
+    ];
+    let mut rng = Rng(0x5eed_1234_abcd_0001);
+    let mut text = FIXED.to_string();
+    let mut malformed = 0;
+    for version in 2..1002 {
+        match rng.below(20) {
+            0 => text = flat.clone(),
+            1 => {
+                c.send_raw(b"Content-Length: 9\r\n\r\n{not json");
+                malformed += 1;
+                continue;
+            }
+            2 => {
+                c.send_raw(b"Content-Type: x\r\n\r\n");
+                malformed += 1;
+                continue;
+            }
+            3..=10 => {
+                let at = boundary(&text, rng.below(text.len() + 1));
+                text.insert_str(at, fragments[rng.below(fragments.len())]);
+            }
+            11..=15 => {
+                let from = boundary(&text, rng.below(text.len() + 1));
+                let to = boundary(&text, from + rng.below(40));
+                text.replace_range(from..to, "");
+            }
+            _ => text = FIXED.to_string(),
+        }
+        c.change(&u, version, &text);
+        if version % 50 == 0 {
+            // Still answering, on whatever the document is now.
+            let (line, ch) = (rng.below(12) as u32, rng.below(30) as u32);
+            c.at("textDocument/hover", &u, (line, ch));
+        }
+    }
+    assert!(
+        malformed > 50,
+        "the generator sent {malformed} malformed messages"
+    );
+    // Hover inside the 20,000-term chain.
+    c.change(&u, 2000, &flat);
+    c.at("textDocument/hover", &u, (2, 30));
+    c.change(&u, 2001, FIXED);
+    let h = c.at("textDocument/hover", &u, pos(FIXED, "(-V + R", 0, 2));
+    let hover = h["contents"]["value"].as_str().unwrap();
+    assert!(hover.contains("state V: mV"), "{hover}");
+    let parse_errors = c
+        .pending
+        .iter()
+        .filter(|v| v["error"]["code"] == -32700 && v["id"] == Value::Null)
+        .count();
+    assert_eq!(
+        parse_errors, malformed,
+        "one ParseError reply per malformed message"
+    );
+    assert_eq!(c.shutdown(), 0);
+}
+
+/// A model that checks with a warning (W0001: `integrate exp_euler` on an
+/// equation not linear in `V`): published with severity Warning (2).
+#[test]
+fn warnings_are_published_with_severity_warning() {
+    let (mut c, _) = Client::start("warnings");
+    let u = uri("warn.snn");
+    let text =
+        "neuron Q {\n state V: mV = 1 mV\n dV/dt = -V * V / (mV * ms)\n integrate exp_euler\n}\n";
+    c.open(&u, text);
+    let diags = c.diagnostics(&u);
+    assert_eq!(diags.len(), 1, "{diags:?}");
+    assert_eq!(diags[0]["code"], "W0001");
+    assert_eq!(diags[0]["severity"], 2);
+    assert_eq!(diags[0]["range"]["start"]["line"], 2);
+    assert_eq!(c.shutdown(), 0);
 }

@@ -42,7 +42,9 @@ fn ui_models() {
         let text = std::fs::read_to_string(path).expect("readable model");
         let expected = expected_codes(&text);
         if expected.is_empty() {
-            failures.push(format!("{stem}: first line is not `// expect: E....`"));
+            failures.push(format!(
+                "{stem}: first line is not `// expect: E....` (or W....)"
+            ));
             continue;
         }
         // Display names relative to the repository, so snapshots do not
@@ -53,14 +55,15 @@ fn ui_models() {
             .replace(&path.display().to_string(), &name)
             .replace(&ui_dir().display().to_string(), "tests/ui");
 
-        let codes: Vec<&str> = out
-            .diagnostics
-            .iter()
-            .filter(|d| d.is_error())
-            .map(|d| d.code)
-            .collect();
+        // Errors, and warnings (a model whose first line expects only W
+        // codes is one that checks but may not run as meant).
+        let codes: Vec<&str> = out.diagnostics.iter().map(|d| d.code).collect();
         if codes.is_empty() {
-            failures.push(format!("{stem}: no error reported"));
+            failures.push(format!("{stem}: no diagnostic reported"));
+        }
+        let warns_only = expected.iter().all(|c| c.starts_with('W'));
+        if warns_only && out.diagnostics.iter().any(|d| d.is_error()) {
+            failures.push(format!("{stem}: expected only warnings, got {codes:?}"));
         }
         for code in &expected {
             if !codes.contains(&code.as_str()) {

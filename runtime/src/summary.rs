@@ -50,6 +50,9 @@ pub struct Summary {
     /// Params swept across the batch (`--sweep`), empty otherwise.
     #[serde(default)]
     pub sweeps: Vec<SweepSummary>,
+    /// Warnings the compiler gave for the model (shown before the run).
+    #[serde(default)]
+    pub warnings: u32,
 }
 
 /// The inputs a summary is computed from.
@@ -109,6 +112,7 @@ impl Summary {
             threads: facts.threads,
             populations,
             sweeps: Vec::new(),
+            warnings: 0,
         }
     }
 

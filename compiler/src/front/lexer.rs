@@ -152,7 +152,9 @@ pub fn lex(source: SourceId, text: &str) -> (Vec<Token>, Vec<Diagnostic>) {
     let mut lexer = Lexer {
         source,
         text,
-        pos: 0,
+        // A UTF-8 byte order mark (some Windows editors write one) is not
+        // part of the text.
+        pos: if text.starts_with('\u{feff}') { 3 } else { 0 },
         tokens: Vec::new(),
         diags: Vec::new(),
         brackets: Vec::new(),
@@ -252,7 +254,9 @@ impl Lexer<'_> {
         while let Some(c) = self.peek() {
             let start = self.pos;
             match c {
-                '\n' => {
+                // `\n`, `\r\n` (the `\r` is whitespace) and a lone `\r` (old
+                // Mac files) end a line.
+                '\n' | '\r' if c == '\n' || self.peek_at(1) != Some('\n') => {
                     self.pos += 1;
                     if self.newlines_separate() {
                         self.push_newline(start);
@@ -290,7 +294,7 @@ impl Lexer<'_> {
     fn line_comment(&mut self) {
         let start = self.pos;
         let end = self.text[start..]
-            .find('\n')
+            .find(['\n', '\r'])
             .map_or(self.text.len(), |i| start + i);
         let body = &self.text[start..end];
         // `///` is a doc comment, `////…` a plain one (as in Rust). Docs are
@@ -322,7 +326,7 @@ impl Lexer<'_> {
                 depth += 1;
                 self.pos += 2;
             } else if let Some(c) = rest.chars().next() {
-                if c == '\n' {
+                if c == '\n' || c == '\r' {
                     self.line_break = true;
                 }
                 self.pos += c.len_utf8();
@@ -365,7 +369,7 @@ impl Lexer<'_> {
                             value.push('\t');
                             self.pos += 1;
                         }
-                        Some(c) if c != '\n' => {
+                        Some(c) if c != '\n' && c != '\r' => {
                             self.pos += c.len_utf8();
                             self.error(
                                 "E0003",
@@ -381,7 +385,7 @@ impl Lexer<'_> {
                         _ => {}
                     }
                 }
-                Some('\n') | None => {
+                Some('\n' | '\r') | None => {
                     self.error(
                         "E0002",
                         "unterminated string".into(),

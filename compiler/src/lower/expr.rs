@@ -94,10 +94,84 @@ pub fn unit_scale(u: &UnitExpr) -> Result<f64, LowerError> {
 pub struct Lower<'b, 'a> {
     pub b: Builder<'b>,
     pub names: Names<'a>,
+    pub depths: ExprDepths,
+}
+
+/// How deep an IR expression may be. The parser caps each expression's tree
+/// (`MAX_TREE_DEPTH`), but `let`s are expanded where they are read, so a chain
+/// of `let`s can add up; the IR walkers (validation, printing, the reference
+/// interpreter, the JIT) recurse, and this keeps them a few hundred frames deep.
+pub const MAX_IR_DEPTH: u32 = 512;
+
+/// How many operations an IR expression may stand for written out as a tree.
+/// The IR shares a `let` read twice, but several walkers (ODE
+/// classification, the printer, the reference interpreter) visit it once
+/// per use: `let s2 = s1 + s1` doubling forty times would take forever.
+pub const MAX_IR_TREE: u64 = 100_000;
+
+/// The depth and written-out size of IR expressions, remembered per node:
+/// the arena only grows, so they never change. Computed with an explicit
+/// stack.
+#[derive(Default)]
+pub struct ExprDepths {
+    /// Node → (depth, size as a tree, saturating).
+    known: HashMap<Handle<Expr>, (u32, u64)>,
+    /// How many `Lower::expr` calls are open (the lowering's own recursion).
+    open: u32,
+}
+
+impl ExprDepths {
+    /// (depth, size as a tree) of `root`.
+    pub fn of(&mut self, exprs: &crate::ir::Arena<Expr>, root: Handle<Expr>) -> (u32, u64) {
+        let mut stack = vec![root];
+        while let Some(&h) = stack.last() {
+            if self.known.contains_key(&h) {
+                stack.pop();
+                continue;
+            }
+            let children = exprs[h].children();
+            let unknown: Vec<_> = children
+                .iter()
+                .copied()
+                .filter(|c| !self.known.contains_key(c))
+                .collect();
+            if unknown.is_empty() {
+                let below = children.iter().map(|c| self.known[c].0).max().unwrap_or(0);
+                let size = children
+                    .iter()
+                    .fold(1u64, |n, c| n.saturating_add(self.known[c].1));
+                self.known.insert(h, (below + 1, size));
+                stack.pop();
+            } else {
+                stack.extend(unknown);
+            }
+        }
+        self.known[&root]
+    }
 }
 
 impl<'a> Lower<'_, 'a> {
+    /// Lowers one expression; refused (E0403) when the lowering recursion or
+    /// the IR built gets deeper than [`MAX_IR_DEPTH`].
     pub fn expr(&mut self, e: &'a ast::Expr) -> Result<Handle<Expr>, LowerError> {
+        if self.depths.open >= MAX_IR_DEPTH {
+            return Err(LowerError::too_deep(e.span));
+        }
+        self.depths.open += 1;
+        let lowered = self.expr_node(e);
+        self.depths.open -= 1;
+        let h = lowered?;
+        let (depth, size) = self.depths.of(self.b.exprs, h);
+        if depth > MAX_IR_DEPTH {
+            return Err(LowerError::too_deep(e.span));
+        }
+        if size > MAX_IR_TREE {
+            return Err(LowerError::too_large(e.span));
+        }
+        Ok(h)
+    }
+
+    fn expr_node(&mut self, e: &'a ast::Expr) -> Result<Handle<Expr>, LowerError> {
         Ok(match &e.kind {
             ExprKind::Number(v) => self.b.c(*v),
             ExprKind::Quantity { value, unit } => {

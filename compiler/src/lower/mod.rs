@@ -36,13 +36,16 @@ use crate::ir::{
     Output, Population, Projection, Record, StateVar, Synapse, Var,
 };
 use crate::source::Span;
-use expr::{konst, unit_scale, Binding, Lower, Names};
+use expr::{konst, unit_scale, Binding, ExprDepths, Lower, Names};
 use snnc_runtime::connectivity::Rule;
 use snnc_runtime::rng::Distribution;
 
 /// Something lowering cannot turn into IR, at a place in the source.
 #[derive(Debug, Clone)]
 pub struct LowerError {
+    /// E0401 (not compilable by this version) or E0403 (too deep once
+    /// `let`s are expanded).
+    pub code: &'static str,
     pub span: Span,
     pub message: String,
 }
@@ -50,14 +53,41 @@ pub struct LowerError {
 impl LowerError {
     pub fn new(span: Span, message: impl Into<String>) -> Self {
         Self {
+            code: "E0401",
             span,
             message: message.into(),
         }
     }
 
+    /// An expression deeper than [`expr::MAX_IR_DEPTH`] once the `let`s it
+    /// reads are expanded into it.
+    pub fn too_deep(span: Span) -> Self {
+        Self {
+            code: "E0403",
+            span,
+            message: format!(
+                "this expression is more than {} operations deep once its `let`s are expanded",
+                expr::MAX_IR_DEPTH
+            ),
+        }
+    }
+
+    /// An expression that stands for more than [`expr::MAX_IR_TREE`]
+    /// operations once the `let`s it reads are written out.
+    pub fn too_large(span: Span) -> Self {
+        Self {
+            code: "E0403",
+            span,
+            message: format!(
+                "this expression stands for more than {} operations once its `let`s are written out",
+                expr::MAX_IR_TREE
+            ),
+        }
+    }
+
     #[must_use]
     pub fn into_diagnostic(self) -> Diagnostic {
-        Diagnostic::error("E0401", self.message).with_primary(self.span, "cannot be compiled")
+        Diagnostic::error(self.code, self.message).with_primary(self.span, "cannot be compiled")
     }
 }
 
@@ -127,6 +157,7 @@ fn constant(exprs: &mut Arena<Expr>, e: &ast::Expr, what: &str) -> Result<f64, L
     let mut lw = Lower {
         b: Builder::new(exprs),
         names: Names::new(),
+        depths: ExprDepths::default(),
     };
     let h = lw.expr(e)?;
     konst(&lw.b, h).ok_or_else(|| LowerError::new(e.span, format!("{what} must be a constant")))
@@ -159,6 +190,7 @@ fn distribution(
     let mut lw = Lower {
         b: Builder::new(exprs),
         names: Names::new(),
+        depths: ExprDepths::default(),
     };
     let h = lw.expr(e)?;
     match konst(&lw.b, h) {
@@ -381,6 +413,7 @@ fn instance<'a>(
                 let mut lw = Lower {
                     b: Builder::new(exprs),
                     names: Names::new(),
+                    depths: ExprDepths::default(),
                 };
                 lw.names.next_slot = slot;
                 for (n, h) in &known {
@@ -424,6 +457,7 @@ fn instance<'a>(
             let mut lw = Lower {
                 b: Builder::new(exprs),
                 names: Names::new(),
+                depths: ExprDepths::default(),
             };
             lw.names.next_slot = slot;
             for (n, v) in &bound {
@@ -493,6 +527,7 @@ fn population(
     let mut lw = Lower {
         b: Builder::new(&mut module.exprs),
         names: Names::new(),
+        depths: ExprDepths::default(),
     };
     lw.names.time = true;
     bind_instance(&mut lw.names, &mut lw.b, &inst);
@@ -784,6 +819,7 @@ impl<'a> Net<'a> {
         let mut lw = Lower {
             b: Builder::new(&mut self.module.exprs),
             names: Names::new(),
+            depths: ExprDepths::default(),
         };
         lw.names.time = true;
         lw.names.post = post_names;
@@ -868,6 +904,7 @@ impl<'a> Net<'a> {
         let mut lw = Lower {
             b: Builder::new(&mut self.module.exprs),
             names: Names::new(),
+            depths: ExprDepths::default(),
         };
         lw.names.time = true;
         lw.names.post = post_names;
@@ -958,6 +995,7 @@ impl<'a> Net<'a> {
         let mut lw = Lower {
             b: Builder::new(&mut self.module.exprs),
             names: Names::new(),
+            depths: ExprDepths::default(),
         };
         lw.names.time = true;
         for (name, k, input_pop) in &inputs {

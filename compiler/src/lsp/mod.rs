@@ -19,6 +19,7 @@ pub mod definition;
 pub mod hover;
 pub mod position;
 pub mod server;
+pub mod transport;
 
 use crate::front::check::CheckOutput;
 use crate::source::{SourceId, Span};

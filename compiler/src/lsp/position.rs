@@ -11,8 +11,7 @@ pub struct LineIndex<'t> {
 
 impl<'t> LineIndex<'t> {
     pub fn new(text: &'t str) -> Self {
-        let mut starts = vec![0];
-        starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
+        let starts = crate::source::line_starts(text);
         LineIndex { text, starts }
     }
 

@@ -19,7 +19,7 @@ use std::path::PathBuf;
 /// Runs the server on stdin/stdout until `exit`. Returns the process exit
 /// code: 0 after `shutdown` then `exit`, 1 otherwise (as LSP asks).
 pub fn run() -> i32 {
-    let (connection, io_threads) = Connection::stdio();
+    let (connection, io_threads) = super::transport::stdio();
     let code = match serve(&connection) {
         Ok(code) => code,
         Err(e) => {

@@ -6,6 +6,8 @@
 //! [`SourceLoader`]), then checks each model body ([`model`]) and each network
 //! ([`network`]). Every problem becomes a [`Diagnostic`]; nothing panics.
 
+mod constant;
+mod integration;
 mod model;
 mod network;
 mod pairing;
@@ -55,6 +57,7 @@ pub fn check_source(name: &str, text: &str, loader: &dyn SourceLoader) -> CheckO
         by_path: HashMap::new(),
         diagnostics: Vec::new(),
         loader,
+        resolving: Vec::new(),
     };
     let root = cx.parse(name, text);
     cx.resolve_imports(root, 0);
@@ -70,7 +73,14 @@ pub fn check_source(name: &str, text: &str, loader: &dyn SourceLoader) -> CheckO
     for file in &files {
         for item in &file.ast.items {
             if let Item::Model(m) = item {
-                diagnostics.extend(model::check_model(m));
+                let found = model::check_model(m);
+                // Folding a model with errors would pile on them.
+                let clean = found.iter().all(|d| !d.is_error());
+                diagnostics.extend(found);
+                if clean {
+                    diagnostics.extend(constant::model_faults(m));
+                    diagnostics.extend(integration::fallback_warnings(m));
+                }
             }
         }
     }
@@ -112,6 +122,9 @@ struct Modules<'l> {
     by_path: HashMap<String, usize>,
     diagnostics: Vec<Diagnostic>,
     loader: &'l dyn SourceLoader,
+    /// The files whose imports are being resolved, outermost first: an
+    /// import of one of them is a cycle.
+    resolving: Vec<usize>,
 }
 
 impl Modules<'_> {
@@ -161,6 +174,40 @@ impl Modules<'_> {
 
     /// Resolves the imports of file `index`, adding the imported models to its scope.
     fn resolve_imports(&mut self, index: usize, depth: u32) {
+        self.resolving.push(index);
+        self.resolve_imports_of(index, depth);
+        self.resolving.pop();
+    }
+
+    /// E0105 when importing `key` from file `index` closes a cycle of
+    /// imports (the language reference, section 7, forbids them).
+    fn import_cycle(
+        &self,
+        key: &str,
+        index: usize,
+        imp: &crate::front::ast::Import,
+    ) -> Option<Diagnostic> {
+        let target = *self.by_path.get(key)?;
+        let at = self.resolving.iter().position(|&f| f == target)?;
+        let mut chain: Vec<&str> = self.resolving[at..]
+            .iter()
+            .map(|&f| self.files[f].name.as_str())
+            .collect();
+        chain.push(self.files[target].name.as_str());
+        Some(
+            Diagnostic::error("E0105", format!("import cycle: {}", chain.join(" → ")))
+                .with_primary(
+                    imp.span,
+                    format!(
+                        "`{}` imports `{key}`, which imports it back",
+                        self.files[index].name
+                    ),
+                )
+                .with_help("move the shared models into a module that imports neither"),
+        )
+    }
+
+    fn resolve_imports_of(&mut self, index: usize, depth: u32) {
         let imports: Vec<_> = self.files[index]
             .ast
             .items
@@ -184,6 +231,11 @@ impl Modules<'_> {
             let mut found = Vec::new();
             let mut failed = false;
             for m in &modules {
+                if let Some(d) = self.import_cycle(&m.join("."), index, &imp) {
+                    self.diagnostics.push(d);
+                    failed = true;
+                    continue;
+                }
                 match self.module(m, index, depth) {
                     Ok(i) => found.push(i),
                     Err(reason) => {

@@ -11,7 +11,8 @@ use crate::front::ast::{
 use crate::front::units::{lookup, Base, Dimension, Rational};
 use crate::front::vocabulary::{INTEGRATION_METHODS, MATH_FUNCTIONS, RANDOM_FUNCTIONS};
 use crate::source::Span;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
+use std::rc::Rc;
 
 /// What a name declared in a model is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -254,6 +255,21 @@ fn mismatch(found: &Ty, expected: &Ty, value: &Expr, diags: &mut Vec<Diagnostic>
     diags.push(d);
 }
 
+/// The params a default or initial value may read: the first `before`
+/// params of the model (by declaration order), and why others are refused.
+/// The order is shared, so setting this up costs the same for every param.
+struct Readable {
+    order: Rc<HashMap<String, usize>>,
+    before: usize,
+    why: &'static str,
+}
+
+impl Readable {
+    fn allows(&self, name: &str) -> bool {
+        self.order.get(name).is_some_and(|&i| i < self.before)
+    }
+}
+
 struct Cx {
     env: Env,
     diags: Vec<Diagnostic>,
@@ -262,7 +278,7 @@ struct Cx {
     output_targets: bool,
     /// While checking a param default or a state's initial value: the
     /// declared names it may read, and why others are refused.
-    only: Option<(HashSet<String>, &'static str)>,
+    only: Option<Readable>,
     /// When checking a model as one projection uses it: the weight's unit
     /// and the neurons behind `post.X` / `pre.X`.
     inst: Option<Inst>,
@@ -276,15 +292,17 @@ struct Cx {
 impl Cx {
     fn members(&mut self, m: &ModelDef) {
         let mut odes: HashMap<&str, Span> = HashMap::new();
-        let mut earlier_params = HashSet::new();
-        let all_params: HashSet<String> = m
-            .members
-            .iter()
-            .filter_map(|m| match m {
-                Member::Param(p) => Some(p.name.name.clone()),
-                _ => None,
-            })
-            .collect();
+        // Each param's place in declaration order (the first, for a name
+        // declared twice).
+        let mut param_order: HashMap<String, usize> = HashMap::new();
+        for member in &m.members {
+            if let Member::Param(p) = member {
+                let next = param_order.len();
+                param_order.entry(p.name.name.clone()).or_insert(next);
+            }
+        }
+        let param_order = Rc::new(param_order);
+        let mut params_seen = 0;
         for member in &m.members {
             self.placement(m, member);
             match member {
@@ -292,21 +310,25 @@ impl Cx {
                     if let Some(d) = &p.default {
                         // The annotation again: a duplicate name maps to the first one.
                         let expected = annot(self.inst.as_ref(), &p.unit, &mut Vec::new());
-                        self.only = Some((
-                            earlier_params.clone(),
-                            "a param's default may use only params declared before it",
-                        ));
+                        self.only = Some(Readable {
+                            order: Rc::clone(&param_order),
+                            before: params_seen,
+                            why: "a param's default may use only params declared before it",
+                        });
                         let found = self.expr(d);
                         self.only = None;
                         mismatch(&found, &expected, d, &mut self.diags);
                     }
-                    earlier_params.insert(p.name.name.clone());
+                    params_seen += 1;
                 }
                 Member::State(s) => {
                     if let Some(d) = &s.init {
                         let expected = annot(self.inst.as_ref(), &s.unit, &mut Vec::new());
-                        self.only =
-                            Some((all_params.clone(), "an initial value may use only params"));
+                        self.only = Some(Readable {
+                            order: Rc::clone(&param_order),
+                            before: usize::MAX,
+                            why: "an initial value may use only params",
+                        });
                         let found = self.expr(d);
                         self.only = None;
                         mismatch(&found, &expected, d, &mut self.diags);
@@ -664,11 +686,11 @@ impl Cx {
             [one] => {
                 let n = one.name.as_str();
                 if let Some((_, ty, _)) = self.env.names.get(n) {
-                    if let Some((allowed, why)) = &self.only {
-                        if !allowed.contains(n) {
+                    if let Some(readable) = &self.only {
+                        if !readable.allows(n) {
                             self.diags.push(
                                 Diagnostic::error("E0103", format!("`{n}` cannot be used here"))
-                                    .with_primary(one.span, *why),
+                                    .with_primary(one.span, readable.why),
                             );
                         }
                     }
@@ -816,7 +838,10 @@ impl Cx {
                     },
                 ) => {
                     let r = if op == Mul { x.mul(*y) } else { x.div(*y) };
-                    let Ok(dim) = r else { return Ty::Any };
+                    let Ok(dim) = r else {
+                        self.diags.push(super::ty::exponent_overflow(rhs.span));
+                        return Ty::Any;
+                    };
                     let text = match (tx, ty) {
                         _ if y.is_dimensionless() => tx.clone(),
                         _ if x.is_dimensionless() && op == Mul => ty.clone(),

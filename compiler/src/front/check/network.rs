@@ -102,6 +102,18 @@ pub fn check_network(n: &NetworkDef, scope: &Scope, file: &File) -> Vec<Diagnost
                 };
                 // Declarations are checked with the model; only the names here.
                 let vars = declare(model, &mut Vec::new());
+                diags.extend(super::constant::instance_faults(
+                    model,
+                    super::constant::population_overrides(&p.overrides),
+                ));
+                if let Some(dt) = network_dt(n) {
+                    diags.extend(super::constant::saturated_draws(
+                        model,
+                        super::constant::population_overrides(&p.overrides),
+                        dt,
+                        &p.name,
+                    ));
+                }
                 for o in &p.overrides {
                     if o.name.name.is_empty() {
                         continue; // a syntax error, reported by the parser
@@ -282,7 +294,12 @@ pub fn wrong_kind(id: &Ident, kind: ModelKind, scope: &Scope) -> Diagnostic {
         ),
     }
     .with_primary(id.span, format!("expected {article} {what} model"));
-    if let Some(s) = closest(&id.name, of_kind.iter().copied()) {
+    if crate::stdlib::defines(kind_word(kind), &id.name) {
+        d = d.with_help(format!(
+            "`{}` is in the standard library: `import std.{{{}}}`",
+            id.name, id.name
+        ));
+    } else if let Some(s) = closest(&id.name, of_kind.iter().copied()) {
         d = d.with_help(format!("did you mean `{s}`?"));
     } else if !of_kind.is_empty() {
         let list: Vec<String> = of_kind.iter().map(|n| format!("`{n}`")).collect();
@@ -305,4 +322,14 @@ pub fn kind_word(kind: ModelKind) -> &'static str {
         ModelKind::Synapse => "synapse",
         ModelKind::Output => "output",
     }
+}
+
+/// The network's `dt` in seconds, when it is a positive constant.
+fn network_dt(n: &NetworkDef) -> Option<f64> {
+    n.items.iter().find_map(|item| match item {
+        NetItem::Setting(s) if s.name.name == "dt" => {
+            super::constant::network_value(&s.value).filter(|dt| *dt > 0.0)
+        }
+        _ => None,
+    })
 }

@@ -587,6 +587,11 @@ fn model_ref<'s>(
         return None;
     };
     let env = declare(model, &mut Vec::new());
+    let named = r
+        .args
+        .iter()
+        .filter_map(|a| Some((a.name.as_ref()?.name.as_str(), &a.value)));
+    diags.extend(super::constant::instance_faults(model, named));
     for arg in &r.args {
         let Some(name) = &arg.name else {
             diags.push(

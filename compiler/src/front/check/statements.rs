@@ -118,6 +118,7 @@ pub fn check_statement(
                 "dt" | "duration" => {
                     let what = format!("`{}`", s.name.name);
                     expect(&found, &time(), &s.value, Some(&what), diags);
+                    diags.extend(positive_time(&s.name.name, &s.value));
                 }
                 "seed" => expect(&found, &Ty::number(), &s.value, Some("`seed`"), diags),
                 other => {
@@ -181,4 +182,26 @@ pub fn check_statement(
         }
         NetItem::Population(_) | NetItem::Projection(_) | NetItem::Error(_) => {}
     }
+}
+
+/// E0307: `dt` must be a positive time, `duration` one that is not negative
+/// (a constant; the lowering would otherwise build an invalid module).
+fn positive_time(setting: &str, value: &Expr) -> Option<Diagnostic> {
+    let v = super::constant::network_value(value)?;
+    let fits = if setting == "dt" { v > 0.0 } else { v >= 0.0 };
+    if fits && v.is_finite() {
+        return None;
+    }
+    let needs = if setting == "dt" {
+        "positive"
+    } else {
+        "zero or positive"
+    };
+    Some(
+        Diagnostic::error(
+            "E0307",
+            format!("`{setting}` must be {needs}, found {} ms", v * 1e3),
+        )
+        .with_primary(value.span, format!("{} ms", v * 1e3)),
+    )
 }

@@ -32,13 +32,26 @@ fn distance(a: &str, b: &str) -> usize {
 /// (at most a third of the name's length, and at least one edit allowed).
 pub fn closest<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
     let limit = (name.chars().count() / 3).max(1);
-    candidates
-        .into_iter()
-        .filter(|c| *c != name)
-        .map(|c| (distance(name, c), c))
+    let candidates: Vec<&str> = candidates.into_iter().filter(|c| *c != name).collect();
+    let by_edits = candidates
+        .iter()
+        .map(|c| (distance(name, c), *c))
         .filter(|(d, _)| *d <= limit)
         .min_by_key(|(d, c)| (*d, *c))
-        .map(|(_, c)| c)
+        .map(|(_, c)| c);
+    // `tau_m` for `tau`, `tau` for `tau_m`: a name with a `_suffix` more or
+    // less is a likely slip, however long the suffix.
+    by_edits.or_else(|| {
+        let suffixed = |long: &str, short: &str| {
+            long.strip_prefix(short)
+                .is_some_and(|rest| rest.starts_with('_'))
+        };
+        candidates
+            .iter()
+            .filter(|c| suffixed(name, c) || suffixed(c, name))
+            .min_by_key(|c| (c.len().abs_diff(name.len()), **c))
+            .copied()
+    })
 }
 
 /// The unit name (with or without prefix) closest to `name`.
@@ -87,6 +100,13 @@ pub fn closest_unit(name: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_name_with_a_suffix_more_or_less_is_suggested() {
+        assert_eq!(closest("tau_m", ["tau", "V_rest", "R"]), Some("tau"));
+        assert_eq!(closest("tau", ["tau_m", "V"]), Some("tau_m"));
+        assert_eq!(closest("taum", ["tau_m_long", "V"]), None);
+    }
 
     #[test]
     fn finds_near_misses_only() {

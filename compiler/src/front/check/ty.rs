@@ -119,15 +119,16 @@ fn unit_dim(u: &UnitExpr, diags: &mut Vec<Diagnostic>) -> Option<Dimension> {
         UnitExprKind::One => Some(Dimension::NONE),
         UnitExprKind::Mul(a, b) => {
             let (a, b) = (unit_dim(a, diags), unit_dim(b, diags));
-            a?.mul(b?).ok()
+            refuse_overflow(a?.mul(b?), u, diags)
         }
         UnitExprKind::Div(a, b) => {
             let (a, b) = (unit_dim(a, diags), unit_dim(b, diags));
-            a?.div(b?).ok()
+            refuse_overflow(a?.div(b?), u, diags)
         }
         UnitExprKind::Pow(a, r) => {
             let e = Rational::new(i64::from(r.num), i64::from(r.den))?;
-            unit_dim(a, diags)?.powr(e).ok()
+            let base = unit_dim(a, diags)?;
+            refuse_overflow(base.powr(e), u, diags)
         }
         UnitExprKind::UnitOf(id) if id.name == "w" => Some(Dimension::weight_var()),
         UnitExprKind::UnitOf(id) => {
@@ -140,6 +141,32 @@ fn unit_dim(u: &UnitExpr, diags: &mut Vec<Diagnostic>) -> Option<Dimension> {
             None
         }
         UnitExprKind::Error => None,
+    }
+}
+
+/// E0207: a unit whose exponents no longer fit the exact fractions units
+/// are computed with (`m^(1/997) * m^(1/991) * …`). Refused rather than
+/// accepted as any unit.
+pub fn exponent_overflow(span: crate::source::Span) -> Diagnostic {
+    Diagnostic::error(
+        "E0207",
+        "the exponents of this unit are too large to compute with",
+    )
+    .with_primary(span, "the unit's exponents overflow here")
+    .with_help("unit exponents must be fractions with numerator and denominator below 2^31")
+}
+
+fn refuse_overflow<E>(
+    dim: Result<Dimension, E>,
+    u: &UnitExpr,
+    diags: &mut Vec<Diagnostic>,
+) -> Option<Dimension> {
+    match dim {
+        Ok(d) => Some(d),
+        Err(_) => {
+            diags.push(exponent_overflow(u.span));
+            None
+        }
     }
 }
 

@@ -90,23 +90,39 @@ impl Parser {
     }
 
     fn or_expr(&mut self) -> PResult<Expr> {
-        let mut lhs = self.and_expr()?;
-        while matches!(self.kind(), TokenKind::Keyword("or") | TokenKind::OrOr) {
-            self.bump();
-            let rhs = self.and_expr()?;
-            lhs = Self::binary(lhs, BinaryOp::Or, rhs);
-        }
-        Ok(lhs)
+        self.chain(Self::and_expr, |k| {
+            matches!(k, TokenKind::Keyword("or") | TokenKind::OrOr).then_some(BinaryOp::Or)
+        })
     }
 
     fn and_expr(&mut self) -> PResult<Expr> {
-        let mut lhs = self.not_expr()?;
-        while matches!(self.kind(), TokenKind::Keyword("and") | TokenKind::AndAnd) {
-            self.bump();
-            let rhs = self.not_expr()?;
-            lhs = Self::binary(lhs, BinaryOp::And, rhs);
-        }
-        Ok(lhs)
+        self.chain(Self::not_expr, |k| {
+            matches!(k, TokenKind::Keyword("and") | TokenKind::AndAnd).then_some(BinaryOp::And)
+        })
+    }
+
+    /// `operand (op operand)*`, left-associative, by a loop: a flat chain of
+    /// any length costs no stack here. Each operator deepens the tree by one
+    /// level, which later phases walk recursively, so each counts against
+    /// the tree-depth budget (see [`Parser::link`]).
+    fn chain(
+        &mut self,
+        operand: fn(&mut Self) -> PResult<Expr>,
+        op_of: fn(&TokenKind) -> Option<BinaryOp>,
+    ) -> PResult<Expr> {
+        let links_before = self.links;
+        let result = (|| {
+            let mut lhs = operand(self)?;
+            while let Some(op) = op_of(self.kind()) {
+                self.link()?;
+                self.bump();
+                let rhs = operand(self)?;
+                lhs = Self::binary(lhs, op, rhs);
+            }
+            Ok(lhs)
+        })();
+        self.links = links_before;
+        result
     }
 
     fn not_expr(&mut self) -> PResult<Expr> {
@@ -160,31 +176,19 @@ impl Parser {
     }
 
     fn sum(&mut self) -> PResult<Expr> {
-        let mut lhs = self.product()?;
-        loop {
-            let op = match self.kind() {
-                TokenKind::Plus => BinaryOp::Add,
-                TokenKind::Minus => BinaryOp::Sub,
-                _ => return Ok(lhs),
-            };
-            self.bump();
-            let rhs = self.product()?;
-            lhs = Self::binary(lhs, op, rhs);
-        }
+        self.chain(Self::product, |k| match k {
+            TokenKind::Plus => Some(BinaryOp::Add),
+            TokenKind::Minus => Some(BinaryOp::Sub),
+            _ => None,
+        })
     }
 
     fn product(&mut self) -> PResult<Expr> {
-        let mut lhs = self.unary()?;
-        loop {
-            let op = match self.kind() {
-                TokenKind::Star => BinaryOp::Mul,
-                TokenKind::Slash => BinaryOp::Div,
-                _ => return Ok(lhs),
-            };
-            self.bump();
-            let rhs = self.unary()?;
-            lhs = Self::binary(lhs, op, rhs);
-        }
+        self.chain(Self::unary, |k| match k {
+            TokenKind::Star => Some(BinaryOp::Mul),
+            TokenKind::Slash => Some(BinaryOp::Div),
+            _ => None,
+        })
     }
 
     fn unary(&mut self) -> PResult<Expr> {

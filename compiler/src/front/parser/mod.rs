@@ -37,6 +37,7 @@ pub fn parse(source: SourceId, text: &str) -> (File, Vec<Diagnostic>) {
         source,
         diags,
         depth: 0,
+        links: 0,
         depth_reported: false,
         unwinding: false,
         pending: None,
@@ -54,6 +55,12 @@ pub fn parse(source: SourceId, text: &str) -> (File, Vec<Diagnostic>) {
 /// runs out of stack.
 const MAX_DEPTH: u32 = 64;
 
+/// How deep the syntax tree may grow: nesting plus the operators of flat
+/// chains (`a + b + c` is two levels). The parser reads chains by a loop, but
+/// the checker, the lowering and the language server walk the tree
+/// recursively; this keeps each walk a few hundred frames deep.
+pub(crate) const MAX_TREE_DEPTH: u32 = 256;
+
 /// Marker: the error has been reported; the caller recovers.
 #[derive(Debug)]
 pub(crate) struct Reported;
@@ -68,6 +75,9 @@ pub(crate) struct Parser {
     source: SourceId,
     diags: Vec<Diagnostic>,
     depth: u32,
+    /// Operators of the flat chains open around the current token (each a
+    /// level of the tree, though not of the parser's stack).
+    links: u32,
     depth_reported: bool,
     /// Set when nesting went too deep: every enclosing bracket would now
     /// report itself unclosed, so nothing is reported until the parser is back
@@ -297,6 +307,27 @@ impl Parser {
         let result = f(self);
         self.depth -= 1;
         result
+    }
+
+    /// One more operator in a flat chain; refused (E0020, reported once)
+    /// past [`MAX_TREE_DEPTH`]. The caller restores `links` when its chain ends.
+    fn link(&mut self) -> PResult<()> {
+        if self.depth + self.links >= MAX_TREE_DEPTH {
+            if !self.depth_reported {
+                self.depth_reported = true;
+                let d = Diagnostic::error("E0020", "this expression is too deep")
+                    .with_primary(
+                        self.span(),
+                        format!("more than {MAX_TREE_DEPTH} operators deep"),
+                    )
+                    .with_help("split the chain into parts with `let` and add the parts");
+                self.report(d);
+            }
+            self.unwinding = true;
+            return Err(Reported);
+        }
+        self.links += 1;
+        Ok(())
     }
 
     // ------------------------------------------------------------ recovery

@@ -26,17 +26,23 @@ impl Parser {
     /// A unit annotation: `mV`, `mV/ms`, `nS*mV`, `1/ms`, `uF/cm^2`, `1`, `[w]`.
     pub(super) fn unit_annotation(&mut self, context: &str) -> PResult<UnitExpr> {
         self.nested(|p| {
-            let mut lhs = p.unit_term(context)?;
-            loop {
-                let div = match p.kind() {
-                    TokenKind::Star => false,
-                    TokenKind::Slash => true,
-                    _ => return Ok(lhs),
-                };
-                p.bump();
-                let rhs = p.unit_term("after the operator")?;
-                lhs = combine(lhs, div, rhs);
-            }
+            let links_before = p.links;
+            let result = (|| {
+                let mut lhs = p.unit_term(context)?;
+                loop {
+                    let div = match p.kind() {
+                        TokenKind::Star => false,
+                        TokenKind::Slash => true,
+                        _ => return Ok(lhs),
+                    };
+                    p.link()?;
+                    p.bump();
+                    let rhs = p.unit_term("after the operator")?;
+                    lhs = combine(lhs, div, rhs);
+                }
+            })();
+            p.links = links_before;
+            result
         })
     }
 
@@ -134,19 +140,29 @@ impl Parser {
         if first.line_break_before || vocabulary::CONTEXTUAL_KEYWORDS.contains(&name.as_str()) {
             return None;
         }
+        let links_before = self.links;
+        let unit = self.unit_chain_after_number();
+        self.links = links_before;
+        Some(unit)
+    }
+
+    /// `mV*ms^-1…` after a number: the factors written tight against their
+    /// operators. A chain too long for the tree-depth budget ends early (the
+    /// error is reported; the rest of the statement is skipped by recovery).
+    fn unit_chain_after_number(&mut self) -> UnitExpr {
         let mut unit = self.unit_factor_after_number();
         loop {
             let op = self.tok();
             let div = match op.kind {
                 TokenKind::Star => false,
                 TokenKind::Slash => true,
-                _ => return Some(unit),
+                _ => return unit,
             };
             let next = self.nth_token(1);
             let tight = !op.space_before && !next.space_before;
             let is_unit = matches!(&next.kind, TokenKind::Ident(n) if is_unit_name(n));
-            if !(tight && is_unit) {
-                return Some(unit);
+            if !(tight && is_unit) || self.link().is_err() {
+                return unit;
             }
             self.bump();
             let rhs = self.unit_factor_after_number();
