@@ -268,6 +268,9 @@ pub fn run(args: RunArgs) -> ExitCode {
             Err(e) => return fail(e),
         }
     }
+    if let Err(e) = snnc::interrupt::install() {
+        eprintln!("warning: Ctrl-C will not stop the run cleanly: {e}");
+    }
     match snnc::run::run(&module, &opts) {
         Ok(summary) => {
             if !args.quiet {
@@ -277,7 +280,7 @@ pub fn run(args: RunArgs) -> ExitCode {
         }
         Err(e) => {
             eprintln!("error: {e}");
-            ExitCode::from(1)
+            ExitCode::from(snnc::interrupt::exit_code(&e))
         }
     }
 }

@@ -6,6 +6,7 @@
 pub mod back;
 pub mod diagnostic;
 pub mod front;
+pub mod interrupt;
 pub mod ir;
 pub mod lower;
 pub mod lsp;

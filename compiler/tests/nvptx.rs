@@ -499,6 +499,7 @@ fn execute_cuda_without_a_driver_is_a_clear_error() {
         tables: &tables,
         on_spikes: &mut on_spikes,
         on_step: &mut on_step,
+        watch: None,
     };
     let e = nvptx::execute_cuda(valid, setup).unwrap_err().to_string();
     assert!(e.contains("CUDA"), "{e}");
@@ -616,6 +617,7 @@ fn ring_and_layout_sizes() {
         tables: &tables,
         on_spikes: &mut none_s,
         on_step: &mut none_t,
+        watch: None,
     };
     let small = layout(
         &m,
@@ -678,6 +680,7 @@ fn device_bytes_count_state_tables_and_spike_ring() {
             tables: &tables,
             on_spikes: &mut none_s,
             on_step: &mut none_t,
+            watch: None,
         };
         let lay = layout(&m, &setup, &opts);
         let src: Vec<bool> = sources(&m, setup.inputs)

@@ -50,6 +50,16 @@ pub struct Summary {
     /// Params swept across the batch (`--sweep`), empty otherwise.
     #[serde(default)]
     pub sweeps: Vec<SweepSummary>,
+    /// The run was stopped by SIGINT/SIGTERM before its last step.
+    #[serde(default)]
+    pub interrupted: bool,
+    /// Steps done: `steps`, or where an interrupted or diverged run stopped
+    /// (every recording ends there).
+    #[serde(default)]
+    pub steps_done: u64,
+    /// Why a diverged run stopped (the error message), if it did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub diverged: Option<String>,
 }
 
 /// The inputs a summary is computed from.
@@ -109,6 +119,23 @@ impl Summary {
             threads: facts.threads,
             populations,
             sweeps: Vec::new(),
+            interrupted: false,
+            steps_done: facts.steps,
+            diverged: None,
+        }
+    }
+
+    /// A run that stopped after `steps_done` of its `steps`: simulated time,
+    /// rates and throughput count the steps done.
+    pub fn stopped_after(&mut self, steps_done: u64) {
+        self.steps_done = steps_done;
+        self.simulated_s = steps_done as f64 * self.dt_s;
+        self.steps_per_s = per_second(steps_done as f64, self.wall_s);
+        for p in &mut self.populations {
+            p.rate_hz = per_second(
+                p.spikes as f64,
+                f64::from(p.neurons) * f64::from(self.batch.max(1)) * self.simulated_s,
+            );
         }
     }
 
