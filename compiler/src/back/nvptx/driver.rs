@@ -571,7 +571,7 @@ pub fn run<D: Device>(
         .collect();
     dev.finish_setup(&launches)?;
 
-    let every = state_every(m, setup, opts);
+    let every = state_every(m, &setup, opts);
     let needs_state = |step: u64| every.iter().any(|e| step.is_multiple_of(*e));
     let traced_steps = traced_every(m, opts);
     let traced = |step: u64| traced_steps.iter().any(|e| step.is_multiple_of(*e));
