@@ -70,7 +70,7 @@ fn interrupt(name: &str, backend: &str, threads: &str, signal: &str, code: i32) 
     let model = dir.join("cuba.snn");
     std::fs::write(&model, MODEL).unwrap();
     let out = dir.join("out");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_snnc"))
+    let child = Command::new(env!("CARGO_BIN_EXE_snnc"))
         .args(["run", "--backend", backend, "--out"])
         .arg(&out)
         .arg(&model)
