@@ -11,24 +11,15 @@ use std::path::{Path, PathBuf};
 
 use snnc::back::guard::CHECK_EVERY;
 use snnc::ir::Module;
-use snnc::pipeline::compile_source;
 use snnc::run::{run, Backend, Precision, RunError, RunOptions};
-use snnc::source::NoFiles;
 use snnc_runtime::array_file::read_npy;
 use snnc_runtime::divergence::{Cause, Divergence, Seen};
 use snnc_runtime::summary::Summary;
 use snnc_runtime::{FileRole, RuntimeError};
 
-fn compile(text: &str) -> Module {
-    let c = compile_source("test.snn", text, &NoFiles, None);
-    match c.module {
-        Some(m) => m,
-        None => panic!(
-            "does not compile:\n{}",
-            snnc::diagnostic::render_text(&c.diagnostics, c.sources(), false)
-        ),
-    }
-}
+mod run_support;
+
+use run_support::compile_text as compile;
 
 fn dir_of(name: &str) -> PathBuf {
     std::env::temp_dir().join(format!("snnc-diverge-{}-{name}", std::process::id()))
@@ -291,3 +282,39 @@ neuron HHrk {
     integrate rk4
 }
 ";
+
+#[test]
+fn a_swept_zero_names_the_batch_item_it_spoils() {
+    let m = compile(LIF_NET);
+    for (backend, precision) in BACKENDS {
+        let mut opts = RunOptions::new(out_dir(&format!("sweep-{backend:?}-{precision:?}")));
+        opts.backend = backend;
+        opts.precision = precision;
+        opts.batch = 2;
+        opts.sweeps.push(snnc::run::Sweep {
+            population: "E".into(),
+            param: "tau".into(),
+            from: 0.02,
+            to: 0.0,
+            values: vec![0.02, 0.0],
+        });
+        let d = match run(&m, &opts) {
+            Err(RunError::Runtime(RuntimeError::Diverged(d))) => *d,
+            other => panic!("{backend:?}: expected a divergence, got {other:?}"),
+        };
+        // Item 0 (tau = 20 ms) stays finite; item 1 (tau = 0) does not.
+        assert_eq!(
+            (d.batch, d.neuron, d.step),
+            (1, 0, CHECK_EVERY),
+            "{backend:?}"
+        );
+        assert_eq!(
+            d.causes,
+            vec![Cause::ZeroDivisor {
+                param: "tau".into()
+            }],
+            "{backend:?}"
+        );
+        assert!(d.to_string().contains("(batch item 1)"));
+    }
+}
