@@ -318,3 +318,20 @@ fn a_swept_zero_names_the_batch_item_it_spoils() {
         assert!(d.to_string().contains("(batch item 1)"));
     }
 }
+
+#[test]
+fn a_check_step_that_is_also_traced_reports_the_state_scan_on_every_backend() {
+    // V of neurons 3 and 4 traced every 256 steps: step 256 is both a check
+    // and a sample. The scan runs first everywhere, so neuron 0 is named.
+    let text = LIF_NET.replace(
+        "record spikes of E",
+        "record spikes of E\n record V of E[3:5] every 25.6 ms",
+    );
+    let mut m = compile(&text);
+    set_param(&mut m, "E", "tau", f64::NAN);
+    let d = diverge_everywhere(&m, "check-and-trace");
+    assert_eq!(
+        (d.neuron, d.step, d.seen),
+        (0, CHECK_EVERY, Seen::StateCheck)
+    );
+}

@@ -67,7 +67,9 @@ impl StateView for Vec<Vec<crate::back::reference::PopState>> {
 /// last step (step = the run's step count).
 pub type WatchSink<'a> = dyn FnMut(u64, &dyn StateView) -> Result<(), RuntimeError> + 'a;
 
-/// What a backend owes the guard: its states every `every` steps.
+/// What a backend owes the guard: its states every `every` steps, given
+/// to `sink` before `on_step` sees the same step, and once after the last
+/// step.
 pub struct Watch<'a> {
     pub every: u64,
     pub sink: &'a mut WatchSink<'a>,

@@ -391,10 +391,11 @@ pub fn execute(valid: ValidModule<'_>, setup: Setup<'_>) -> Result<Outcome, Runt
 
     let mut setup = setup;
     for step in 0..setup.steps {
-        (setup.on_step)(step, &pops)?;
+        // The guard first, then the traces (as on every backend).
         if let Some(w) = setup.watch.as_mut().filter(|w| w.due(step)) {
             (w.sink)(step, &pops)?;
         }
+        (setup.on_step)(step, &pops)?;
         let t = step as f64 * dt;
         let step32 = step as u32;
         for b in 0..nb {
