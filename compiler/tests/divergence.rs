@@ -335,3 +335,27 @@ fn a_check_step_that_is_also_traced_reports_the_state_scan_on_every_backend() {
         (0, CHECK_EVERY, Seen::StateCheck)
     );
 }
+
+#[test]
+fn snnc_run_reports_a_divergence_in_one_line_and_fails() {
+    let dir = out_dir("cli");
+    std::fs::create_dir_all(&dir).unwrap();
+    let model = dir.join("hh.snn");
+    std::fs::write(&model, format!("{HH_RK4}\n{HH_NET}")).unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_snnc"))
+        .args(["run", "--out"])
+        .arg(dir.join("out"))
+        .arg(&model)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert_eq!(lines.len(), 1, "{stderr}");
+    assert!(
+        lines[0].starts_with("error: the run diverged at step 256 (t = 25.6 ms): P."),
+        "{stderr}"
+    );
+    let (_, rows) = npy(&dir.join("out").join("spikes_P.npy"));
+    assert!(rows.chunks(3).all(|r| r[0] < 256.0));
+}

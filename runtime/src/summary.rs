@@ -39,11 +39,13 @@ pub struct Summary {
     pub simulated_s: f64,
     pub wall_s: f64,
     pub steps_per_s: f64,
-    /// Delivered synaptic events (spikes × out-degree) over the run.
+    /// Delivered synaptic events (spikes × out-degree) over the run; 0 when
+    /// the run stopped early (interrupted or diverged: not counted then).
     pub synaptic_events: u64,
     pub synaptic_events_per_s: f64,
     /// CPU threads that stepped the network (the JIT picks them from the
-    /// work per step unless `SNNC_THREADS` is set; 1 for the other backends).
+    /// work per step unless `SNNC_THREADS` is set; 1 for the other backends;
+    /// 0 when the run stopped early).
     #[serde(default)]
     pub threads: u32,
     pub populations: Vec<PopulationSummary>,
