@@ -811,3 +811,48 @@ fn host_kernels_stop_where_the_reference_stops_on_a_divergence() {
     let exp = diverged(guarded(&compile(expif), 1000, HOST));
     assert!(exp.causes.contains(&Cause::ExpOverflow), "{:?}", exp.causes);
 }
+
+#[test]
+fn the_guard_reads_a_finite_network_with_a_spike_source_without_complaint() {
+    use snnc::back::guard::{Guard, StateView, Watch, CHECK_EVERY};
+    let m = fed_network();
+    let steps = 230;
+    let valid = ir::validate(&m).expect("valid");
+    let tables = tables(&m, m.seed);
+    let params: Vec<Vec<Vec<f64>>> = vec![m
+        .populations
+        .iter()
+        .map(|p| p.params.iter().map(|q| q.value).collect())
+        .collect()];
+    let inputs = fed_inputs(&m, steps);
+    let guard = Guard::new(&m, &params);
+    let mut checked = Vec::new();
+    let mut on_spikes = |_: u32, _: u32, _: u32, _: &[u32]| Ok(());
+    let mut on_step = |_: u64, _: &[Vec<PopState>]| Ok(());
+    let mut sink = |step: u64, view: &dyn StateView| {
+        checked.push(step);
+        guard.check(step, view)
+    };
+    let setup = Setup {
+        steps,
+        batch: 1,
+        seed: m.seed,
+        f32: false,
+        params: params.clone(),
+        inputs: &inputs,
+        tables: &tables,
+        on_spikes: &mut on_spikes,
+        on_step: &mut on_step,
+        watch: Some(Watch {
+            every: CHECK_EVERY / 2,
+            sink: &mut sink,
+        }),
+    };
+    let opts = HostOptions {
+        chunk: 7,
+        ..HostOptions::default()
+    };
+    nvptx::execute_host_with(valid, setup, &opts).expect("finite");
+    // Steps 0 and 128, and the end.
+    assert_eq!(checked, vec![0, CHECK_EVERY / 2, steps]);
+}

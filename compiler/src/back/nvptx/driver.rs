@@ -909,28 +909,35 @@ fn final_states<D: Device>(
     plan: &Plan,
     nbz: usize,
 ) -> Result<Vec<Vec<PopState>>, RuntimeError> {
+    let len = |p: &crate::ir::Population| p.states.len() * nbz * p.size as usize;
+    // Only populations with states have a state buffer worth reading.
     let regions: Vec<Region> = m
         .populations
         .iter()
         .zip(&plan.pops)
-        .map(|(p, pb)| {
-            let len = p.states.len() * nbz * p.size as usize;
-            Region::flat(pb.st, Elem::Real, 0, len)
-        })
+        .filter(|(p, _)| len(p) > 0)
+        .map(|(p, pb)| Region::flat(pb.st, Elem::Real, 0, len(p)))
         .collect();
     let ticket = dev.read_async(&regions)?;
-    let got = dev.wait_read(ticket)?;
+    let mut got = dev.wait_read(ticket)?.into_iter();
+    let per_pop: Vec<Vec<f64>> = m
+        .populations
+        .iter()
+        .map(|p| {
+            if len(p) > 0 {
+                got.next().map(Data::into_real).unwrap_or_default()
+            } else {
+                Vec::new()
+            }
+        })
+        .collect();
     Ok((0..nbz)
         .map(|b| {
             m.populations
                 .iter()
-                .zip(&got)
-                .map(|(p, data)| {
+                .zip(&per_pop)
+                .map(|(p, real)| {
                     let n = p.size as usize;
-                    let real = match data {
-                        Data::Real(v) => v.as_slice(),
-                        Data::U32(_) => &[],
-                    };
                     let at = |q: usize| ((q * nbz + b) * n).min(real.len());
                     PopState {
                         states: (0..p.states.len())
