@@ -78,6 +78,7 @@ fn run(m: &Module, tables: &[SynapseTable], steps: u64, batch: u32) -> (Outcome,
         tables,
         on_spikes: &mut on_spikes,
         on_step: &mut on_step,
+        watch: None,
     };
     let opts = JitOptions {
         threads: None,

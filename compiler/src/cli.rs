@@ -281,6 +281,9 @@ pub fn run(args: RunArgs) -> ExitCode {
         .iter()
         .filter(|d| !d.is_error())
         .count() as u32;
+    if let Err(e) = snnc::interrupt::install() {
+        eprintln!("warning: Ctrl-C will not stop the run cleanly: {e}");
+    }
     match snnc::run::run(&module, &opts) {
         Ok(summary) => {
             if !args.quiet {
@@ -290,7 +293,7 @@ pub fn run(args: RunArgs) -> ExitCode {
         }
         Err(e) => {
             eprintln!("error: {e}");
-            ExitCode::from(1)
+            ExitCode::from(snnc::interrupt::exit_code(&e))
         }
     }
 }

@@ -7,6 +7,7 @@ pub mod back;
 pub mod diagnostic;
 pub mod doc;
 pub mod front;
+pub mod interrupt;
 pub mod ir;
 pub mod lower;
 pub mod lsp;

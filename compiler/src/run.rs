@@ -13,6 +13,7 @@
 use std::fmt;
 use std::path::PathBuf;
 
+use crate::back::guard::{self, Guard, Watch};
 use crate::back::reference::{self, PopState, Setup};
 use crate::back::BoundInput;
 use crate::ir::{self, Module, Record, SynapseLayout};
@@ -439,7 +440,10 @@ fn run_and_record(module: &Module, opts: &RunOptions) -> Result<Summary, RunErro
         }
     }
 
+    let guard = Guard::new(module, &params);
+    let mut spikes_seen = vec![0u64; module.populations.len()];
     let mut on_spikes = |pop: u32, step: u32, b: u32, fired: &[u32]| -> Result<(), RuntimeError> {
+        spikes_seen[pop as usize] += fired.len() as u64;
         if let Some(rec) = &mut spike_rec[pop as usize] {
             rec.record_step(step, b, fired)?;
         }
@@ -452,6 +456,7 @@ fn run_and_record(module: &Module, opts: &RunOptions) -> Result<Summary, RunErro
     let started = std::time::Instant::now();
     let mut bar: Option<indicatif::ProgressBar> = None;
     let mut on_step = |step: u64, items: &[Vec<PopState>]| -> Result<(), RuntimeError> {
+        crate::interrupt::check(step)?;
         if progress && step.is_multiple_of(64) {
             match &bar {
                 Some(b) => b.set_position(step),
@@ -485,6 +490,7 @@ fn run_and_record(module: &Module, opts: &RunOptions) -> Result<Summary, RunErro
                 let values = &item[*pop].states[*state as usize];
                 row.extend(ns.iter().map(|&n| values[n as usize]));
             }
+            guard.check_trace(step, (*pop, *state as usize), ns, &row)?;
             rec.sample(&row)?;
         }
         Ok(())
@@ -499,16 +505,21 @@ fn run_and_record(module: &Module, opts: &RunOptions) -> Result<Summary, RunErro
         tables: &tables,
         on_spikes: &mut on_spikes,
         on_step: &mut on_step,
+        watch: Some(Watch {
+            every: guard::CHECK_EVERY,
+            sink: &mut |step, view| guard.check(step, view),
+        }),
     };
-    let outcome = match opts.backend {
-        Backend::Reference => reference::execute(valid, setup)?,
+    let result = match opts.backend {
+        Backend::Reference => reference::execute(valid, setup),
         // States reach `on_step` only on the steps a trace samples.
-        Backend::Cranelift => crate::back::cranelift::execute(valid, setup)?,
+        Backend::Cranelift => crate::back::cranelift::execute(valid, setup),
         #[cfg(feature = "cuda")]
-        Backend::Cuda => crate::back::nvptx::execute_cuda(valid, setup)?,
+        Backend::Cuda => crate::back::nvptx::execute_cuda(valid, setup),
         #[cfg(not(feature = "cuda"))]
         Backend::Cuda => return Err(RunError::Options(NO_CUDA_FEATURE.into())),
     };
+    let (outcome, stopped) = guard::outcome_or_stop(result, spikes_seen, started)?;
     if let Some(b) = bar.take() {
         b.finish_and_clear();
     }
@@ -562,6 +573,12 @@ fn run_and_record(module: &Module, opts: &RunOptions) -> Result<Summary, RunErro
             }
         })
         .collect();
+    if let Some(e) = &stopped {
+        guard::mark_stopped(&mut summary, e);
+    }
     summary.write_json(&opts.out_dir.join("summary.json"))?;
-    Ok(summary)
+    match stopped {
+        Some(e) => Err(e.into()),
+        None => Ok(summary),
+    }
 }

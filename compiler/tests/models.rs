@@ -5,23 +5,15 @@
 
 use std::path::{Path, PathBuf};
 
-use snnc::ir::Module;
 use snnc::pipeline::compile_source;
 use snnc::run::{run, RunOptions};
-use snnc::source::{DiskLoader, NoFiles};
+use snnc::source::DiskLoader;
 use snnc_runtime::array_file::read_npy;
 use snnc_runtime::FileRole;
 
-fn compile(text: &str) -> Module {
-    let c = compile_source("test.snn", text, &NoFiles, None);
-    match c.module {
-        Some(m) => m,
-        None => panic!(
-            "does not compile:\n{}",
-            snnc::diagnostic::render_text(&c.diagnostics, c.sources(), false)
-        ),
-    }
-}
+mod run_support;
+
+use run_support::compile_text as compile;
 
 fn out_dir(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("snnc-models-{}-{name}", std::process::id()));

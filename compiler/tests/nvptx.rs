@@ -499,6 +499,7 @@ fn execute_cuda_without_a_driver_is_a_clear_error() {
         tables: &tables,
         on_spikes: &mut on_spikes,
         on_step: &mut on_step,
+        watch: None,
     };
     let e = nvptx::execute_cuda(valid, setup).unwrap_err().to_string();
     assert!(e.contains("CUDA"), "{e}");
@@ -616,6 +617,7 @@ fn ring_and_layout_sizes() {
         tables: &tables,
         on_spikes: &mut none_s,
         on_step: &mut none_t,
+        watch: None,
     };
     let small = layout(
         &m,
@@ -678,6 +680,7 @@ fn device_bytes_count_state_tables_and_spike_ring() {
             tables: &tables,
             on_spikes: &mut none_s,
             on_step: &mut none_t,
+            watch: None,
         };
         let lay = layout(&m, &setup, &opts);
         let src: Vec<bool> = sources(&m, setup.inputs)
@@ -710,4 +713,146 @@ fn device_bytes_count_state_tables_and_spike_ring() {
         b64 - b1 <= 63 * (per_item + 16 * n),
         "{b64} - {b1}: more than state and ring"
     );
+}
+
+// ---- the divergence guard on the host-run kernels ---------------------------
+
+/// Run `m` for `steps` on the reference or the host kernels with the
+/// divergence guard watching; the error it stops with.
+fn guarded(m: &Module, steps: u64, backend: Backend) -> snnc_runtime::RuntimeError {
+    use snnc::back::guard::{Guard, StateView, Watch, CHECK_EVERY};
+    let valid = ir::validate(m).expect("valid");
+    let tables = tables(m, m.seed);
+    let params: Vec<Vec<Vec<f64>>> = vec![m
+        .populations
+        .iter()
+        .map(|p| p.params.iter().map(|q| q.value).collect())
+        .collect()];
+    let guard = Guard::new(m, &params);
+    let mut on_spikes = |_: u32, _: u32, _: u32, _: &[u32]| Ok(());
+    let mut on_step = |_: u64, _: &[Vec<PopState>]| Ok(());
+    let mut sink = |step: u64, view: &dyn StateView| guard.check(step, view);
+    let setup = Setup {
+        steps,
+        batch: 1,
+        seed: m.seed,
+        f32: false,
+        params: params.clone(),
+        inputs: &[],
+        tables: &tables,
+        on_spikes: &mut on_spikes,
+        on_step: &mut on_step,
+        watch: Some(Watch {
+            every: CHECK_EVERY,
+            sink: &mut sink,
+        }),
+    };
+    let result = match backend {
+        REF => reference::execute(valid, setup),
+        HOST => nvptx::execute_host(valid, setup),
+    };
+    result.expect_err("the run diverges")
+}
+
+fn diverged(e: snnc_runtime::RuntimeError) -> snnc_runtime::divergence::Divergence {
+    match e {
+        snnc_runtime::RuntimeError::Diverged(d) => *d,
+        other => panic!("expected a divergence, got {other}"),
+    }
+}
+
+#[test]
+fn host_kernels_stop_where_the_reference_stops_on_a_divergence() {
+    use snnc_runtime::divergence::Cause;
+    let lif = "import std.{LIF}\nnetwork n {\n dt = 0.1 ms\n duration = 100 ms\n \
+               population E = LIF[20] { V_rest = -49 mV, V_th = -50 mV }\n record spikes of E\n}";
+    let expif = "import std.{ExpIF}\nnetwork n {\n dt = 0.1 ms\n duration = 100 ms\n \
+                 population E = ExpIF[10] { delta_T = 0.01 mV, V = -50 mV }\n record spikes of E\n}";
+    let compile = |src: &str| {
+        snnc::pipeline::compile_source("d.snn", src, &snnc::source::NoFiles, None)
+            .module
+            .expect("compiles")
+    };
+    let mut nan_tau = compile(lif);
+    nan_tau.populations[0]
+        .params
+        .iter_mut()
+        .find(|q| q.name == "tau")
+        .unwrap()
+        .value = f64::NAN;
+    // (model, steps, step the guard reports): a check every 256 steps, and
+    // one at the end of a shorter run.
+    for (m, steps, at) in [
+        (&nan_tau, 1000, 256),
+        (&nan_tau, 10, 10),
+        (&compile(expif), 1000, 256),
+    ] {
+        let want = diverged(guarded(m, steps, REF));
+        let got = diverged(guarded(m, steps, HOST));
+        assert_eq!(want.step, at);
+        assert_eq!(
+            (
+                &got.population,
+                &got.variable,
+                got.neuron,
+                got.step,
+                got.finite_at
+            ),
+            (
+                &want.population,
+                &want.variable,
+                want.neuron,
+                want.step,
+                want.finite_at
+            )
+        );
+        assert!(!got.causes.is_empty() && got.causes.len() == want.causes.len());
+    }
+    let exp = diverged(guarded(&compile(expif), 1000, HOST));
+    assert!(exp.causes.contains(&Cause::ExpOverflow), "{:?}", exp.causes);
+}
+
+#[test]
+fn the_guard_reads_a_finite_network_with_a_spike_source_without_complaint() {
+    use snnc::back::guard::{Guard, StateView, Watch, CHECK_EVERY};
+    let m = fed_network();
+    let steps = 230;
+    let valid = ir::validate(&m).expect("valid");
+    let tables = tables(&m, m.seed);
+    let params: Vec<Vec<Vec<f64>>> = vec![m
+        .populations
+        .iter()
+        .map(|p| p.params.iter().map(|q| q.value).collect())
+        .collect()];
+    let inputs = fed_inputs(&m, steps);
+    let guard = Guard::new(&m, &params);
+    let mut checked = Vec::new();
+    let mut on_spikes = |_: u32, _: u32, _: u32, _: &[u32]| Ok(());
+    let mut on_step = |_: u64, _: &[Vec<PopState>]| Ok(());
+    let mut sink = |step: u64, view: &dyn StateView| {
+        checked.push(step);
+        guard.check(step, view)
+    };
+    let setup = Setup {
+        steps,
+        batch: 1,
+        seed: m.seed,
+        f32: false,
+        params: params.clone(),
+        inputs: &inputs,
+        tables: &tables,
+        on_spikes: &mut on_spikes,
+        on_step: &mut on_step,
+        watch: Some(Watch {
+            every: CHECK_EVERY / 2,
+            sink: &mut sink,
+        }),
+    };
+    let opts = HostOptions {
+        chunk: 7,
+        ..HostOptions::default()
+    };
+    nvptx::execute_host_with(valid, setup, &opts).expect("finite");
+    // Steps 0 and 128, and the end.
+    assert_eq!(checked, vec![0, CHECK_EVERY / 2, steps]);
 }

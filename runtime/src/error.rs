@@ -152,6 +152,11 @@ pub enum RuntimeError {
     /// The backend could not prepare or run the model (a code generator
     /// error, no GPU or driver): `backend` names it, `message` says why.
     Backend { backend: String, message: String },
+    /// A state became NaN or infinite: the run stopped there.
+    Diverged(Box<crate::divergence::Divergence>),
+    /// SIGINT or SIGTERM (`signal`) arrived: the run stopped at the start of
+    /// `step`, with `step` steps done.
+    Interrupted { signal: i32, step: u64 },
 }
 
 /// Where a value sits in an input file.
@@ -191,6 +196,15 @@ pub fn human_bytes(bytes: u64) -> String {
         }
     }
     format!("{bytes} B")
+}
+
+/// `SIGINT` for 2, `SIGTERM` for 15, `signal N` otherwise.
+fn signal_name(signal: i32) -> String {
+    match signal {
+        2 => "SIGINT".into(),
+        15 => "SIGTERM".into(),
+        n => format!("signal {n}"),
+    }
 }
 
 impl fmt::Display for RuntimeError {
@@ -358,6 +372,13 @@ impl fmt::Display for RuntimeError {
                 human_bytes(*bytes)
             ),
             Backend { backend, message } => write!(f, "{backend} backend: {message}"),
+            Diverged(d) => write!(f, "{d}"),
+            Interrupted { signal, step } => write!(
+                f,
+                "interrupted by {} after {step} steps; the recordings and summary.json \
+                 (\"interrupted\": true) end at that step",
+                signal_name(*signal)
+            ),
         }
     }
 }

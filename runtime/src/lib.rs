@@ -19,6 +19,7 @@ pub mod alloc;
 pub mod array_file;
 pub mod connectivity;
 pub mod connectivity_file;
+pub mod divergence;
 pub mod error;
 pub mod memory;
 pub mod npy_stream;

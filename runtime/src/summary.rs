@@ -39,11 +39,13 @@ pub struct Summary {
     pub simulated_s: f64,
     pub wall_s: f64,
     pub steps_per_s: f64,
-    /// Delivered synaptic events (spikes × out-degree) over the run.
+    /// Delivered synaptic events (spikes × out-degree) over the run; 0 when
+    /// the run stopped early (interrupted or diverged: not counted then).
     pub synaptic_events: u64,
     pub synaptic_events_per_s: f64,
     /// CPU threads that stepped the network (the JIT picks them from the
-    /// work per step unless `SNNC_THREADS` is set; 1 for the other backends).
+    /// work per step unless `SNNC_THREADS` is set; 1 for the other backends;
+    /// 0 when the run stopped early).
     #[serde(default)]
     pub threads: u32,
     pub populations: Vec<PopulationSummary>,
@@ -53,6 +55,16 @@ pub struct Summary {
     /// Warnings the compiler gave for the model (shown before the run).
     #[serde(default)]
     pub warnings: u32,
+    /// The run was stopped by SIGINT/SIGTERM before its last step.
+    #[serde(default)]
+    pub interrupted: bool,
+    /// Steps done: `steps`, or where an interrupted or diverged run stopped
+    /// (every recording ends there).
+    #[serde(default)]
+    pub steps_done: u64,
+    /// Why a diverged run stopped (the error message), if it did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub diverged: Option<String>,
 }
 
 /// The inputs a summary is computed from.
@@ -113,6 +125,23 @@ impl Summary {
             populations,
             sweeps: Vec::new(),
             warnings: 0,
+            interrupted: false,
+            steps_done: facts.steps,
+            diverged: None,
+        }
+    }
+
+    /// A run that stopped after `steps_done` of its `steps`: simulated time,
+    /// rates and throughput count the steps done.
+    pub fn stopped_after(&mut self, steps_done: u64) {
+        self.steps_done = steps_done;
+        self.simulated_s = steps_done as f64 * self.dt_s;
+        self.steps_per_s = per_second(steps_done as f64, self.wall_s);
+        for p in &mut self.populations {
+            p.rate_hz = per_second(
+                p.spikes as f64,
+                f64::from(p.neurons) * f64::from(self.batch.max(1)) * self.simulated_s,
+            );
         }
     }
 

@@ -2,6 +2,7 @@
 //! the oracle every faster backend (JIT, GPU) is tested against.
 
 pub mod cranelift;
+pub mod guard;
 #[cfg(feature = "cuda")]
 pub mod nvptx;
 pub mod reference;

@@ -117,6 +117,7 @@ pub fn run_on(
         tables: &tables,
         on_spikes: &mut on_spikes,
         on_step: &mut on_step,
+        watch: None,
     };
     let outcome = exec(valid, setup, every).expect("runs");
     assert_eq!(

@@ -447,3 +447,16 @@ pub fn noisy() -> Module {
     ode.update = None;
     m
 }
+
+/// `.snn` text (imports from the standard library only) compiled to IR;
+/// panics with the rendered diagnostics when it does not compile.
+pub fn compile_text(text: &str) -> Module {
+    let c = snnc::pipeline::compile_source("test.snn", text, &snnc::source::NoFiles, None);
+    match c.module {
+        Some(m) => m,
+        None => panic!(
+            "does not compile:\n{}",
+            snnc::diagnostic::render_text(&c.diagnostics, c.sources(), false)
+        ),
+    }
+}

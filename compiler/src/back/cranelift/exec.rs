@@ -746,7 +746,10 @@ pub fn execute_with(
             })
             .collect()
     });
-    let needs_state = |step: u64| state_every.iter().any(|e| step.is_multiple_of(*e));
+    let traced = |step: u64| state_every.iter().any(|e| step.is_multiple_of(*e));
+    let watch_every = setup.watch.as_ref().map_or(0, |w| w.every);
+    let watched = |step: u64| watch_every > 0 && step.is_multiple_of(watch_every);
+    let needs_state = |step: u64| traced(step) || watched(step);
 
     let barrier = SpinBarrier::new(threads);
     let abort = AtomicBool::new(false);
@@ -968,10 +971,19 @@ pub fn execute_with(
 
     let mut spikes = vec![0u64; npop];
     let mut snapshot: Vec<Vec<PopState>> = Vec::new();
+    let view = JitView {
+        states: &state_ptrs,
+        sizes: m.populations.iter().map(|p| p.size as usize).collect(),
+        f32,
+    };
+    let mut watch = setup.watch;
     let mut on_cb = |ph: Phase<'_>| -> Result<(), RuntimeError> {
         match ph {
             Phase::Start(step, full) => {
-                if full {
+                if let Some(w) = watch.as_mut().filter(|w| full && w.due(step)) {
+                    (w.sink)(step, &view)?;
+                }
+                if full && traced(step) {
                     snapshot.clear();
                     for b in 0..nb {
                         snapshot.push(
@@ -1026,6 +1038,9 @@ pub fn execute_with(
     if let Some(e) = error {
         return Err(e);
     }
+    if let Some(w) = watch.as_mut() {
+        (w.sink)(steps, &view)?;
+    }
     drop(items);
     Ok(Outcome {
         spikes,
@@ -1040,4 +1055,31 @@ enum Phase<'a> {
     /// Start of a step; whether the full state is wanted.
     Start(u64, bool),
     Spikes(u32, u32, u32, &'a [u32]),
+}
+
+/// The guard's view of the JIT's state arrays (read between steps, while
+/// every other thread waits at the barrier).
+struct JitView<'a> {
+    /// `states[b][p][s]`.
+    states: &'a [Vec<Vec<P>>],
+    /// Neurons per population.
+    sizes: Vec<usize>,
+    f32: bool,
+}
+
+impl crate::back::guard::StateView for JitView<'_> {
+    fn values(&self, batch: usize, pop: usize, state: usize) -> crate::back::guard::Values<'_> {
+        let p = self.states[batch][pop][state].0;
+        let n = self.sizes[pop];
+        // SAFETY: the array holds at least `n` elements of the run's type
+        // (padded), and no thread writes it while a view is read (see
+        // `JitView`).
+        unsafe {
+            if self.f32 {
+                crate::back::guard::Values::F32(std::slice::from_raw_parts(p.cast::<f32>(), n))
+            } else {
+                crate::back::guard::Values::F64(std::slice::from_raw_parts(p.cast::<f64>(), n))
+            }
+        }
+    }
 }

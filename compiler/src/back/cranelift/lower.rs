@@ -1342,6 +1342,13 @@ impl Gen<'_, '_> {
             };
             let b = &mut self.fb;
             spk = math::mand(b, spk, valid);
+            // A non-finite state never spikes (see back::guard): x - x is
+            // NaN exactly when x is NaN or ±inf.
+            for &v in &s1 {
+                let d = self.fb.ins().fsub(v, v);
+                let finite = math::fcmp(&mut self.fb, FloatCC::Ordered, d, d);
+                spk = math::mand(&mut self.fb, spk, finite);
+            }
             let mut s2 = s1.clone();
             for r in &p.reset {
                 let Var::State(t) = r.target else { continue };

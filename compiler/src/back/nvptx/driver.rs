@@ -233,7 +233,15 @@ pub struct Layout {
 
 /// Steps at which the state is recorded (`HostOptions::state_every`, or the
 /// module's trace periods).
-pub fn state_every(m: &Module, opts: &HostOptions) -> Vec<u64> {
+pub fn state_every(m: &Module, setup: &Setup<'_>, opts: &HostOptions) -> Vec<u64> {
+    let mut every = traced_every(m, opts);
+    every.extend(setup.watch.as_ref().map(|w| w.every).filter(|&e| e > 0));
+    every
+}
+
+/// The steps whose state `on_step` receives (the rest of [`state_every`] is
+/// for the divergence guard).
+fn traced_every(m: &Module, opts: &HostOptions) -> Vec<u64> {
     opts.state_every.clone().unwrap_or_else(|| {
         m.records
             .iter()
@@ -269,7 +277,7 @@ pub fn ring_slots(tables: &[SynapseTable], chunk: u32) -> u32 {
 pub fn staging_bytes(m: &Module, setup: &Setup<'_>, opts: &HostOptions, k: u32) -> u64 {
     let nb = u64::from(setup.batch.max(1));
     let rs: u64 = if setup.f32 { 4 } else { 8 };
-    let every = state_every(m, opts);
+    let every = state_every(m, setup, opts);
     let snap_bytes: u64 = m
         .populations
         .iter()
@@ -304,7 +312,7 @@ pub fn device_bytes(
 /// The chunking of a run: `opts.chunk`, halved until the trace snapshots
 /// and the input window fit [`STAGING_BUDGET_BYTES`].
 pub fn layout(m: &Module, setup: &Setup<'_>, opts: &HostOptions) -> Layout {
-    let every = state_every(m, opts);
+    let every = state_every(m, setup, opts);
     let need = |k: u32| staging_bytes(m, setup, opts, k);
     let mut k = opts.chunk.max(1);
     while k > 1 && need(k) > STAGING_BUDGET_BYTES {
@@ -563,8 +571,10 @@ pub fn run<D: Device>(
         .collect();
     dev.finish_setup(&launches)?;
 
-    let every = state_every(m, opts);
+    let every = state_every(m, &setup, opts);
     let needs_state = |step: u64| every.iter().any(|e| step.is_multiple_of(*e));
+    let traced_steps = traced_every(m, opts);
+    let traced = |step: u64| traced_steps.iter().any(|e| step.is_multiple_of(*e));
 
     // Per projection and row: delays sorted (per-synapse delays only).
     let row_delays: Vec<Option<Vec<Vec<u64>>>> = tables
@@ -618,7 +628,10 @@ pub fn run<D: Device>(
                         }
                         items.push(pops);
                     }
-                    (setup.on_step)(s, &items)?;
+                    if let Some(w) = setup.watch.as_mut().filter(|w| w.due(s)) {
+                        (w.sink)(s, &items)?;
+                    }
+                    (setup.on_step)(s, if traced(s) { &items } else { &[] })?;
                 }
                 None => (setup.on_step)(s, &[])?,
             }
@@ -874,10 +887,67 @@ pub fn run<D: Device>(
         )?;
     }
     dev.sync()?;
+    if setup.watch.is_some() {
+        let end = final_states(dev, m, plan, nbz)?;
+        if let Some(w) = setup.watch.as_mut() {
+            (w.sink)(steps, &end)?;
+        }
+    }
     Ok(Outcome {
         spikes,
         synaptic_events: events,
         wall_s: start.elapsed().as_secs_f64(),
         threads: 1,
     })
+}
+
+/// Every population's states after the last step, per batch item (for the
+/// divergence guard's final check; currents and counters left empty).
+fn final_states<D: Device>(
+    dev: &mut D,
+    m: &Module,
+    plan: &Plan,
+    nbz: usize,
+) -> Result<Vec<Vec<PopState>>, RuntimeError> {
+    let len = |p: &crate::ir::Population| p.states.len() * nbz * p.size as usize;
+    // Only populations with states have a state buffer worth reading.
+    let regions: Vec<Region> = m
+        .populations
+        .iter()
+        .zip(&plan.pops)
+        .filter(|(p, _)| len(p) > 0)
+        .map(|(p, pb)| Region::flat(pb.st, Elem::Real, 0, len(p)))
+        .collect();
+    let ticket = dev.read_async(&regions)?;
+    let mut got = dev.wait_read(ticket)?.into_iter();
+    let per_pop: Vec<Vec<f64>> = m
+        .populations
+        .iter()
+        .map(|p| {
+            if len(p) > 0 {
+                got.next().map(Data::into_real).unwrap_or_default()
+            } else {
+                Vec::new()
+            }
+        })
+        .collect();
+    Ok((0..nbz)
+        .map(|b| {
+            m.populations
+                .iter()
+                .zip(&per_pop)
+                .map(|(p, real)| {
+                    let n = p.size as usize;
+                    let at = |q: usize| ((q * nbz + b) * n).min(real.len());
+                    PopState {
+                        states: (0..p.states.len())
+                            .map(|q| real[at(q)..(at(q) + n).min(real.len())].to_vec())
+                            .collect(),
+                        currents: Vec::new(),
+                        refractory: Vec::new(),
+                    }
+                })
+                .collect()
+        })
+        .collect())
 }

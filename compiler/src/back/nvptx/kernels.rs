@@ -970,7 +970,13 @@ impl<'c, 'm> Gen<'c, 'm> {
         if let Some(cond) = pop.spike {
             let e = env.with_states(cur_s(self));
             let c = self.expr(cond, &e);
-            let spiking = self.ir.fcmp(P::UNE, c, self.r(0.0));
+            let mut spiking = self.ir.fcmp(P::UNE, c, self.r(0.0));
+            // A non-finite state never spikes (see back::guard).
+            for v in cur_s(self) {
+                let size = self.ir.intr1("llvm.fabs", v);
+                let finite = self.ir.fcmp(P::OLT, size, self.r(f64::INFINITY));
+                spiking = self.ir.and(spiking, finite);
+            }
             let spk = pb.spk;
             let cnt = pb.cnt;
             self.when(spiking, &mut |g| {

@@ -44,6 +44,8 @@ pub struct Setup<'a> {
     /// Called at the start of each step with every item's state:
     /// `states[batch][population][state][neuron]`.
     pub on_step: &'a mut StepSink<'a>,
+    /// The divergence guard's view of the states (see [`super::guard`]).
+    pub watch: Option<super::guard::Watch<'a>>,
 }
 
 /// What the run produced besides the recordings.
@@ -387,7 +389,12 @@ pub fn execute(valid: ValidModule<'_>, setup: Setup<'_>) -> Result<Outcome, Runt
         .map(|j| j.synapse.params.iter().map(|q| q.value).collect())
         .collect();
 
+    let mut setup = setup;
     for step in 0..setup.steps {
+        // The guard first, then the traces (as on every backend).
+        if let Some(w) = setup.watch.as_mut().filter(|w| w.due(step)) {
+            (w.sink)(step, &pops)?;
+        }
         (setup.on_step)(step, &pops)?;
         let t = step as f64 * dt;
         let step32 = step as u32;
@@ -551,7 +558,9 @@ pub fn execute(valid: ValidModule<'_>, setup: Setup<'_>) -> Result<Outcome, Runt
                             batch: b,
                             f32,
                         };
-                        let spiking = eval(a, cond, &env) != 0.0;
+                        // A non-finite state never spikes (see back::guard).
+                        let spiking = eval(a, cond, &env) != 0.0
+                            && s1.iter().all(|v| round(f32, *v).is_finite());
                         if spiking {
                             fired[pi].push(i as u32);
                             for r in &p.reset {
@@ -733,6 +742,9 @@ pub fn execute(valid: ValidModule<'_>, setup: Setup<'_>) -> Result<Outcome, Runt
                 jst[k].ring[slot] = due;
             }
         }
+    }
+    if let Some(w) = setup.watch.as_mut() {
+        (w.sink)(setup.steps, &pops)?;
     }
     Ok(Outcome {
         spikes,
