@@ -125,6 +125,8 @@ pub enum RuntimeError {
     /// The backend could not prepare or run the model (a code generator
     /// error, no GPU or driver): `backend` names it, `message` says why.
     Backend { backend: String, message: String },
+    /// The caller asked the run to stop (Ctrl-C in Python) before `step`.
+    Interrupted { step: u64 },
 }
 
 fn fmt_shape(shape: &[u64]) -> String {
@@ -276,6 +278,7 @@ impl fmt::Display for RuntimeError {
                 human_bytes(*available)
             ),
             Backend { backend, message } => write!(f, "{backend} backend: {message}"),
+            Interrupted { step } => write!(f, "the run was interrupted at step {step}"),
         }
     }
 }

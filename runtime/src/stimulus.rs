@@ -127,7 +127,27 @@ pub fn load_stimulus(
             }
         })?
     };
-    let layout = layout_of(&array.shape, neurons, batch).ok_or_else(|| shape_error(array.shape))?;
+    stimulus_from_array(name, path, array, neurons, batch)
+}
+
+/// Validate an array already in memory (read from `source`, or handed over
+/// by a caller such as the Python binding, which names it in `source`) as
+/// stimulus `name`: the same shapes as [`load_stimulus`] accepts.
+pub fn stimulus_from_array(
+    name: &str,
+    source: &Path,
+    array: NumericArray,
+    neurons: u32,
+    batch: u32,
+) -> Result<Stimulus, RuntimeError> {
+    let Some(layout) = layout_of(&array.shape, neurons, batch) else {
+        return Err(RuntimeError::Shape {
+            role: FileRole::Stimulus(name.to_string()),
+            path: source.to_path_buf(),
+            expected: expected_shapes(neurons, batch),
+            found: array.shape,
+        });
+    };
     Ok(Stimulus {
         name: name.to_string(),
         neurons,
