@@ -55,10 +55,16 @@ fn time() -> Dimension {
 
 /// `--duration`: a time.
 pub fn parse_duration(text: &str) -> Result<f64, String> {
+    parse_time("--duration", text)
+}
+
+/// A time written as text for the argument called `what` (named in the
+/// message when `text` is a quantity but not a time).
+pub fn parse_time(what: &str, text: &str) -> Result<f64, String> {
     let (v, d) = parse_quantity(text)?;
     if d != time() {
         return Err(format!(
-            "--duration {text}: expected a time such as `1s` or `200ms`, found {}",
+            "{what} {text}: expected a time such as `1s` or `200ms`, found {}",
             if d.is_dimensionless() {
                 "a number without a unit".to_string()
             } else {

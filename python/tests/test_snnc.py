@@ -1,0 +1,172 @@
+"""The Python package against the command line and its own promises:
+the same spikes as ``snnc run``, no recompilation for new values, clear
+errors for bad input, a working README line, pictures with every spike."""
+
+import ast
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+import numpy as np
+import pytest
+
+import snnc
+
+
+def cli_run(snnc_cli, tmp_path, model, *args):
+    out = tmp_path / "cli"
+    snnc_cli("run", model, "--out", out, "--quiet", *args)
+    return out
+
+
+def test_spikes_equal_the_cli_files(root, snnc_cli, tmp_path):
+    out = cli_run(snnc_cli, tmp_path, "examples/coba.snn", "--duration", "200ms", "--seed", "3")
+    r = snnc.load(root / "examples/coba.snn").run(duration="200 ms", seed=3)
+    for pop in ("E", "I"):
+        expected = np.load(out / f"spikes_{pop}.npy")
+        assert expected.shape[0] > 100, "COBA spikes"
+        assert r.spikes[pop].dtype == np.uint32
+        np.testing.assert_array_equal(r.spikes[pop], expected)
+    summary = json.loads((out / "summary.json").read_text())
+    assert [p["spikes"] for p in summary["populations"]] == [
+        p["spikes"] for p in r.summary["populations"]
+    ]
+    assert r.rates == {p["name"]: p["rate_hz"] for p in summary["populations"]}
+
+
+def test_batched_sweep_and_traces_equal_the_cli_files(root, snnc_cli, tmp_path):
+    out = cli_run(snnc_cli, tmp_path, "examples/stimulus_file.snn",
+                  "--sweep", "E.tau=8ms,10ms,12ms")
+    drive = np.load(root / "examples/data/drive.npy")
+    model = snnc.load(root / "examples/stimulus_file.snn")
+    r = model.run(sweep={"E.tau": ["8 ms", "10 ms", "12 ms"]}, inputs={"drive": drive})
+    np.testing.assert_array_equal(r.spikes["E"], np.load(out / "spikes_E.npy"))
+    trace = r.traces["E.V"]
+    np.testing.assert_array_equal(trace.values, np.load(out / "trace_E_V.npy"))
+    # `every 1 ms` over 100 ms, batch of 3, neurons 0..3.
+    assert trace.values.shape == (100, 3, 3)
+    np.testing.assert_allclose(trace.t, np.arange(100) * 1e-3)
+    assert set(r.spikes["E"][:, 2]) == {0, 1, 2}
+
+
+def test_a_sweep_of_ten_values_compiles_once(root):
+    model = snnc.load(root / "examples/coba.snn")
+    assert model.compiles == 0
+    counts = []
+    for tau in np.linspace(15e-3, 25e-3, 10):
+        r = model.run(duration="20 ms", sweep={"E.tau": [tau]})
+        counts.append(r.summary["populations"][0]["spikes"])
+    assert model.compiles == 1, "ten values of E.tau reuse one compilation"
+    assert len(set(counts)) > 1, "tau changes the spikes"
+    # Other inputs to the same code: params, batch, duration.
+    model.run(duration="10 ms", batch=2, params={"E.tau": "18 ms"})
+    assert model.compiles == 1
+    # The seed is compiled into the random draws: once per new seed.
+    model.run(duration="10 ms", seed=5, sweep={"E.tau": [0.02]})
+    assert model.compiles == 2
+
+
+def test_bad_inputs_raise_naming_expected_and_found(root, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    model = snnc.load(root / "examples/stimulus_file.snn")
+    good = np.load(root / "examples/data/drive.npy")
+    with pytest.raises(ValueError, match=r"expected shape \[T, 10\].*found \[1000, 9\]"):
+        model.run(inputs={"drive": good[:, :9]})
+    with pytest.raises(ValueError, match=r"expected a float or integer array, found dtype 'complex128'"):
+        model.run(inputs={"drive": good.astype(complex)})
+    with pytest.raises(ValueError, match=r"no input named 'drv' \(inputs: drive\)"):
+        model.run(inputs={"drv": good})
+    with pytest.raises(ValueError, match=r"expected a time.*found a voltage"):
+        model.run(duration="100 mV")
+    with pytest.raises(ValueError, match=r"`parsec` is not a unit"):
+        model.run(duration="1 parsec")
+    with pytest.raises(ValueError, match=r"E.tau: expected a time, found `5 mV` \(a voltage\)"):
+        model.run(params={"E.tau": "5 mV"})
+    with pytest.raises(ValueError, match=r"`E.taux`: the model has no such param"):
+        model.run(sweep={"E.taux": [1.0]})
+    with pytest.raises(ValueError, match=r"precision=\"f16\": expected"):
+        model.run(precision="f16")
+    assert model.compiles == 0, "refused before compiling"
+    assert list(tmp_path.iterdir()) == [], "nothing written"
+
+
+def test_compile_errors_carry_the_cli_report_and_a_list():
+    text = "import std.LIF\nnetwork n {\n    population E = LIF[10] { tau = 5 mV }\n}\n"
+    with pytest.raises(snnc.CompileError) as info:
+        snnc.compile_str(text, name="bad.snn")
+    report = str(info.value)
+    assert "bad.snn:3:" in report and "error[" in report
+    diags = [d for d in info.value.diagnostics if d["severity"] == "error"]
+    assert diags, report
+    first = diags[0]
+    assert first["code"].startswith("E") and first["code"] in report
+    assert (first["file"], first["line"]) == ("bad.snn", 3)
+    assert first["column"] >= 1 and first["message"] in report
+
+
+def test_readme_one_liner_works(root):
+    line = ("import snnc; r = snnc.load('examples/coba.snn').run(duration='1 s'); "
+            "print(r.rates)")
+    done = subprocess.run([sys.executable, "-c", line], cwd=root,
+                          capture_output=True, text=True, check=True)
+    rates = ast.literal_eval(done.stdout)
+    assert set(rates) == {"E", "I"}
+    # bench/MODELS.md: COBA fires at about 15-20 Hz.
+    assert all(10 < v < 30 for v in rates.values()), rates
+
+
+def test_ctrl_c_stops_a_run_with_keyboard_interrupt_and_the_gil_is_free(root):
+    model = snnc.load(root / "examples/coba.snn")
+    model.run(duration="1 ms")  # compile first
+    ticks = []
+    stop = threading.Event()
+
+    def other_thread():
+        while not stop.is_set():
+            ticks.append(1)
+            time.sleep(0.01)
+
+    worker = threading.Thread(target=other_thread)
+    worker.start()
+    timer = threading.Timer(0.5, lambda: os.kill(os.getpid(), signal.SIGINT))
+    timer.start()
+    started = time.perf_counter()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            model.run(duration="100 s")
+    finally:
+        stop.set()
+        worker.join()
+        timer.cancel()
+    assert time.perf_counter() - started < 20, "stopped well before 100 s of COBA"
+    assert len(ticks) >= 10, "another Python thread ran during the simulation"
+    r = model.run(duration="10 ms")
+    assert r.summary["steps"] == 100, "the model still runs after an interrupt"
+
+
+def test_raster_draws_one_mark_per_spike(root):
+    matplotlib = pytest.importorskip("matplotlib")
+    matplotlib.use("Agg")
+    r = snnc.load(root / "examples/stimulus_file.snn").run()
+    ax = r.raster()
+    xs = np.concatenate([line.get_xdata() for line in ax.get_lines()])
+    assert len(xs) == len(r.spikes["E"]) > 0
+    fig = r.plot()
+    assert len(fig.axes) == 3, "raster, rate, the V trace"
+
+
+def test_the_example_notebook_runs_headless(root):
+    nbformat = pytest.importorskip("nbformat")
+    nbclient = pytest.importorskip("nbclient")
+    nb = nbformat.read(root / "examples/coba_python.ipynb", as_version=4)
+    client = nbclient.NotebookClient(nb, timeout=600, kernel_name="python3",
+                                     resources={"metadata": {"path": str(root / "examples")}})
+    client.execute()
+    outputs = [o for cell in nb.cells if cell.cell_type == "code" for o in cell.outputs]
+    assert not [o for o in outputs if o.output_type == "error"]
+    printed = "".join(o.get("text", "") for o in outputs if o.output_type == "stream")
+    assert "compilations during the sweep: 0" in printed
