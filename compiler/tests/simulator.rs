@@ -99,6 +99,15 @@ fn reruns_with_other_values_compile_nothing() {
         rates.push(out.summary.populations[0].spikes);
     }
     assert_eq!(sim.compiles(), 1, "ten values of E.tau: one compilation");
+    // The last run again, with kernels and tables from the caches: the
+    // same spikes as a fresh run of its own.
+    let again = sim.run(&opts, &[], None).expect("rerun").recorded;
+    let fresh = Simulator::new(sim.module().clone(), dir.clone())
+        .run(&opts, &[], None)
+        .expect("fresh run")
+        .recorded;
+    assert_eq!(again, fresh);
+    assert!(!fresh.spikes[0].rows.is_empty());
     assert!(
         rates.windows(2).any(|w| w[0] != w[1]),
         "tau changes the run: {rates:?}"

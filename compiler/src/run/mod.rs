@@ -36,7 +36,7 @@ pub use inputs::InputSource;
 pub use record::{RecordTo, Recorded, RecordedSpikes, RecordedTrace};
 pub use simulator::Simulator;
 pub use snnc_runtime::summary::Summary as RunSummary;
-pub use tables::{rule_tables, synapse_table};
+pub use tables::{rule_tables, synapse_table, TableCache};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Backend {
@@ -218,6 +218,9 @@ pub struct RunIo<'a> {
     pub record: RecordTo<'a>,
     /// Kernels kept from earlier runs of the same module (JIT backend).
     pub jit: &'a mut JitCache,
+    /// Synapse tables kept from an earlier run of the same module (`None`:
+    /// built for this run alone).
+    pub tables: Option<&'a mut TableCache>,
     /// Asked every [`POLL_STEPS`] steps whether to stop; `true` ends the run
     /// with [`RuntimeError::Interrupted`].
     pub stop: Option<&'a mut dyn FnMut() -> bool>,
@@ -243,6 +246,7 @@ pub fn run(module: &Module, opts: &RunOptions) -> Result<Summary, RunError> {
         inputs: InputSource::Files(&opts.inputs),
         record: RecordTo::Files(&opts.out_dir),
         jit: &mut JitCache::default(),
+        tables: None,
         stop: None,
     };
     simulate(module, opts, io).map(|out| out.summary)
@@ -300,7 +304,8 @@ pub fn simulate(module: &Module, opts: &RunOptions, io: RunIo<'_>) -> Result<Run
         opts.precision,
         opts.memory_limit,
     )?;
-    let tables = tables::build_tables(module, from_files, seed)?;
+    let mut built = Vec::new();
+    let tables = tables::tables_for(module, from_files, seed, io.tables, &mut built)?;
 
     let (mut spike_sinks, mut trace_sinks) = record::create(module, batch, io.record)?;
     let mut on_spikes =
@@ -321,7 +326,7 @@ pub fn simulate(module: &Module, opts: &RunOptions, io: RunIo<'_>) -> Result<Run
         f32: opts.precision == Precision::F32,
         params: params.clone(),
         inputs: &bound,
-        tables: &tables,
+        tables,
         on_spikes: &mut on_spikes,
         on_step: &mut on_step,
     };

@@ -2,11 +2,13 @@
 //! and again with other param values, inputs, durations, batch sizes or
 //! sweeps, recording to memory. Only what changes the generated code (the
 //! set of params kept as loads, the precision, the seed, table facts)
-//! compiles anew; [`Simulator::compiles`] counts it.
+//! compiles anew; [`Simulator::compiles`] counts it. The synapse tables of
+//! the last seed are kept too (connectivity read from files is read again
+//! every run).
 
 use std::path::PathBuf;
 
-use super::{simulate, InputSource, RecordTo, RunError, RunIo, RunOptions, RunOutput};
+use super::{simulate, InputSource, RecordTo, RunError, RunIo, RunOptions, RunOutput, TableCache};
 use crate::back::cranelift::JitCache;
 use crate::ir::Module;
 use snnc_runtime::array_file::NumericArray;
@@ -17,6 +19,7 @@ pub struct Simulator {
     module: Module,
     model_dir: PathBuf,
     jit: JitCache,
+    tables: TableCache,
 }
 
 impl Simulator {
@@ -28,6 +31,7 @@ impl Simulator {
             module,
             model_dir,
             jit: JitCache::default(),
+            tables: TableCache::default(),
         }
     }
 
@@ -59,6 +63,7 @@ impl Simulator {
             inputs: InputSource::Arrays(inputs),
             record: RecordTo::Memory,
             jit: &mut self.jit,
+            tables: Some(&mut self.tables),
             stop,
         };
         simulate(&self.module, &opts, io)

@@ -175,9 +175,44 @@ fn projection_size(
     }
 }
 
-/// Connectivity, weights and delays of every projection: shared by every
-/// batch item.
-pub(super) fn build_tables(
+/// The synapse tables of the last run of a module, by seed: a rerun with the
+/// same seed (other params, inputs, durations) skips building them. Only for
+/// modules whose projections all use connect rules: a file may change
+/// between runs.
+#[derive(Debug, Default)]
+pub struct TableCache {
+    seed: Option<u64>,
+    tables: Vec<SynapseTable>,
+}
+
+/// Connectivity, weights and delays of every projection (shared by every
+/// batch item): from `cache` when it holds this seed's, else built into
+/// `built` (and kept in `cache` when the module allows).
+pub(super) fn tables_for<'t>(
+    module: &Module,
+    from_files: Vec<Option<FileConnections>>,
+    seed: u64,
+    cache: Option<&'t mut TableCache>,
+    built: &'t mut Vec<SynapseTable>,
+) -> Result<&'t [SynapseTable], RunError> {
+    let cacheable = from_files.iter().all(Option::is_none);
+    match cache {
+        Some(cache) if cacheable => {
+            if cache.seed != Some(seed) {
+                cache.seed = None;
+                cache.tables = build_tables(module, from_files, seed)?;
+                cache.seed = Some(seed);
+            }
+            Ok(&cache.tables)
+        }
+        _ => {
+            *built = build_tables(module, from_files, seed)?;
+            Ok(built)
+        }
+    }
+}
+
+fn build_tables(
     module: &Module,
     from_files: Vec<Option<FileConnections>>,
     seed: u64,
