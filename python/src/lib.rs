@@ -228,9 +228,9 @@ fn duration_value(value: Option<&Bound<'_, PyAny>>) -> PyResult<Option<f64>> {
         return Ok(None);
     }
     if let Ok(text) = value.extract::<String>() {
-        return parse_time("duration", &text)
+        return parse_time(&format!("duration={text:?}"), &text)
             .map(Some)
-            .map_err(|e| PyValueError::new_err(format!("duration={text:?}: {e}")));
+            .map_err(PyValueError::new_err);
     }
     value.extract::<f64>().map(Some).map_err(|_| {
         PyValueError::new_err("duration: expected a string such as \"1 s\" or seconds as a number")

@@ -55,16 +55,20 @@ fn time() -> Dimension {
 
 /// `--duration`: a time.
 pub fn parse_duration(text: &str) -> Result<f64, String> {
-    parse_time("--duration", text)
+    let (v, d) = parse_quantity(text)?;
+    check_time(&format!("--duration {text}"), v, d)
 }
 
-/// A time written as text for the argument called `what` (named in the
-/// message when `text` is a quantity but not a time).
-pub fn parse_time(what: &str, text: &str) -> Result<f64, String> {
-    let (v, d) = parse_quantity(text)?;
+/// A time written as text; `label` (`duration="5 mV"`) starts every message.
+pub fn parse_time(label: &str, text: &str) -> Result<f64, String> {
+    let (v, d) = parse_quantity(text).map_err(|e| format!("{label}: {e}"))?;
+    check_time(label, v, d)
+}
+
+fn check_time(label: &str, value: f64, d: Dimension) -> Result<f64, String> {
     if d != time() {
         return Err(format!(
-            "{what} {text}: expected a time such as `1s` or `200ms`, found {}",
+            "{label}: expected a time such as `1s` or `200ms`, found {}",
             if d.is_dimensionless() {
                 "a number without a unit".to_string()
             } else {
@@ -72,7 +76,7 @@ pub fn parse_time(what: &str, text: &str) -> Result<f64, String> {
             }
         ));
     }
-    Ok(v)
+    Ok(value)
 }
 
 /// `--sweep E.tau=10ms:30ms`, checked against the param's declared unit.
@@ -169,8 +173,16 @@ pub fn parse_param_value(
     match declared {
         Some(d) if d != dim => Err(format!(
             "{target}: expected {}, found `{text}` ({})",
-            dimension_words(d),
-            dimension_words(dim)
+            if d.is_dimensionless() {
+                "a plain number".to_string()
+            } else {
+                format!("a value in {}", readable(&d))
+            },
+            if dim.is_dimensionless() {
+                "a plain number".to_string()
+            } else {
+                format!("in {}", readable(&dim))
+            }
         )),
         _ => Ok(value),
     }
