@@ -111,14 +111,11 @@ class Results:
         return f"<snnc.Results {self.duration} s, batch {self.summary['batch']}: {rates}>"
 
 
-_UNITS = {"s": 1.0, "ms": 1e-3, "us": 1e-6, "µs": 1e-6}
-
-
 def _seconds(value):
+    """Seconds from a number or a string with a unit, parsed as snnc parses
+    ``--duration``."""
     if isinstance(value, str):
-        text = value.strip()
-        for unit in sorted(_UNITS, key=len, reverse=True):
-            if text.endswith(unit):
-                return float(text[: -len(unit)]) * _UNITS[unit]
-        raise ValueError(f"bin={value!r}: expected a time such as '5 ms'")
+        from ._snnc import parse_time
+
+        return parse_time(value, "bin")
     return float(value)

@@ -180,6 +180,14 @@ fn compile_str(py: Python<'_>, text: &str, name: &str, network: Option<&str>) ->
     model_from(py, name, text, &NoFiles, PathBuf::from("."), network)
 }
 
+/// A time written with a unit (`"5 ms"`), in seconds: the parser of
+/// `snnc run --duration`. `what` names the argument in the message.
+#[pyfunction]
+#[pyo3(name = "parse_time", signature = (text, what="time"))]
+fn parse_time_py(text: &str, what: &str) -> PyResult<f64> {
+    parse_time(&format!("{what}={text:?}"), text).map_err(PyValueError::new_err)
+}
+
 /// `"POP.PARAM"` split and checked against the model.
 fn target<'a>(
     declared: &'a [(String, String, Option<Dimension>)],
@@ -529,6 +537,7 @@ impl Model {
 fn _snnc(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(load, m)?)?;
     m.add_function(wrap_pyfunction!(compile_str, m)?)?;
+    m.add_function(wrap_pyfunction!(parse_time_py, m)?)?;
     m.add_class::<Model>()?;
     m.add("CompileError", m.py().get_type::<CompileError>())?;
     Ok(())

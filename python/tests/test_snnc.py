@@ -164,6 +164,12 @@ def test_raster_draws_one_mark_per_spike(root):
     assert len(xs) == len(r.spikes["E"]) > 0
     fig = r.plot()
     assert len(fig.axes) == 3, "raster, rate, the V trace"
+    # The rate below the raster: every spike counted once, in 5 ms bins.
+    t, rate = r.population_rate("E", bin="5 ms")
+    assert len(t) == 20
+    assert round(float(rate.sum()) * 10 * 5e-3) == len(r.spikes["E"])
+    with pytest.raises(ValueError, match=r'bin="5 mV": expected a time'):
+        r.population_rate("E", bin="5 mV")
 
 
 def test_the_example_notebook_runs_headless(root):
