@@ -183,3 +183,40 @@ def test_the_example_notebook_runs_headless(root):
     assert not [o for o in outputs if o.output_type == "error"]
     printed = "".join(o.get("text", "") for o in outputs if o.output_type == "stream")
     assert "compilations for the other nine values: 0" in printed
+
+
+SPIKE_SOURCE = """import std.{LIF, Expon, CUBA}
+network relay {
+    dt = 0.1 ms
+    duration = 50 ms
+    stimulus S: spikes[3] from input
+    population E = LIF[2] { V_rest = -65 mV, V_th = -50 mV, tau = 10 ms, R = 10 Mohm, t_ref = 2 ms }
+    projection S -> E {
+        connect all_to_all
+        weight 20 nA
+        delay 1 ms
+        synapse Expon(tau = 2 ms)
+        output CUBA
+    }
+    record spikes of S, E
+}
+"""
+
+
+def test_spike_train_arrays_act_like_spike_train_files(snnc_cli, tmp_path):
+    model_file = tmp_path / "relay.snn"
+    model_file.write_text(SPIKE_SOURCE)
+    pairs = np.array([[0, 0.010], [2, 0.010], [1, 0.030], [2, 0.0301]])
+    np.save(tmp_path / "s.npy", pairs)
+    out = tmp_path / "cli"
+    snnc_cli("run", model_file, "--input", f"S={tmp_path / 's.npy'}", "--out", out, "--quiet")
+    r = snnc.load(model_file).run(inputs={"S": pairs})
+    np.testing.assert_array_equal(r.spikes["S"], np.load(out / "spikes_S.npy"))
+    np.testing.assert_array_equal(r.spikes["E"], np.load(out / "spikes_E.npy"))
+    # The sources spike where the array says: step round(t / dt).
+    assert r.spikes["S"][:, :2].tolist() == [[100, 0], [100, 2], [300, 1], [301, 2]]
+    with pytest.raises(ValueError, match=r"spike train 'S' \(inputs\['S'\]\): expected shape "
+                                         r"\[K, 2\] \(neuron, time in seconds\), found \[4\]"):
+        snnc.load(model_file).run(inputs={"S": pairs[:, 1]})
+    with pytest.raises(ValueError, match=r"found dtype 'bool'"):
+        snnc.load(model_file).run(inputs={"S": pairs > 0})
