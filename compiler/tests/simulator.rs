@@ -191,7 +191,7 @@ fn a_stop_request_ends_the_run_at_a_chunk_boundary() {
     assert!(
         matches!(
             err,
-            RunError::Runtime(RuntimeError::Interrupted { step: 2000 })
+            RunError::Runtime(RuntimeError::Interrupted { step: 2000, .. })
         ),
         "{err}"
     );

@@ -125,8 +125,9 @@ pub enum RuntimeError {
     /// The backend could not prepare or run the model (a code generator
     /// error, no GPU or driver): `backend` names it, `message` says why.
     Backend { backend: String, message: String },
-    /// The caller asked the run to stop (Ctrl-C in Python) before `step`.
-    Interrupted { step: u64 },
+    /// SIGINT or SIGTERM (`signal`) arrived: the run stopped at the start of
+    /// `step`, with `step` steps done.
+    Interrupted { signal: i32, step: u64 },
 }
 
 fn fmt_shape(shape: &[u64]) -> String {
@@ -148,6 +149,15 @@ pub fn human_bytes(bytes: u64) -> String {
         }
     }
     format!("{bytes} B")
+}
+
+/// `SIGINT` for 2, `SIGTERM` for 15, `signal N` otherwise.
+fn signal_name(signal: i32) -> String {
+    match signal {
+        2 => "SIGINT".into(),
+        15 => "SIGTERM".into(),
+        n => format!("signal {n}"),
+    }
 }
 
 impl fmt::Display for RuntimeError {
@@ -278,7 +288,12 @@ impl fmt::Display for RuntimeError {
                 human_bytes(*available)
             ),
             Backend { backend, message } => write!(f, "{backend} backend: {message}"),
-            Interrupted { step } => write!(f, "the run was interrupted at step {step}"),
+            Interrupted { signal, step } => write!(
+                f,
+                "interrupted by {} after {step} steps; the recordings and summary.json \
+                 (\"interrupted\": true) end at that step",
+                signal_name(*signal)
+            ),
         }
     }
 }

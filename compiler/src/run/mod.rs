@@ -315,7 +315,8 @@ pub fn simulate(module: &Module, opts: &RunOptions, io: RunIo<'_>) -> Result<Run
     let mut on_step = |step: u64, items: &[Vec<PopState>]| -> Result<(), RuntimeError> {
         progress.at(step);
         if step.is_multiple_of(POLL_STEPS) && stop.as_mut().is_some_and(|stop| stop()) {
-            return Err(RuntimeError::Interrupted { step });
+            // The stop request is the caller's reading of SIGINT (Ctrl-C).
+            return Err(RuntimeError::Interrupted { signal: 2, step });
         }
         trace_sinks.sample(step, items)
     };
