@@ -6,12 +6,10 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use snnc::diagnostic::render_text;
-use snnc::front::ast::{self, Member, NetItem};
-use snnc::front::check::Ty;
-use snnc::front::units::{lookup, readable, Base, Dimension};
 use snnc::ir::Module;
 use snnc::pipeline::{compile_source, Compiled};
-use snnc::run::{Backend, Precision, RunOptions, Sweep};
+use snnc::run::args::{parse_duration, parse_sweep};
+use snnc::run::{Backend, Precision, RunOptions};
 use snnc::source::DiskLoader;
 
 /// Read, check and lower `path`; print diagnostics; `None` on failure.
@@ -51,138 +49,6 @@ pub fn compile_file(path: &Path, network: Option<&str>) -> Result<(Compiled, Mod
             Err(ExitCode::from(1))
         }
     }
-}
-
-/// `12ms`, `1 s`, `0.5s`, `20` (with `default_unit`): an SI value and its dimension.
-pub fn parse_quantity(text: &str) -> Result<(f64, Dimension), String> {
-    let t = text.trim();
-    let split = t
-        .char_indices()
-        .find(|&(i, c)| {
-            c.is_alphabetic() && !((c == 'e' || c == 'E') && exponent_follows(t, i)) || c == 'µ'
-        })
-        .map_or(t.len(), |(i, _)| i);
-    let (num, unit) = t.split_at(split);
-    let value: f64 = num
-        .trim()
-        .parse()
-        .map_err(|_| format!("`{text}` is not a number with a unit (e.g. `20ms`)"))?;
-    let unit = unit.trim();
-    if unit.is_empty() {
-        return Ok((value, Dimension::NONE));
-    }
-    // A unit here is a name with an optional `/name` (`mV/ms`, `Hz`).
-    let mut scale = 1.0;
-    let mut dim = Dimension::NONE;
-    for (k, part) in unit.split('/').enumerate() {
-        let u = lookup(part.trim()).ok_or_else(|| format!("`{part}` is not a unit"))?;
-        if k == 0 {
-            scale *= u.scale;
-            dim = dim.mul(u.dim).map_err(|_| "unit too large".to_string())?;
-        } else {
-            scale /= u.scale;
-            dim = dim.div(u.dim).map_err(|_| "unit too large".to_string())?;
-        }
-    }
-    Ok((value * scale, dim))
-}
-
-fn exponent_follows(t: &str, i: usize) -> bool {
-    let rest = &t[i + 1..];
-    let rest = rest.strip_prefix(['+', '-']).unwrap_or(rest);
-    rest.starts_with(|c: char| c.is_ascii_digit()) && t[..i].ends_with(|c: char| c.is_ascii_digit())
-}
-
-fn time() -> Dimension {
-    Dimension::base(Base::Time)
-}
-
-/// `--duration`: a time.
-pub fn parse_duration(text: &str) -> Result<f64, String> {
-    let (v, d) = parse_quantity(text)?;
-    if d != time() {
-        return Err(format!(
-            "--duration {text}: expected a time such as `1s` or `200ms`, found {}",
-            if d.is_dimensionless() {
-                "a number without a unit".to_string()
-            } else {
-                readable(&d)
-            }
-        ));
-    }
-    Ok(v)
-}
-
-/// `--sweep E.tau=10ms:30ms`, checked against the param's declared unit.
-pub fn parse_sweep(text: &str, compiled: &Compiled) -> Result<Sweep, String> {
-    let (target, range) = text.split_once('=').ok_or_else(|| {
-        format!("--sweep {text}: expected POP.PARAM=FROM:TO, e.g. E.tau=10ms:30ms")
-    })?;
-    let (pop, param) = target
-        .split_once('.')
-        .ok_or_else(|| format!("--sweep {text}: expected POP.PARAM before `=`"))?;
-    // `A:B` (evenly spaced over the batch) or `A,B,C` (one per batch item).
-    let parts: Vec<&str> = if range.contains(',') {
-        range.split(',').collect()
-    } else {
-        let (from, to) = range
-            .split_once(':')
-            .ok_or_else(|| format!("--sweep {text}: expected FROM:TO or a list A,B,C after `=`"))?;
-        vec![from, to]
-    };
-    let mut values = Vec::new();
-    let mut d1 = None;
-    for part in &parts {
-        let (v, d) = parse_quantity(part).map_err(|e| format!("--sweep {text}: {e}"))?;
-        if d1.is_some_and(|d1| d1 != d) {
-            return Err(format!("--sweep {text}: the values have different units"));
-        }
-        d1 = Some(d);
-        values.push(v);
-    }
-    let d1 = d1.unwrap_or(Dimension::NONE);
-    let (from, to) = (values[0], values[values.len() - 1]);
-    let values = if range.contains(',') {
-        values
-    } else {
-        Vec::new()
-    };
-    // The declared unit of the param, from the population's model.
-    let root = compiled.checked.root();
-    let model = root.ast.items.iter().find_map(|i| match i {
-        ast::Item::Network(n) => n.items.iter().find_map(|it| match it {
-            NetItem::Population(p) if p.name.name == pop => root.scope.get(&p.model.name),
-            _ => None,
-        }),
-        _ => None,
-    });
-    if let Some(model) = model {
-        let declared = model.members.iter().find_map(|m| match m {
-            Member::Param(p) if p.name.name == param => Some(&p.unit),
-            _ => None,
-        });
-        let declared = declared.map(|u| snnc::front::check::unit_ty(u, &mut Vec::new()));
-        if let Some(Ty::Num { dim, .. }) = declared {
-            if dim != d1 {
-                return Err(format!(
-                    "--sweep {text}: `{param}` of `{pop}` is {}, the bounds are {}",
-                    readable(&dim),
-                    if d1.is_dimensionless() {
-                        "plain numbers".to_string()
-                    } else {
-                        readable(&d1)
-                    }
-                ));
-            }
-        }
-    }
-    Ok(Sweep {
-        population: pop.to_string(),
-        param: param.to_string(),
-        from,
-        to,
-        values,
-    })
 }
 
 pub fn parse_input(text: &str) -> Result<(String, PathBuf), String> {

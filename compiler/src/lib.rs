@@ -14,6 +14,5 @@ pub mod lsp;
 pub mod pipeline;
 pub mod plot;
 pub mod run;
-pub mod run_inputs;
 pub mod source;
 pub mod stdlib;

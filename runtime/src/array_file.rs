@@ -119,15 +119,27 @@ pub fn read_npy(
     } else {
         data
     };
-    if let Some(at) = data.iter().position(|v| !v.is_finite()) {
-        return Err(RuntimeError::NonFinite {
+    let array = NumericArray { shape, data };
+    require_finite(role, path, &array)?;
+    Ok(array)
+}
+
+/// Refuse an array (from a file or from memory) holding NaN or ±inf, naming
+/// the first such element.
+pub fn require_finite(
+    role: &FileRole,
+    path: &Path,
+    array: &NumericArray,
+) -> Result<(), RuntimeError> {
+    match array.data.iter().position(|v| !v.is_finite()) {
+        Some(at) => Err(RuntimeError::NonFinite {
             role: role.clone(),
             path: path.to_path_buf(),
-            position: ValuePosition::Element(multi_index(&shape, at as u64)),
-            value: data[at],
-        });
+            position: ValuePosition::Element(multi_index(&array.shape, at as u64)),
+            value: array.data[at],
+        }),
+        None => Ok(()),
     }
-    Ok(NumericArray { shape, data })
 }
 
 /// Bytes before the data: magic (6), version (2), header length (2 bytes in

@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use crate::array_file::{as_index, is_csv, read_csv, read_npy};
+use crate::array_file::{as_index, is_csv, read_csv, read_npy, require_finite, NumericArray};
 use crate::error::{FileRole, RuntimeError};
 
 /// Spikes sorted by (step, neuron), one entry per spike. Kept as a sorted
@@ -63,12 +63,50 @@ pub fn load_spike_train(
             _ => Err(RuntimeError::Shape {
                 role: role.clone(),
                 path: path.to_path_buf(),
-                expected: "[K, 2] (neuron, time in seconds)".to_string(),
+                expected: SPIKE_TRAIN_SHAPE.to_string(),
                 found: shape.to_vec(),
             }),
         };
         read_npy(&role, path, check)?.data
     };
+    from_pairs(name, path, &data, neurons, dt)
+}
+
+/// The expected shape of a spike-train array.
+pub const SPIKE_TRAIN_SHAPE: &str = "[K, 2] (neuron, time in seconds)";
+
+/// Validate an array already in memory (handed over by a caller such as the
+/// Python binding, which names it in `source`) as spike train `name`: the
+/// same shape and values as [`load_spike_train`] accepts from a `.npy` file.
+pub fn spike_train_from_array(
+    name: &str,
+    source: &Path,
+    array: &NumericArray,
+    neurons: u32,
+    dt: f64,
+) -> Result<SpikeTrain, RuntimeError> {
+    if !matches!(array.shape[..], [_, 2]) {
+        return Err(RuntimeError::Shape {
+            role: FileRole::SpikeTrain(name.to_string()),
+            path: source.to_path_buf(),
+            expected: SPIKE_TRAIN_SHAPE.to_string(),
+            found: array.shape.clone(),
+        });
+    }
+    require_finite(&FileRole::SpikeTrain(name.to_string()), source, array)?;
+    from_pairs(name, source, &array.data, neurons, dt)
+}
+
+/// `(neuron, time)` pairs in C order as a sorted event list.
+fn from_pairs(
+    name: &str,
+    source: &Path,
+    data: &[f64],
+    neurons: u32,
+    dt: f64,
+) -> Result<SpikeTrain, RuntimeError> {
+    let role = FileRole::SpikeTrain(name.to_string());
+    let path = source;
 
     let mut events = Vec::with_capacity(data.len() / 2);
     for (entry, pair) in data.chunks_exact(2).enumerate() {

@@ -13,7 +13,7 @@
 
 use std::path::Path;
 
-use crate::array_file::{is_csv, read_csv, read_npy, NumericArray};
+use crate::array_file::{is_csv, read_csv, read_npy, require_finite, NumericArray};
 use crate::error::{FileRole, RuntimeError};
 
 /// How the values vary over steps and batch items.
@@ -142,7 +142,29 @@ pub fn load_stimulus(
             }
         })?
     };
-    let layout = layout_of(&array.shape, neurons, batch).ok_or_else(|| shape_error(array.shape))?;
+    stimulus_from_array(name, path, array, neurons, batch)
+}
+
+/// Validate an array already in memory (read from `source`, or handed over
+/// by a caller such as the Python binding, which names it in `source`) as
+/// stimulus `name`: the same shapes as [`load_stimulus`] accepts.
+pub fn stimulus_from_array(
+    name: &str,
+    source: &Path,
+    array: NumericArray,
+    neurons: u32,
+    batch: u32,
+) -> Result<Stimulus, RuntimeError> {
+    let role = FileRole::Stimulus(name.to_string());
+    let Some(layout) = layout_of(&array.shape, neurons, batch) else {
+        return Err(RuntimeError::Shape {
+            role,
+            path: source.to_path_buf(),
+            expected: expected_shapes(neurons, batch),
+            found: array.shape,
+        });
+    };
+    require_finite(&role, source, &array)?;
     Ok(Stimulus {
         name: name.to_string(),
         neurons,

@@ -12,12 +12,12 @@
 //! for any thread count.
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Condvar, Mutex, PoisonError};
+use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use super::lower::{KernelKind, Plan, Slot};
 use super::rt::pack_key;
-use super::{compile, Compiled, KernelFn};
+use super::{Compiled, JitCache, KernelFn};
 use crate::back::reference::eval::{eval, keyed_draw, Env};
 use crate::back::reference::{Outcome, PopState, Setup, SYNAPSE_KEY_BIT};
 use crate::back::BoundInput;
@@ -373,11 +373,23 @@ fn rows_sorted(st: &snnc_runtime::connectivity::Structure) -> bool {
     })
 }
 
-#[allow(clippy::too_many_lines)]
+/// Run with `opts`, compiling the kernels for this run alone.
 pub fn execute_with(
     valid: ValidModule<'_>,
     setup: Setup<'_>,
     opts: &JitOptions,
+) -> Result<Outcome, RuntimeError> {
+    execute_cached(valid, setup, opts, &mut JitCache::default())
+}
+
+/// Run with `opts`, taking the kernels from `cache` when the same module and
+/// plan were compiled before (and adding them to it otherwise).
+#[allow(clippy::too_many_lines)]
+pub fn execute_cached(
+    valid: ValidModule<'_>,
+    setup: Setup<'_>,
+    opts: &JitOptions,
+    cache: &mut JitCache,
 ) -> Result<Outcome, RuntimeError> {
     let m = valid.module();
     let start = Instant::now();
@@ -525,7 +537,7 @@ pub fn execute_with(
                 .collect()
         })
         .collect();
-    let compiled: Compiled = compile(m, &plan).map_err(|e| jit_error(&e))?;
+    let compiled: Arc<Compiled> = cache.kernels(m, &plan).map_err(|e| jit_error(&e))?;
 
     // Memory and initial values.
     let mut items: Vec<Item> = Vec::with_capacity(nb);

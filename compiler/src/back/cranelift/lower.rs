@@ -114,7 +114,7 @@ pub enum KernelKind {
 }
 
 /// How a population's refractory count is found.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum RefMode {
     None,
     /// Same for every neuron of a batch item: computed by the host.
@@ -123,8 +123,9 @@ pub enum RefMode {
     Kernel,
 }
 
-/// Decisions the lowering needs beyond the module.
-#[derive(Debug, Clone)]
+/// Decisions the lowering needs beyond the module. With the module, all that
+/// the generated code depends on (the key of [`super::JitCache`]).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Plan {
     pub f32: bool,
     pub spike_source: Vec<bool>,

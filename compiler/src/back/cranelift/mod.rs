@@ -30,7 +30,7 @@ use cranelift_jit::{JITBuilder, JITModule};
 use cranelift_module::{default_libcall_names, Linkage, Module as _};
 
 use crate::ir::{MathOp, Module, ValidModule};
-pub use exec::{execute, execute_with, JitOptions};
+pub use exec::{execute, execute_cached, execute_with, JitOptions};
 use lower::{Kernel, KernelKind, Plan, Slot};
 use math::Shape;
 
@@ -167,6 +167,59 @@ pub(crate) fn compile(m: &Module, plan: &Plan) -> Result<Compiled, JitError> {
         _module: jm,
         kernels,
     })
+}
+
+/// Compiled kernels kept between runs ("compile once, run many"): keyed by
+/// what the generated code depends on, the (folded) module and the [`Plan`]
+/// (precision, seed, table facts). Values that reach the kernels through
+/// their context (swept or overridden params, inputs, durations, batch
+/// size) do not change the key, so a rerun with other values compiles
+/// nothing. Holds the last [`JitCache::CAPACITY`] kernel sets.
+#[derive(Default)]
+pub struct JitCache {
+    entries: Vec<(String, Plan, Arc<Compiled>)>,
+    compiles: u64,
+}
+
+impl JitCache {
+    /// Kernel sets kept; the oldest is dropped beyond this.
+    pub const CAPACITY: usize = 8;
+
+    /// How many times code was generated through this cache.
+    #[must_use]
+    pub fn compiles(&self) -> u64 {
+        self.compiles
+    }
+
+    /// The kernels of `m` under `plan`, compiled now if not cached.
+    pub(crate) fn kernels(&mut self, m: &Module, plan: &Plan) -> Result<Arc<Compiled>, JitError> {
+        // The module's full printout: every value the code can embed.
+        let fingerprint = format!("{m:?}");
+        if let Some((_, _, code)) = self
+            .entries
+            .iter()
+            .find(|(f, p, _)| p == plan && *f == fingerprint)
+        {
+            return Ok(Arc::clone(code));
+        }
+        let code = Arc::new(compile(m, plan)?);
+        self.compiles += 1;
+        if self.entries.len() == Self::CAPACITY {
+            self.entries.remove(0);
+        }
+        self.entries
+            .push((fingerprint, plan.clone(), Arc::clone(&code)));
+        Ok(code)
+    }
+}
+
+impl fmt::Debug for JitCache {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("JitCache")
+            .field("entries", &self.entries.len())
+            .field("compiles", &self.compiles)
+            .finish()
+    }
 }
 
 /// One inline math function compiled on its own over arrays (SIMD body,

@@ -8,9 +8,9 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+use super::{RunError, Sweep};
 use crate::back::BoundInput;
 use crate::ir::{Module, Record};
-use crate::run::{RunError, Sweep};
 use snnc_runtime::alloc::vec_filled;
 
 /// A refusal about the run's inputs or flags, with the values involved.
