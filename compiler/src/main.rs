@@ -8,7 +8,6 @@ mod reference_cli;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use snnc::diagnostic::{not_utf8, render_json, render_text};
-use snnc::front::check::check_source;
 use snnc::source::{DiskLoader, ReadError};
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -234,7 +233,7 @@ fn check(files: &[PathBuf], format: Format) -> ExitCode {
         let name = path.display().to_string();
         let (diagnostics, sources) = match snnc::source::read_text(path) {
             Ok(text) => {
-                let out = check_source(&name, &text, &DiskLoader);
+                let out = snnc::pipeline::check_all(&name, &text, &DiskLoader);
                 (out.diagnostics, out.sources)
             }
             Err(ReadError::NotUtf8 { lossy, offset }) => not_utf8(&name, lossy, offset),

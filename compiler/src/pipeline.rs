@@ -60,6 +60,33 @@ pub fn compile_source(
     }
 }
 
+/// What `snnc check` reports: the checker's diagnostics and, when it found
+/// no error, those of lowering every network of the file, so that `check`
+/// accepts nothing `compile` or `run` would refuse.
+#[must_use]
+pub fn check_all(name: &str, text: &str, loader: &dyn SourceLoader) -> CheckOutput {
+    let mut checked = check_source(name, text, loader);
+    if checked.has_errors() {
+        return checked;
+    }
+    let networks: Vec<String> = checked
+        .root()
+        .ast
+        .items
+        .iter()
+        .filter_map(|item| match item {
+            crate::front::ast::Item::Network(n) => Some(n.name.name.clone()),
+            _ => None,
+        })
+        .collect();
+    for network in networks {
+        if let Err(diagnostics) = crate::lower::lower(&checked, Some(&network)) {
+            checked.diagnostics.extend(diagnostics);
+        }
+    }
+    checked
+}
+
 fn defaults(checked: &CheckOutput, network: &str) -> Vec<(String, String)> {
     use crate::front::ast::{Item, NetItem};
     let mut out = Vec::new();

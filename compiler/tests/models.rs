@@ -450,3 +450,47 @@ network drawn {
     assert!((mean / want_mean - 1.0).abs() < 0.02, "mean weight {mean}");
     assert!((var / want_var - 1.0).abs() < 0.1, "var weight {var}");
 }
+
+/// A synapse reading a presynaptic state (`pre.V`) would read 0 on every
+/// backend today (no executor has the presynaptic neuron's state at hand),
+/// so `snnc check` refuses it at `pre.V`; a presynaptic param (`pre.V_th`)
+/// folds to its value and compiles.
+#[test]
+fn presynaptic_state_reads_are_refused_by_check_and_params_compile() {
+    let text = |read: &str| {
+        format!(
+            "
+import std.{{LIF, CUBA}}
+synapse Scaled {{
+    param tau: ms = 5 ms
+    state g: [w] = 0
+    dg/dt = -g / tau
+    on_pre {{ g += w * (1 + {read} / mV) }}
+}}
+network pre_read {{
+    dt = 0.1 ms
+    duration = 10 ms
+    population A = LIF[2]
+    population B = LIF[2]
+    projection A -> B {{
+        connect one_to_one
+        weight 1 nA
+        synapse Scaled
+        output CUBA
+    }}
+}}"
+        )
+    };
+    let state = text("pre.V");
+    let out = snnc::pipeline::check_all("test.snn", &state, &snnc::source::NoFiles);
+    let errors: Vec<_> = out.diagnostics.iter().filter(|d| d.is_error()).collect();
+    assert_eq!(errors.len(), 1, "{:?}", out.diagnostics);
+    assert_eq!(errors[0].code, "E0401");
+    let span = errors[0].primary_span().expect("span");
+    assert_eq!(&state[span.start as usize..span.end as usize], "pre.V");
+
+    let param = text("pre.V_th");
+    let out = snnc::pipeline::check_all("test.snn", &param, &snnc::source::NoFiles);
+    assert!(!out.has_errors(), "{:?}", out.diagnostics);
+    compile(&param);
+}
