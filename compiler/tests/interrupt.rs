@@ -97,10 +97,11 @@ fn interrupt_after(
         .stderr(Stdio::piped())
         .spawn()
         .expect("snnc starts");
-    // The recordings are created just before the first step; give the run
-    // a moment to be well inside the step loop.
+    // The output folder is created once everything is checked, just before
+    // the first step (the recordings' files appear at their first flush);
+    // give the run a moment to be well inside the step loop.
     let started = Instant::now();
-    while !out.join("trace_I_V.npy").exists() {
+    while !out.exists() {
         assert!(
             started.elapsed() < Duration::from_secs(120),
             "the run never started"
