@@ -8,53 +8,12 @@ use snnc::source::SourceMap;
 use std::fmt::Write;
 use std::time::{Duration, Instant};
 
-/// A realistic file: many neuron models with params, states, lets and ODEs, and
-/// one network wiring populations of them.
+#[path = "support/generated_model.rs"]
+mod generated_model;
+
+/// The generated model with about `lines_wanted` lines (20 per neuron model).
 fn generate(lines_wanted: usize) -> String {
-    let mut s = String::from("import std.{Expon, COBA}\n\n");
-    let mut i = 0;
-    while s.lines().count() + 40 < lines_wanted {
-        writeln!(
-            s,
-            "/// Generated adaptive neuron {i}.
-neuron N{i} {{
-    param V_rest: mV = -65 mV
-    param V_th: mV = -50 mV
-    param tau: ms = {tau} ms
-    param tau_w: ms = 100 ms
-    param a: nS = 2 nS
-    param b: nA = 0.05 nA
-    param R: Mohm = 100 Mohm
-    state V: mV = V_rest
-    state w: nA = 0
-    current I: nA
-    let drive = R * (I - w)
-    dV/dt = (V_rest - V + drive) / tau
-    dw/dt = (a * (V - V_rest) - w) / tau_w
-    spike when V >= V_th
-    reset {{ V = V_rest; w += b }}
-    refractory 2 ms
-}}
-",
-            tau = 10 + i % 20
-        )
-        .unwrap();
-        i += 1;
-    }
-    s.push_str("network big {\n    dt = 0.1 ms\n    duration = 1 s\n");
-    for k in 0..i {
-        writeln!(s, "    population P{k} = N{k}[100] {{ tau = 20 ms }}").unwrap();
-    }
-    for k in 0..i {
-        writeln!(
-            s,
-            "    projection P{k} -> P{} {{ connect fixed_prob(0.1); weight 1 nS; synapse Expon(tau = 5 ms); output COBA(E = 0 mV) }}",
-            (k + 1) % i
-        )
-        .unwrap();
-    }
-    s.push_str("}\n");
-    s
+    generated_model::model(lines_wanted.saturating_sub(40) / 20)
 }
 
 fn median(mut f: impl FnMut(), runs: usize) -> Duration {

@@ -6,7 +6,13 @@
 //! nodes so that later phases can skip them and still report everything else.
 
 use crate::source::Span;
-use serde::Serialize;
+use serde::{Serialize, Serializer};
+use std::sync::Arc;
+
+/// Serializes a shared node as the node itself.
+fn serialize_shared<T: Serialize, S: Serializer>(node: &Arc<T>, s: S) -> Result<S::Ok, S::Error> {
+    node.as_ref().serialize(s)
+}
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Ident {
@@ -24,7 +30,8 @@ pub struct File {
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub enum Item {
     Import(Import),
-    Model(ModelDef),
+    /// Shared with the scopes of the files that see it (no copy per scope).
+    Model(#[serde(serialize_with = "serialize_shared")] Arc<ModelDef>),
     Network(NetworkDef),
     /// Text the parser skipped while recovering from a syntax error.
     Error(Span),

@@ -18,6 +18,7 @@
 use crate::diagnostic::Diagnostic;
 use crate::front::vocabulary;
 use crate::source::{SourceId, Span};
+use std::collections::VecDeque;
 use std::fmt;
 
 #[derive(Clone, Debug, PartialEq)]
@@ -148,29 +149,30 @@ pub struct Token {
 
 /// Splits `text` into tokens (the last one is always `Eof`), with a diagnostic
 /// for every character, string or comment that could not be read.
+///
+/// The parser does not use this: it pulls tokens one at a time from a
+/// [`Lexer`], so that checking a large file never holds all of its tokens.
 pub fn lex(source: SourceId, text: &str) -> (Vec<Token>, Vec<Diagnostic>) {
-    let mut lexer = Lexer {
-        source,
-        text,
-        // A UTF-8 byte order mark (some Windows editors write one) is not
-        // part of the text.
-        pos: if text.starts_with('\u{feff}') { 3 } else { 0 },
-        tokens: Vec::new(),
-        diags: Vec::new(),
-        brackets: Vec::new(),
-        line_break: false,
-        space: false,
-        pending_newline: None,
-    };
-    lexer.run();
-    (lexer.tokens, lexer.diags)
+    let mut lexer = Lexer::new(source, text);
+    let mut tokens = Vec::new();
+    loop {
+        let token = lexer.next_token();
+        let done = token.kind == TokenKind::Eof;
+        tokens.push(token);
+        if done {
+            return (tokens, lexer.into_diagnostics());
+        }
+    }
 }
 
-struct Lexer<'t> {
+/// The tokens of one text, made on demand ([`Lexer::next_token`]).
+pub struct Lexer<'t> {
     source: SourceId,
     text: &'t str,
     pos: usize,
-    tokens: Vec<Token>,
+    /// Tokens made but not yet handed out (a line break and the keyword
+    /// after it come out together; see `push`).
+    queue: VecDeque<Token>,
     diags: Vec<Diagnostic>,
     /// Open brackets: `(`, `[` or `{`.
     brackets: Vec<char>,
@@ -179,6 +181,57 @@ struct Lexer<'t> {
     /// A line break inside `(…)`/`[…]`, kept until the next token shows
     /// whether a bracket was left open (see [`crate::front::vocabulary::is_line_start_keyword`]).
     pending_newline: Option<usize>,
+    /// The last token made is a `Newline` (runs of line breaks make one).
+    last_is_newline: bool,
+    /// Where the last token that is not a `Newline` ends: `Eof` points there.
+    last_token_end: u32,
+    /// The `Eof` token, once made: every later call hands out a copy.
+    eof: Option<Token>,
+}
+
+impl<'t> Lexer<'t> {
+    #[must_use]
+    pub fn new(source: SourceId, text: &'t str) -> Self {
+        Lexer {
+            source,
+            text,
+            // A UTF-8 byte order mark (some Windows editors write one) is not
+            // part of the text.
+            pos: if text.starts_with('\u{feff}') { 3 } else { 0 },
+            queue: VecDeque::new(),
+            diags: Vec::new(),
+            brackets: Vec::new(),
+            line_break: false,
+            space: false,
+            pending_newline: None,
+            last_is_newline: false,
+            last_token_end: 0,
+            eof: None,
+        }
+    }
+
+    /// The next token; after the end of the text, `Eof` again and again.
+    pub fn next_token(&mut self) -> Token {
+        loop {
+            if let Some(token) = self.queue.pop_front() {
+                if token.kind == TokenKind::Eof {
+                    self.eof = Some(token.clone());
+                }
+                return token;
+            }
+            if let Some(eof) = &self.eof {
+                return eof.clone();
+            }
+            self.step();
+        }
+    }
+
+    /// The diagnostics of the text read so far (all of them once `Eof` was
+    /// handed out).
+    #[must_use]
+    pub fn into_diagnostics(self) -> Vec<Diagnostic> {
+        self.diags
+    }
 }
 
 impl Lexer<'_> {
@@ -209,7 +262,11 @@ impl Lexer<'_> {
                 }
             }
         }
-        self.tokens.push(Token {
+        self.last_is_newline = kind == TokenKind::Newline;
+        if !self.last_is_newline {
+            self.last_token_end = self.pos as u32;
+        }
+        self.queue.push_back(Token {
             kind,
             span: self.span(start, self.pos),
             line_break_before: self.line_break,
@@ -220,15 +277,9 @@ impl Lexer<'_> {
     }
 
     fn push_newline(&mut self, at: usize) {
-        let last_is_newline = matches!(
-            self.tokens.last(),
-            Some(Token {
-                kind: TokenKind::Newline,
-                ..
-            })
-        );
-        if !last_is_newline {
-            self.tokens.push(Token {
+        if !self.last_is_newline {
+            self.last_is_newline = true;
+            self.queue.push_back(Token {
                 kind: TokenKind::Newline,
                 span: self.span(at, at + 1),
                 line_break_before: self.line_break,
@@ -250,45 +301,43 @@ impl Lexer<'_> {
             .push(Diagnostic::error(code, message).with_primary(span, label));
     }
 
-    fn run(&mut self) {
-        while let Some(c) = self.peek() {
-            let start = self.pos;
-            match c {
-                // `\n`, `\r\n` (the `\r` is whitespace) and a lone `\r` (old
-                // Mac files) end a line.
-                '\n' | '\r' if c == '\n' || self.peek_at(1) != Some('\n') => {
-                    self.pos += 1;
-                    if self.newlines_separate() {
-                        self.push_newline(start);
-                    } else if self.pending_newline.is_none() {
-                        self.pending_newline = Some(start);
-                    }
-                    self.line_break = true;
-                    self.space = true;
+    /// Reads the next token, line break, space or comment (making at most
+    /// two tokens), or, at the end of the text, the `Eof` token.
+    fn step(&mut self) {
+        let Some(c) = self.peek() else {
+            // "found end of file" points just after the last token, not at a
+            // trailing line break, so that the report shows the last line.
+            let end = self.last_token_end as usize;
+            self.pending_newline = None;
+            self.pos = end;
+            self.push(TokenKind::Eof, end);
+            return;
+        };
+        let start = self.pos;
+        match c {
+            // `\n`, `\r\n` (the `\r` is whitespace) and a lone `\r` (old
+            // Mac files) end a line.
+            '\n' | '\r' if c == '\n' || self.peek_at(1) != Some('\n') => {
+                self.pos += 1;
+                if self.newlines_separate() {
+                    self.push_newline(start);
+                } else if self.pending_newline.is_none() {
+                    self.pending_newline = Some(start);
                 }
-                c if c.is_whitespace() => {
-                    self.pos += c.len_utf8();
-                    self.space = true;
-                }
-                '/' if self.peek_at(1) == Some('/') => self.line_comment(),
-                '/' if self.peek_at(1) == Some('*') => self.block_comment(),
-                '"' => self.string(),
-                c if c.is_ascii_digit() => self.number(),
-                c if c.is_alphabetic() || c == '_' => self.word(),
-                _ => self.punct(c),
+                self.line_break = true;
+                self.space = true;
             }
+            c if c.is_whitespace() => {
+                self.pos += c.len_utf8();
+                self.space = true;
+            }
+            '/' if self.peek_at(1) == Some('/') => self.line_comment(),
+            '/' if self.peek_at(1) == Some('*') => self.block_comment(),
+            '"' => self.string(),
+            c if c.is_ascii_digit() => self.number(),
+            c if c.is_alphabetic() || c == '_' => self.word(),
+            _ => self.punct(c),
         }
-        // "found end of file" points just after the last token, not at a
-        // trailing line break, so that the report shows the last line.
-        let end = self
-            .tokens
-            .iter()
-            .rev()
-            .find(|t| t.kind != TokenKind::Newline)
-            .map_or(0, |t| t.span.end as usize);
-        self.pending_newline = None;
-        self.pos = end;
-        self.push(TokenKind::Eof, end);
     }
 
     fn line_comment(&mut self) {

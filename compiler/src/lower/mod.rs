@@ -623,6 +623,7 @@ impl<'a> Net<'a> {
         let scope: &'a Scope = self.scope;
         scope
             .get(&r.name.name)
+            .map(AsRef::as_ref)
             .ok_or_else(|| LowerError::new(r.name.span, "unknown model"))
     }
 

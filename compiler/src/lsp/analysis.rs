@@ -530,10 +530,10 @@ pub fn unit_dim(u: &UnitExpr) -> Option<Dimension> {
 pub fn resolve_model<'a>(key: &ModelKey, file: &'a File, scope: &'a Scope) -> Option<&'a ModelDef> {
     match key {
         ModelKey::Local(span) => file.items.iter().find_map(|i| match i {
-            Item::Model(m) if m.name.span == *span => Some(m),
+            Item::Model(m) if m.name.span == *span => Some(m.as_ref()),
             _ => None,
         }),
-        ModelKey::Scope(name) => scope.get(name),
+        ModelKey::Scope(name) => scope.get(name).map(AsRef::as_ref),
     }
 }
 

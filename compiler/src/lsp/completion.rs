@@ -9,7 +9,7 @@ use crate::front::units::{lookup, prefixes, unit_names};
 use crate::front::vocabulary as vocab;
 use lsp_types::{CompletionItem, CompletionItemKind, Documentation};
 use std::collections::HashSet;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 /// The units most models use, offered first (spec §3).
 const COMMON_UNITS: &[&str] = &[
@@ -121,7 +121,7 @@ fn stdlib_models() -> &'static [ModelDef] {
             let (file, _) = crate::front::parse(crate::source::SourceId(i as u32), text);
             for item in file.items {
                 if let Item::Model(m) = item {
-                    v.push(m);
+                    v.push(Arc::unwrap_or_clone(m));
                 }
             }
         }
@@ -266,7 +266,7 @@ pub fn completion(a: &Analysis, text: &str, offset: usize) -> Vec<CompletionItem
         }
         _ => items.words(vocab::ITEM_KEYWORDS, CompletionItemKind::KEYWORD, 1),
     }
-    let mut scope: Vec<&ModelDef> = root.scope.values().collect();
+    let mut scope: Vec<&ModelDef> = root.scope.values().map(AsRef::as_ref).collect();
     scope.sort_by(|x, y| x.name.name.cmp(&y.name.name));
     for m in scope {
         items.model(m, 2);

@@ -23,6 +23,7 @@ use crate::diagnostic::Diagnostic;
 use crate::front::ast::{File, ImportNames, Item, ModelDef};
 use crate::source::{SourceId, SourceLoader, SourceMap};
 use std::collections::HashMap;
+use std::sync::Arc;
 
 /// Everything the checker produced: the files it read (for rendering), their
 /// syntax trees with the models each one sees, and the diagnostics of every
@@ -98,8 +99,9 @@ pub fn check_source(name: &str, text: &str, loader: &dyn SourceLoader) -> CheckO
     }
 }
 
-/// The models visible in one file: its own and the ones it imports.
-pub type Scope = HashMap<String, ModelDef>;
+/// The models visible in one file: its own and the ones it imports (shared
+/// with the syntax trees that define them, not copied).
+pub type Scope = HashMap<String, Arc<ModelDef>>;
 
 /// One file as the checker read it.
 pub struct CheckedFile {
@@ -312,11 +314,11 @@ impl Modules<'_> {
 }
 
 /// The models a file defines itself.
-fn local_models(file: &File) -> HashMap<String, ModelDef> {
+fn local_models(file: &File) -> Scope {
     file.items
         .iter()
         .filter_map(|i| match i {
-            Item::Model(m) => Some((m.name.name.clone(), m.clone())),
+            Item::Model(m) => Some((m.name.name.clone(), Arc::clone(m))),
             _ => None,
         })
         .collect()

@@ -80,6 +80,7 @@ pub fn check_network(n: &NetworkDef, scope: &Scope, file: &File) -> Vec<Diagnost
             Pop {
                 model: model
                     .and_then(|m| scope.get(m))
+                    .map(AsRef::as_ref)
                     .filter(|m| m.kind == ModelKind::Neuron),
                 stimulus,
                 size,

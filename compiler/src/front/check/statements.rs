@@ -72,7 +72,7 @@ pub fn check_statement(
 ) {
     let population = |id: &Ident, diags: &mut Vec<Diagnostic>| -> Option<Option<&ModelDef>> {
         match pops.get(id.name.as_str()) {
-            Some(model) => Some(model.and_then(|m| scope.get(m))),
+            Some(model) => Some(model.and_then(|m| scope.get(m)).map(AsRef::as_ref)),
             None => {
                 let mut d = Diagnostic::error("E0103", format!("unknown population `{}`", id.name))
                     .with_primary(id.span, "not a population of this network");

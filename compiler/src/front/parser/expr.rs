@@ -13,7 +13,7 @@ use crate::diagnostic::Diagnostic;
 use crate::front::ast::*;
 use crate::front::lexer::TokenKind;
 
-impl Parser {
+impl Parser<'_> {
     pub(super) fn expr(&mut self) -> PResult<Expr> {
         let mut e = self.nested(|p| p.or_expr())?;
         // `(a + b)) / tau`: report the stray `)` and read on, the expression
@@ -35,25 +35,7 @@ impl Parser {
         if !matches!(self.kind(), TokenKind::RParen | TokenKind::RBracket) {
             return false;
         }
-        let mut open = 0u32;
-        for t in self.tokens[..self.pos.min(self.tokens.len())].iter().rev() {
-            match t.kind {
-                // Statement boundaries (inside brackets the lexer emits no
-                // line breaks, so a bracket spanning lines is still seen).
-                TokenKind::Newline | TokenKind::Semi | TokenKind::LBrace | TokenKind::RBrace => {
-                    break
-                }
-                TokenKind::RParen | TokenKind::RBracket => open += 1,
-                TokenKind::LParen | TokenKind::LBracket => {
-                    if open == 0 {
-                        return false;
-                    }
-                    open -= 1;
-                }
-                _ => {}
-            }
-        }
-        true
+        self.tokens.open_in_statement == 0
     }
 
     /// Tokens that continue an expression after an operand.

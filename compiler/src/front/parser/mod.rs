@@ -23,19 +23,20 @@ mod units;
 
 use crate::diagnostic::Diagnostic;
 use crate::front::ast::*;
-use crate::front::lexer::{self, Token, TokenKind};
+use crate::front::lexer::{Lexer, Token, TokenKind};
 use crate::source::{SourceId, Span};
+use std::collections::VecDeque;
+use std::sync::Arc;
 
 /// Parses one file. Always returns a tree — the parts that could not be read
 /// are `Error` nodes — together with every lexical and syntax error found.
 /// Never panics, whatever the input.
 pub fn parse(source: SourceId, text: &str) -> (File, Vec<Diagnostic>) {
-    let (tokens, diags) = lexer::lex(source, text);
     let mut p = Parser {
-        tokens,
+        tokens: TokenWindow::new(Lexer::new(source, text)),
         pos: 0,
         source,
-        diags,
+        diags: Vec::new(),
         depth: 0,
         links: 0,
         depth_reported: false,
@@ -47,7 +48,11 @@ pub fn parse(source: SourceId, text: &str) -> (File, Vec<Diagnostic>) {
         items,
         span: Span::new(source, 0..text.len()),
     };
-    (file, p.diags)
+    // The lexer's reports come first, as if the whole text had been read
+    // before parsing.
+    let mut diags = p.tokens.lexer.into_diagnostics();
+    diags.append(&mut p.diags);
+    (file, diags)
 }
 
 /// How deeply expressions, blocks and units may nest. Deep enough for any
@@ -69,8 +74,74 @@ pub(crate) type PResult<T> = Result<T, Reported>;
 
 pub(crate) use crate::front::vocabulary::{ITEM_KEYWORDS, NET_ITEM_KEYWORDS};
 
-pub(crate) struct Parser {
-    tokens: Vec<Token>,
+/// How many tokens past the current one the parser may look at
+/// ([`Parser::nth`]): the longest is a unit exponent `^(-3/2)` after its name.
+const LOOKAHEAD: usize = 8;
+
+/// The tokens the parser can see: the last one consumed, the current one and
+/// [`LOOKAHEAD`] more, pulled from the lexer as the parser moves on. Only
+/// these are held, so parsing a large file never keeps all of its tokens.
+struct TokenWindow<'t> {
+    lexer: Lexer<'t>,
+    /// The current token first; never empty, and once `Eof` is in it, `Eof`
+    /// is its last token.
+    ahead: VecDeque<Token>,
+    previous: Option<Token>,
+    /// Brackets `(`/`[` consumed since the start of the statement and not
+    /// yet closed (a stray closer does not count below zero).
+    open_in_statement: u32,
+}
+
+impl<'t> TokenWindow<'t> {
+    fn new(lexer: Lexer<'t>) -> Self {
+        let mut window = TokenWindow {
+            lexer,
+            ahead: VecDeque::with_capacity(LOOKAHEAD + 1),
+            previous: None,
+            open_in_statement: 0,
+        };
+        window.fill();
+        window
+    }
+
+    fn fill(&mut self) {
+        while self.ahead.len() <= LOOKAHEAD
+            && self.ahead.back().is_none_or(|t| t.kind != TokenKind::Eof)
+        {
+            let token = self.lexer.next_token();
+            self.ahead.push_back(token);
+        }
+    }
+
+    /// The token `n` places past the current one (`Eof` past the end).
+    fn nth(&self, n: usize) -> &Token {
+        debug_assert!(n <= LOOKAHEAD, "the parser looks {n} tokens ahead");
+        let last = self.ahead.len() - 1;
+        &self.ahead[n.min(last)]
+    }
+
+    /// Moves past the current token (never past `Eof`).
+    fn advance(&mut self) {
+        if self.ahead[0].kind == TokenKind::Eof {
+            return;
+        }
+        let Some(token) = self.ahead.pop_front() else {
+            return;
+        };
+        self.open_in_statement = match token.kind {
+            TokenKind::Newline | TokenKind::Semi | TokenKind::LBrace | TokenKind::RBrace => 0,
+            TokenKind::LParen | TokenKind::LBracket => self.open_in_statement + 1,
+            TokenKind::RParen | TokenKind::RBracket => self.open_in_statement.saturating_sub(1),
+            _ => self.open_in_statement,
+        };
+        self.previous = Some(token);
+        self.fill();
+    }
+}
+
+pub(crate) struct Parser<'t> {
+    tokens: TokenWindow<'t>,
+    /// How many tokens have been consumed.
     pos: usize,
     source: SourceId,
     diags: Vec<Diagnostic>,
@@ -88,12 +159,11 @@ pub(crate) struct Parser {
     pending: Option<Expr>,
 }
 
-impl Parser {
+impl Parser<'_> {
     // ------------------------------------------------------------ cursor
 
     fn tok(&self) -> &Token {
-        // The stream always ends with `Eof` and `bump` never moves past it.
-        &self.tokens[self.pos.min(self.tokens.len() - 1)]
+        self.tokens.nth(0)
     }
 
     fn kind(&self) -> &TokenKind {
@@ -101,11 +171,11 @@ impl Parser {
     }
 
     fn nth(&self, n: usize) -> &TokenKind {
-        &self.tokens[(self.pos + n).min(self.tokens.len() - 1)].kind
+        &self.tokens.nth(n).kind
     }
 
     fn nth_token(&self, n: usize) -> &Token {
-        &self.tokens[(self.pos + n).min(self.tokens.len() - 1)]
+        self.tokens.nth(n)
     }
 
     fn span(&self) -> Span {
@@ -116,6 +186,7 @@ impl Parser {
         let t = self.tok().clone();
         if t.kind != TokenKind::Eof {
             self.pos += 1;
+            self.tokens.advance();
         }
         t
     }
@@ -147,15 +218,11 @@ impl Parser {
 
     /// The end of the last token consumed.
     fn prev_end(&self) -> u32 {
-        if self.pos == 0 {
-            0
-        } else {
-            self.tokens[self.pos - 1].span.end
-        }
+        self.tokens.previous.as_ref().map_or(0, |t| t.span.end)
     }
 
     fn prev_kind(&self) -> Option<&TokenKind> {
-        self.pos.checked_sub(1).map(|i| &self.tokens[i].kind)
+        self.tokens.previous.as_ref().map(|t| &t.kind)
     }
 
     /// From `start` to the end of the last token consumed.
@@ -421,7 +488,7 @@ impl Parser {
         loop {
             self.skip_newlines();
             if self.eat(&close).is_some() {
-                return items;
+                return fitted(items);
             }
             if self.at(&TokenKind::Eof)
                 || self.at(&TokenKind::RBrace)
@@ -435,7 +502,7 @@ impl Parser {
                 .with_primary(self.span(), format!("expected {close} before this"))
                 .with_secondary(open, "the list starts here");
                 self.report(d);
-                return items;
+                return fitted(items);
             }
             let start = self.start();
             match element(self) {
@@ -476,7 +543,7 @@ impl Parser {
             let item = match self.kind() {
                 TokenKind::Keyword("import") => self.import().map(Item::Import),
                 TokenKind::Keyword("neuron" | "synapse" | "output") => {
-                    self.model(doc).map(Item::Model)
+                    self.model(doc).map(|m| Item::Model(Arc::new(m)))
                 }
                 TokenKind::Keyword("network") => self.network(doc).map(Item::Network),
                 TokenKind::RBrace | TokenKind::RParen | TokenKind::RBracket => {
@@ -572,6 +639,14 @@ impl Parser {
             }
         }
     }
+}
+
+/// `list` without spare capacity: the syntax tree of a large file keeps
+/// every list it holds, and a list grown by pushing has up to four times
+/// the room its elements need (a call with one argument).
+pub(crate) fn fitted<T>(mut list: Vec<T>) -> Vec<T> {
+    list.shrink_to_fit();
+    list
 }
 
 fn path_text(segments: &[Ident]) -> String {

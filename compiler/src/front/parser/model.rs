@@ -1,13 +1,13 @@
 //! Model definitions (`neuron`, `synapse`, `output`), their members, and the
 //! statements of `reset`, `on_pre` and model bodies.
 
-use super::{PResult, Parser, Reported, ITEM_KEYWORDS};
+use super::{fitted, PResult, Parser, Reported, ITEM_KEYWORDS};
 use crate::diagnostic::Diagnostic;
 use crate::front::ast::*;
 use crate::front::lexer::TokenKind;
 use crate::source::Span;
 
-impl Parser {
+impl Parser<'_> {
     /// `neuron LIF { … }` (the current token is the kind keyword).
     pub(super) fn model(&mut self, doc: Option<String>) -> PResult<ModelDef> {
         let start = self.start();
@@ -37,15 +37,15 @@ impl Parser {
             match self.kind() {
                 TokenKind::RBrace => {
                     self.bump();
-                    return members;
+                    return fitted(members);
                 }
                 TokenKind::Eof => {
                     self.unclosed(open, what);
-                    return members;
+                    return fitted(members);
                 }
                 TokenKind::Keyword(k) if ITEM_KEYWORDS.contains(k) => {
                     self.unclosed(open, what);
-                    return members;
+                    return fitted(members);
                 }
                 _ => {}
             }
@@ -357,7 +357,7 @@ impl Parser {
                 }
             }
             Ok(Block {
-                stmts,
+                stmts: fitted(stmts),
                 span: p.span_from(start),
             })
         })

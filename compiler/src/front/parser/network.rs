@@ -1,12 +1,12 @@
 //! `network name { … }`: settings, populations, projections, stimuli,
 //! injections and recordings.
 
-use super::{PResult, Parser, Reported, ITEM_KEYWORDS, NET_ITEM_KEYWORDS};
+use super::{fitted, PResult, Parser, Reported, ITEM_KEYWORDS, NET_ITEM_KEYWORDS};
 use crate::front::ast::*;
 use crate::front::lexer::TokenKind;
 use crate::source::Span;
 
-impl Parser {
+impl Parser<'_> {
     /// `network coba { … }` (the current token is `network`).
     pub(super) fn network(&mut self, doc: Option<String>) -> PResult<NetworkDef> {
         let start = self.start();
@@ -51,7 +51,7 @@ impl Parser {
         Ok(NetworkDef {
             name,
             doc,
-            items,
+            items: fitted(items),
             span: self.span_from(start),
         })
     }
@@ -247,7 +247,7 @@ impl Parser {
         Ok(ProjectionDecl {
             sources,
             targets,
-            clauses,
+            clauses: fitted(clauses),
             span: self.span_from(start),
         })
     }

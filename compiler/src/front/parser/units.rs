@@ -22,7 +22,7 @@ use crate::front::lexer::TokenKind;
 use crate::front::units::is_unit_name;
 use crate::front::vocabulary;
 
-impl Parser {
+impl Parser<'_> {
     /// A unit annotation: `mV`, `mV/ms`, `nS*mV`, `1/ms`, `uF/cm^2`, `1`, `[w]`.
     pub(super) fn unit_annotation(&mut self, context: &str) -> PResult<UnitExpr> {
         self.nested(|p| {
