@@ -37,7 +37,10 @@ fn main() {
 }
 
 fn measure(bytes: usize) {
-    let text = generated_model::model_of_size(bytes);
+    // A model of one neuron model is one population and one projection of
+    // the network too: about what each more adds.
+    let per_model = generated_model::model(1).len();
+    let text = generated_model::model((bytes / per_model).max(1));
     let path = std::env::temp_dir().join(format!("snnc-check-memory-{}.snn", std::process::id()));
     std::fs::write(&path, &text).expect("write the generated model");
     let out = Command::new(std::env::current_exe().expect("own path"))

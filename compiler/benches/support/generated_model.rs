@@ -4,9 +4,6 @@
 
 use std::fmt::Write;
 
-/// Bytes the network adds per neuron model (a population and a projection line).
-const NETWORK_BYTES_PER_MODEL: usize = 180;
-
 /// A model of `neurons` neuron models (about 20 lines and 880 bytes each).
 pub fn model(neurons: usize) -> String {
     let mut s = String::from("import std.{Expon, COBA}\n\n");
@@ -15,14 +12,6 @@ pub fn model(neurons: usize) -> String {
     }
     push_network(&mut s, neurons);
     s
-}
-
-/// A model of about `bytes` bytes (at least one neuron model).
-pub fn model_of_size(bytes: usize) -> String {
-    let mut probe = String::new();
-    push_neuron(&mut probe, 0);
-    let per_model = probe.len() + NETWORK_BYTES_PER_MODEL;
-    model((bytes / per_model).max(1))
 }
 
 fn push_neuron(s: &mut String, i: usize) {
