@@ -662,6 +662,18 @@ mod tests {
     }
 
     #[test]
+    fn eof_points_after_the_last_token_and_repeats() {
+        // `a` ends at byte 1; the two line breaks after it make one Newline.
+        let mut lexer = Lexer::new(SourceId(0), "a\n\n");
+        let tokens: Vec<Token> = (0..4).map(|_| lexer.next_token()).collect();
+        let kinds: Vec<_> = tokens.iter().map(|t| t.kind.clone()).collect();
+        use TokenKind::*;
+        assert_eq!(kinds, vec![Ident("a".into()), Newline, Eof, Eof]);
+        assert_eq!(tokens[2].span.range(), 1..1);
+        assert_eq!(tokens[3], tokens[2]);
+    }
+
+    #[test]
     fn bad_input_is_reported_not_fatal() {
         let (tokens, diags) = lex(SourceId(0), "a $ \"open\n/* never");
         assert_eq!(tokens.last().unwrap().kind, TokenKind::Eof);
