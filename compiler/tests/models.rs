@@ -450,3 +450,40 @@ network drawn {
     assert!((mean / want_mean - 1.0).abs() < 0.02, "mean weight {mean}");
     assert!((var / want_var - 1.0).abs() < 0.1, "var weight {var}");
 }
+
+/// An `if` expression inside parentheses, once refused with E0012
+/// "unmatched closing `)`", checks, lowers and runs: with a constant
+/// right-hand side the integral is exact, y(k dt) = (g − armed)·k·dt per ms,
+/// where g is 1 below −20 mV and 0 above.
+#[test]
+fn parenthesised_if_expression_compiles_and_runs() {
+    let text = "
+neuron Gate {
+    param v: mV = -30 mV
+    param armed: 1 = 0.25
+    state y: 1 = 0
+    dy/dt = ((if v < -20 mV { 1 } else { 0 }) - armed) / (1 ms)
+}
+network gates {
+    dt = 0.1 ms
+    duration = 2 ms
+    population Below = Gate[1]
+    population Above = Gate[1] { v = -10 mV }
+    record y of Below
+    record y of Above
+}";
+    let m = compile(text);
+    let dir = out_dir("paren-if");
+    run(&m, &RunOptions::new(dir.clone())).expect("run");
+    for (pop, slope) in [("Below", 0.75), ("Above", -0.25)] {
+        let y = trace(&dir.join(format!("trace_{pop}_y.npy")));
+        assert_eq!(y.len(), 20, "{pop}");
+        for (k, value) in y.iter().enumerate() {
+            let want = slope * k as f64 * 0.1;
+            assert!(
+                (value - want).abs() < 1e-9,
+                "{pop} step {k}: {value} vs {want}"
+            );
+        }
+    }
+}
