@@ -487,3 +487,81 @@ network gates {
         }
     }
 }
+
+/// `clip(draw, lo, hi)` in a weight and a delay lowers to a clipped draw
+/// (clipped, not redrawn: the clipped delay may be 0 steps, the clipped
+/// weight may cross zero), and the tables stay within the bounds.
+#[test]
+fn clip_of_a_draw_in_weight_and_delay() {
+    let text = "
+import std.{LIF, Delta}
+network clipped {
+    dt = 0.1 ms
+    duration = 1 ms
+    population E = LIF[200]
+    projection E -> E {
+        synapse Delta
+        connect fixed_in_degree(50)
+        weight clip(normal(0 mV, 1 mV), -0.5 mV, 0.25 mV)
+        delay clip(normal(0.5 ms, 1 ms), 0 ms, 2 ms)
+    }
+}";
+    let m = compile(text);
+    assert!(
+        m.to_string()
+            .contains("clip(normal(0.0, 0.001), -0.0005, 0.00025)"),
+        "{m}"
+    );
+    let tables = snnc::run::rule_tables(&m, 3).expect("tables");
+    let snnc_runtime::synapse_values::Weights::PerSynapse(w) = &tables[0].weights else {
+        panic!("drawn weights are per synapse");
+    };
+    assert!(w.iter().all(|&x| (-0.5e-3..=0.25e-3).contains(&x)));
+    assert!(w.contains(&-0.5e-3) && w.contains(&0.25e-3));
+    let snnc_runtime::synapse_values::Delays::PerSynapse(d) = &tables[0].delays else {
+        panic!("drawn delays are per synapse");
+    };
+    assert!(d.iter().all(|&k| k <= 20));
+    // P(draw < dt/2) = Φ(−0.45) ≈ 0.33: clipped (or rounded) to 0 steps.
+    let zero = d.iter().filter(|&&k| k == 0).count() as f64 / d.len() as f64;
+    assert!((zero - 0.326).abs() < 0.02, "{zero}");
+
+    let bad = text.replace("0 ms, 2 ms)", "2 ms, 0 ms)");
+    let c = compile_source("clip.snn", &bad, &DiskLoader, None);
+    let msg = snnc::diagnostic::render_text(&c.diagnostics, c.sources(), false);
+    assert!(msg.contains("needs lo ≤ hi"), "{msg}");
+}
+
+/// A drawn delay that cannot reach one step is refused when the tables are
+/// built; the error names the projection as written and points at the
+/// `delay` clause.
+#[test]
+fn impossible_delay_is_reported_at_its_clause() {
+    let text = "
+import std.{LIF, Delta}
+network n {
+    population E = LIF[10]
+    projection E -> E {
+        synapse Delta
+        connect all_to_all
+        weight 0.1 mV
+        delay uniform(-3 ms, -1 ms)
+    }
+}";
+    let c = compile_source("n.snn", text, &DiskLoader, None);
+    let m = c.module.as_ref().expect("compiles");
+    let e = run(m, &RunOptions::new(out_dir("bad-delay"))).unwrap_err();
+    let d = snnc::run::value_error_at_source(&e, m).expect("a projection error");
+    assert_eq!(d.code, "E0404");
+    assert!(
+        d.message
+            .starts_with("delay of projection E -> E: 1000 draws"),
+        "{}",
+        d.message
+    );
+    let span = d.primary_span().expect("a place");
+    assert_eq!(
+        &text[span.start as usize..span.end as usize],
+        "uniform(-3 ms, -1 ms)"
+    );
+}

@@ -5,7 +5,7 @@ use std::collections::HashSet;
 
 use snnc_runtime::connectivity::{connect, ConnectSpec, Rule, Structure};
 use snnc_runtime::rng::Distribution;
-use snnc_runtime::synapse_values::{delays, weights, Delays, SynapseTable, Weights};
+use snnc_runtime::synapse_values::{delays, weights, Delays, ProjectionRef, SynapseTable, Weights};
 use snnc_runtime::RuntimeError;
 
 fn spec(n_pre: u32, n_post: u32, same: bool, autapses: bool, threads: usize) -> ConnectSpec {
@@ -222,21 +222,26 @@ fn tables_do_not_depend_on_threads_and_do_on_the_seed() {
     }
 }
 
+const EE: ProjectionRef<'static> = ProjectionRef {
+    name: "E -> E",
+    id: 0,
+};
+
 #[test]
 fn weights_and_delays_per_synapse() {
     let s = connect(Rule::FixedProb(0.2), &spec(200, 100, false, true, 1)).unwrap();
     assert_eq!(
-        weights(&s, Distribution::Constant(0.5), 1, 0, 1).unwrap(),
+        weights(&s, EE, &Distribution::Constant(0.5), 1, 1).unwrap(),
         Weights::Homogeneous(0.5)
     );
     let dist = Distribution::Uniform {
         low: 1.0,
         high: 2.0,
     };
-    let Weights::PerSynapse(w1) = weights(&s, dist, 1, 0, 1).unwrap() else {
+    let Weights::PerSynapse(w1) = weights(&s, EE, &dist, 1, 1).unwrap() else {
         panic!("random weights must be per synapse")
     };
-    let Weights::PerSynapse(w2) = weights(&s, dist, 1, 0, 3).unwrap() else {
+    let Weights::PerSynapse(w2) = weights(&s, EE, &dist, 1, 3).unwrap() else {
         panic!("random weights must be per synapse")
     };
     assert_eq!(w1, w2, "weights depend on the thread count");
@@ -247,42 +252,36 @@ fn weights_and_delays_per_synapse() {
 
     let dt = 1e-4;
     assert_eq!(
-        delays(&s, "EE", Distribution::Constant(1.5e-3), dt, 1, 0, 1).unwrap(),
+        delays(&s, EE, &Distribution::Constant(1.5e-3), dt, 1, 1).unwrap(),
         Delays::Homogeneous(15)
     );
-    let d = delays(
-        &s,
-        "EE",
-        Distribution::Uniform {
-            low: 1e-3,
-            high: 3e-3,
-        },
-        dt,
-        1,
-        0,
-        2,
-    )
-    .unwrap();
+    let uniform = Distribution::Uniform {
+        low: 1e-3,
+        high: 3e-3,
+    };
+    let d = delays(&s, EE, &uniform, dt, 1, 2).unwrap();
     let Delays::PerSynapse(steps) = &d else {
         panic!("random delays must be per synapse")
     };
     assert!(steps.iter().all(|&k| (10..=30).contains(&k)));
     assert_eq!(d.max_steps(), *steps.iter().max().unwrap());
-    let err = delays(
-        &s,
-        "EE",
-        Distribution::Normal {
+    // A clipped delay is not redrawn: one clipped below zero is refused,
+    // naming the clause and the projection as the model writes it.
+    let below_zero = Distribution::Clipped {
+        inner: Box::new(Distribution::Normal {
             mean: 0.0,
             sd: 1e-3,
-        },
-        dt,
-        1,
-        0,
-        1,
-    )
-    .unwrap_err();
+        }),
+        low: -1e-3,
+        high: 1e-3,
+    };
+    let err = delays(&s, EE, &below_zero, dt, 1, 1).unwrap_err();
     assert!(
-        err.to_string().starts_with("projection 'EE': delay of -"),
+        matches!(err, RuntimeError::BadDelay { delay_steps, .. } if delay_steps < 0.0),
+        "{err:?}"
+    );
+    assert!(
+        err.to_string().starts_with("delay of projection E -> E: -"),
         "{err}"
     );
 

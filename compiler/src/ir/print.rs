@@ -104,12 +104,15 @@ fn expr(a: &Arena<Expr>, n: &Names, h: Handle<Expr>) -> String {
 }
 
 fn dist(d: &Distribution) -> String {
-    match *d {
+    match d {
         Distribution::Constant(v) => format!("{v:?}"),
         Distribution::Uniform { low, high } => format!("uniform({low:?}, {high:?})"),
         Distribution::Normal { mean, sd } => format!("normal({mean:?}, {sd:?})"),
         Distribution::LogNormal { median, sigma } => {
             format!("lognormal({median:?}, {sigma:?})")
+        }
+        Distribution::Clipped { inner, low, high } => {
+            format!("clip({}, {low:?}, {high:?})", dist(inner))
         }
     }
 }
