@@ -565,3 +565,33 @@ network n {
         "uniform(-3 ms, -1 ms)"
     );
 }
+
+/// `connect fixed_total_number(n)` from `.snn`: exactly n synapses per
+/// (source, target) pair of the projection, no autapses when asked.
+#[test]
+fn fixed_total_number_from_snn() {
+    let text = "
+import std.{LIF, Delta}
+network total {
+    dt = 0.1 ms
+    duration = 1 ms
+    population E = LIF[80]
+    population I = LIF[20]
+    projection E, I -> E {
+        synapse Delta
+        connect fixed_total_number(3000, autapses = false)
+        weight 0.1 mV
+        delay 1 ms
+    }
+}";
+    let m = compile(text);
+    assert!(m.to_string().contains("fixed_total_number(3000)"), "{m}");
+    let tables = snnc::run::rule_tables(&m, 5).expect("tables");
+    assert_eq!(tables.len(), 2);
+    for t in &tables {
+        assert_eq!(t.structure.len(), 3000);
+    }
+    let ee = &tables[0].structure;
+    assert!((0..80).all(|i| !ee.row(i).contains(&i)), "an autapse");
+    run(&m, &RunOptions::new(out_dir("total-number"))).expect("run");
+}

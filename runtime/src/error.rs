@@ -123,6 +123,9 @@ pub enum RuntimeError {
         k: u32,
         available: u32,
     },
+    /// fixed_total_number with synapses to draw but no allowed pair (a
+    /// one-neuron population onto itself without autapses).
+    NoPairToDraw { projection: String, n: u32 },
     /// one_to_one between populations of different sizes.
     OneToOneSizeMismatch {
         projection: String,
@@ -337,6 +340,11 @@ impl fmt::Display for RuntimeError {
             } => write!(
                 f,
                 "projection '{projection}': {rule}({k}) needs {k} distinct partners but only {available} exist"
+            ),
+            NoPairToDraw { projection, n } => write!(
+                f,
+                "projection '{projection}': fixed_total_number({n}) has no (source, target) pair \
+                 to draw from (a population of one neuron onto itself without autapses)"
             ),
             OneToOneSizeMismatch {
                 projection,

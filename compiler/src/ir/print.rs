@@ -129,6 +129,7 @@ fn rule(r: &Rule) -> String {
         Rule::FixedProb(p) => format!("fixed_prob({p:?})"),
         Rule::FixedInDegree(k) => format!("fixed_in_degree({k})"),
         Rule::FixedOutDegree(k) => format!("fixed_out_degree({k})"),
+        Rule::FixedTotalNumber(n) => format!("fixed_total_number({n})"),
         Rule::AllToAll => "all_to_all".into(),
         Rule::OneToOne => "one_to_one".into(),
     }

@@ -774,6 +774,12 @@ impl<'a> Net<'a> {
                         n_post,
                         "the out-degree",
                     )?)),
+                    "fixed_total_number" => Connect::Rule(Rule::FixedTotalNumber(count(
+                        self,
+                        positional.first(),
+                        u32::MAX,
+                        "the number of synapses",
+                    )?)),
                     "from_file" => match positional.first().map(|e| &e.kind) {
                         Some(ExprKind::String(path)) => Connect::File {
                             path: path.clone(),

@@ -118,6 +118,7 @@ fn expected_synapses(rule: Rule, n_pre: u64, n_post: u64) -> u64 {
         Rule::FixedOutDegree(k) => u64::from(k) * n_pre,
         Rule::AllToAll => n_pre * n_post,
         Rule::OneToOne => n_pre.min(n_post),
+        Rule::FixedTotalNumber(n) => u64::from(n),
     }
 }
 
