@@ -595,3 +595,39 @@ network total {
     assert!((0..80).all(|i| !ee.row(i).contains(&i)), "an autapse");
     run(&m, &RunOptions::new(out_dir("total-number"))).expect("run");
 }
+
+/// The issue's model: PD14's excitatory delays `normal(1.5 ms, 0.75 ms)`
+/// (once "delay of -5 steps" at run time) and an inhibitory weight that
+/// could cross zero now run: every delay is at least one step, every weight
+/// keeps the sign of its mean.
+#[test]
+fn pd14_style_drawn_delays_and_weights_run() {
+    let text = "
+import std.{LIF, Delta}
+network drawn {
+    dt = 0.1 ms
+    duration = 2 ms
+    population E = LIF[300]
+    projection E -> E {
+        synapse Delta
+        connect fixed_total_number(30000)
+        weight normal(-0.35 mV, 0.3 mV)
+        delay normal(1.5 ms, 0.75 ms)
+    }
+}";
+    let m = compile(text);
+    let tables = snnc::run::rule_tables(&m, 9).expect("tables");
+    let snnc_runtime::synapse_values::Weights::PerSynapse(w) = &tables[0].weights else {
+        panic!("drawn weights are per synapse");
+    };
+    assert!(w.iter().all(|&x| x <= 0.0), "a weight changed sign");
+    let snnc_runtime::synapse_values::Delays::PerSynapse(d) = &tables[0].delays else {
+        panic!("drawn delays are per synapse");
+    };
+    assert_eq!(
+        d.iter().copied().min(),
+        Some(1),
+        "the shortest drawn delay is one step"
+    );
+    run(&m, &RunOptions::new(out_dir("pd14-draws"))).expect("run");
+}
