@@ -36,13 +36,18 @@ impl Parser {
             return false;
         }
         let mut open = 0u32;
+        // `{ … }` pairs met on the way back are the values of an `if`
+        // expression inside this statement (`(if c { 1 } else { 0 }) - a`):
+        // whole sub-expressions, stepped over without looking inside.
+        let mut braces = 0u32;
         for t in self.tokens[..self.pos.min(self.tokens.len())].iter().rev() {
             match t.kind {
+                TokenKind::RBrace => braces += 1,
+                TokenKind::LBrace if braces > 0 => braces -= 1,
+                _ if braces > 0 => {}
                 // Statement boundaries (inside brackets the lexer emits no
                 // line breaks, so a bracket spanning lines is still seen).
-                TokenKind::Newline | TokenKind::Semi | TokenKind::LBrace | TokenKind::RBrace => {
-                    break
-                }
+                TokenKind::Newline | TokenKind::Semi | TokenKind::LBrace => break,
                 TokenKind::RParen | TokenKind::RBracket => open += 1,
                 TokenKind::LParen | TokenKind::LBracket => {
                     if open == 0 {
