@@ -158,7 +158,13 @@ pub fn run(args: RunArgs) -> ExitCode {
             ExitCode::SUCCESS
         }
         Err(e) => {
-            eprintln!("error: {e}");
+            match snnc::run::value_error_at_source(&e, &module) {
+                Some(d) => eprint!(
+                    "{}",
+                    render_text(&[d], compiled.sources(), std::io::stderr().is_terminal())
+                ),
+                None => eprintln!("error: {e}"),
+            }
             ExitCode::from(snnc::interrupt::exit_code(&e))
         }
     }

@@ -219,3 +219,35 @@ fn the_stimulus_example_run_longer_than_its_file_is_refused() {
     );
     assert!(!dir.exists(), "a refused run writes nothing");
 }
+
+/// A delay distribution that cannot give a delay of one step is refused when
+/// the tables are built, with the projection as written, the clause, and the
+/// place in the model (it once aborted with "delay of -5 steps" and no
+/// location).
+#[test]
+fn an_impossible_drawn_delay_points_at_its_clause() {
+    let dir = out_dir("bad-delay");
+    std::fs::create_dir_all(&dir).unwrap();
+    let model = dir.join("delays.snn");
+    std::fs::write(
+        &model,
+        "import std.{LIF, Delta}\nnetwork n {\n    population E = LIF[10]\n    \
+         projection E -> E {\n        connect all_to_all\n        weight 0.1 mV\n        \
+         delay normal(-10 ms, 1 ms)\n        synapse Delta\n    }\n}\n",
+    )
+    .unwrap();
+    let o = snnc(&[
+        "run",
+        model.to_str().unwrap(),
+        "--out",
+        dir.join("out").to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let e = stderr(&o);
+    assert!(e.contains("E0404"), "{e}");
+    assert!(
+        e.contains("delay of projection E -> E: 1000 draws in a row"),
+        "{e}"
+    );
+    assert!(e.contains("delays.snn:7:15"), "{e}");
+}

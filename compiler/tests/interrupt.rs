@@ -101,11 +101,14 @@ fn interrupt_after(
     // the first step (the recordings' files appear at their first flush);
     // give the run a moment to be well inside the step loop.
     let started = Instant::now();
+    let mut child = child;
     while !out.exists() {
-        assert!(
-            started.elapsed() < Duration::from_secs(120),
-            "the run never started"
-        );
+        if started.elapsed() > Duration::from_secs(120) {
+            // Never leave a 1000 s run behind a failed test.
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("the run never started");
+        }
         std::thread::sleep(Duration::from_millis(20));
     }
     std::thread::sleep(Duration::from_millis(wait_ms));

@@ -151,7 +151,7 @@ fn per_synapse_and_align_post_match_reference() {
                 high: 0.002,
             },
         ] {
-            let m = expon_net(layout, delay);
+            let m = expon_net(layout, delay.clone());
             let o = Opts {
                 state_every: Some(1),
                 ..Opts::default()

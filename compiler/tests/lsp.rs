@@ -434,7 +434,16 @@ fn completion_offers_units_models_and_populations() {
         pos(FIXED, "    record spikes", 0, 4),
     );
     let l = labels(&items);
-    for want in ["mV", "LIF", "E", "Inh", "Mine", "population", "HH"] {
+    for want in [
+        "mV",
+        "LIF",
+        "E",
+        "Inh",
+        "Mine",
+        "population",
+        "HH",
+        "fixed_total_number",
+    ] {
         assert!(l.iter().any(|x| x == want), "no `{want}` in {l:?}");
     }
 

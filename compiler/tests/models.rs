@@ -494,3 +494,184 @@ network pre_read {{
     assert!(!out.has_errors(), "{:?}", out.diagnostics);
     compile(&param);
 }
+
+/// An `if` expression inside parentheses, once refused with E0012
+/// "unmatched closing `)`", checks, lowers and runs: with a constant
+/// right-hand side the integral is exact, y(k dt) = (g − armed)·k·dt per ms,
+/// where g is 1 below −20 mV and 0 above.
+#[test]
+fn parenthesised_if_expression_compiles_and_runs() {
+    let text = "
+neuron Gate {
+    param v: mV = -30 mV
+    param armed: 1 = 0.25
+    state y: 1 = 0
+    dy/dt = ((if v < -20 mV { 1 } else { 0 }) - armed) / (1 ms)
+}
+network gates {
+    dt = 0.1 ms
+    duration = 2 ms
+    population Below = Gate[1]
+    population Above = Gate[1] { v = -10 mV }
+    record y of Below
+    record y of Above
+}";
+    let m = compile(text);
+    let dir = out_dir("paren-if");
+    run(&m, &RunOptions::new(dir.clone())).expect("run");
+    for (pop, slope) in [("Below", 0.75), ("Above", -0.25)] {
+        let y = trace(&dir.join(format!("trace_{pop}_y.npy")));
+        assert_eq!(y.len(), 20, "{pop}");
+        for (k, value) in y.iter().enumerate() {
+            let want = slope * k as f64 * 0.1;
+            assert!(
+                (value - want).abs() < 1e-9,
+                "{pop} step {k}: {value} vs {want}"
+            );
+        }
+    }
+}
+
+/// `clip(draw, lo, hi)` in a weight and a delay lowers to a clipped draw
+/// (clipped, not redrawn: the clipped delay may be 0 steps, the clipped
+/// weight may cross zero), and the tables stay within the bounds.
+#[test]
+fn clip_of_a_draw_in_weight_and_delay() {
+    let text = "
+import std.{LIF, Delta}
+network clipped {
+    dt = 0.1 ms
+    duration = 1 ms
+    population E = LIF[200]
+    projection E -> E {
+        synapse Delta
+        connect fixed_in_degree(50)
+        weight clip(normal(0 mV, 1 mV), -0.5 mV, 0.25 mV)
+        delay clip(normal(0.5 ms, 1 ms), 0 ms, 2 ms)
+    }
+}";
+    let m = compile(text);
+    assert!(
+        m.to_string()
+            .contains("clip(normal(0.0, 0.001), -0.0005, 0.00025)"),
+        "{m}"
+    );
+    let tables = snnc::run::rule_tables(&m, 3).expect("tables");
+    let snnc_runtime::synapse_values::Weights::PerSynapse(w) = &tables[0].weights else {
+        panic!("drawn weights are per synapse");
+    };
+    assert!(w.iter().all(|&x| (-0.5e-3..=0.25e-3).contains(&x)));
+    assert!(w.contains(&-0.5e-3) && w.contains(&0.25e-3));
+    let snnc_runtime::synapse_values::Delays::PerSynapse(d) = &tables[0].delays else {
+        panic!("drawn delays are per synapse");
+    };
+    assert!(d.iter().all(|&k| k <= 20));
+    // P(draw < dt/2) = Φ(−0.45) ≈ 0.33: clipped (or rounded) to 0 steps.
+    let zero = d.iter().filter(|&&k| k == 0).count() as f64 / d.len() as f64;
+    assert!((zero - 0.326).abs() < 0.02, "{zero}");
+
+    let bad = text.replace("0 ms, 2 ms)", "2 ms, 0 ms)");
+    let c = compile_source("clip.snn", &bad, &DiskLoader, None);
+    let msg = snnc::diagnostic::render_text(&c.diagnostics, c.sources(), false);
+    assert!(msg.contains("needs lo ≤ hi"), "{msg}");
+}
+
+/// A drawn delay that cannot reach one step is refused when the tables are
+/// built; the error names the projection as written and points at the
+/// `delay` clause.
+#[test]
+fn impossible_delay_is_reported_at_its_clause() {
+    let text = "
+import std.{LIF, Delta}
+network n {
+    population E = LIF[10]
+    projection E -> E {
+        synapse Delta
+        connect all_to_all
+        weight 0.1 mV
+        delay uniform(-3 ms, -1 ms)
+    }
+}";
+    let c = compile_source("n.snn", text, &DiskLoader, None);
+    let m = c.module.as_ref().expect("compiles");
+    let e = run(m, &RunOptions::new(out_dir("bad-delay"))).unwrap_err();
+    let d = snnc::run::value_error_at_source(&e, m).expect("a projection error");
+    assert_eq!(d.code, "E0404");
+    assert!(
+        d.message
+            .starts_with("delay of projection E -> E: 1000 draws"),
+        "{}",
+        d.message
+    );
+    let span = d.primary_span().expect("a place");
+    assert_eq!(
+        &text[span.start as usize..span.end as usize],
+        "uniform(-3 ms, -1 ms)"
+    );
+}
+
+/// `connect fixed_total_number(n)` from `.snn`: exactly n synapses per
+/// (source, target) pair of the projection, no autapses when asked.
+#[test]
+fn fixed_total_number_from_snn() {
+    let text = "
+import std.{LIF, Delta}
+network total {
+    dt = 0.1 ms
+    duration = 1 ms
+    population E = LIF[80]
+    population I = LIF[20]
+    projection E, I -> E {
+        synapse Delta
+        connect fixed_total_number(3000, autapses = false)
+        weight 0.1 mV
+        delay 1 ms
+    }
+}";
+    let m = compile(text);
+    assert!(m.to_string().contains("fixed_total_number(3000)"), "{m}");
+    let tables = snnc::run::rule_tables(&m, 5).expect("tables");
+    assert_eq!(tables.len(), 2);
+    for t in &tables {
+        assert_eq!(t.structure.len(), 3000);
+    }
+    let ee = &tables[0].structure;
+    assert!((0..80).all(|i| !ee.row(i).contains(&i)), "an autapse");
+    run(&m, &RunOptions::new(out_dir("total-number"))).expect("run");
+}
+
+/// The issue's model: PD14's excitatory delays `normal(1.5 ms, 0.75 ms)`
+/// (once "delay of -5 steps" at run time) and an inhibitory weight that
+/// could cross zero now run: every delay is at least one step, every weight
+/// keeps the sign of its mean.
+#[test]
+fn pd14_style_drawn_delays_and_weights_run() {
+    let text = "
+import std.{LIF, Delta}
+network drawn {
+    dt = 0.1 ms
+    duration = 2 ms
+    population E = LIF[300]
+    projection E -> E {
+        synapse Delta
+        connect fixed_total_number(30000)
+        weight normal(-0.35 mV, 0.3 mV)
+        delay normal(1.5 ms, 0.75 ms)
+    }
+}";
+    let m = compile(text);
+    let tables = snnc::run::rule_tables(&m, 9).expect("tables");
+    let snnc_runtime::synapse_values::Weights::PerSynapse(w) = &tables[0].weights else {
+        panic!("drawn weights are per synapse");
+    };
+    assert!(w.iter().all(|&x| x <= 0.0), "a weight changed sign");
+    let snnc_runtime::synapse_values::Delays::PerSynapse(d) = &tables[0].delays else {
+        panic!("drawn delays are per synapse");
+    };
+    assert_eq!(
+        d.iter().copied().min(),
+        Some(1),
+        "the shortest drawn delay is one step"
+    );
+    run(&m, &RunOptions::new(out_dir("pd14-draws"))).expect("run");
+}

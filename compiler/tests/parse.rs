@@ -134,6 +134,25 @@ fn annotation(text: &str) -> String {
 
 // ---------------------------------------------------------------- expressions
 
+/// The grammar allows an `if` expression anywhere an operand stands,
+/// parentheses included: its braces are not a statement boundary (this was
+/// once rejected with E0012 "unmatched closing `)`").
+#[test]
+fn if_expression_inside_parentheses() {
+    assert_eq!(
+        expr("((if v < -20 mV { 1 } else { 0 }) - armed)"),
+        "(Sub (if (Lt v (Neg 20[mV])) 1 0) armed)"
+    );
+    assert_eq!(
+        expr("2 * (if a { (b) } else { c }) + f((if a { b } else { c }))"),
+        "(Add (Mul 2 (if a b c)) f((if a b c)))"
+    );
+    assert_eq!(expr("(if a {\n b\n} else {\n c\n})"), "(if a b c)");
+    // A stray `)` after such a parenthesis is still one error.
+    let (_, errors) = parse_text("neuron N {\n    let x = (if a { b } else { c })) - d\n}");
+    assert_eq!(errors.matches("E0012").count(), 1, "{errors}");
+}
+
 #[test]
 fn precedence() {
     assert_eq!(expr("a + b * c"), "(Add a (Mul b c))");

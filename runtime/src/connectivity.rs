@@ -15,7 +15,9 @@
 //! Randomness: every random rule draws row `i` (or column `j` for
 //! fixed_in_degree) from its own [`Stream`] at address
 //! `(Purpose::Connectivity{projection}, index = i)`, so rows can be built on
-//! any number of threads and the table is identical.
+//! any number of threads and the table is identical. fixed_total_number,
+//! which has no rows to draw by, draws synapses `c·2¹⁶ …` from the stream at
+//! `index = c` ([`TOTAL_NUMBER_CHUNK`] synapses per stream).
 
 use crate::alloc::{vec_filled, vec_with_capacity};
 use crate::error::RuntimeError;
@@ -34,6 +36,10 @@ pub enum Rule {
     AllToAll,
     /// `i → i`; the populations must have equal sizes.
     OneToOne,
+    /// Exactly `n` synapses, each with a source and a target drawn uniformly
+    /// and independently (NEST's `fixed_total_number`): several synapses
+    /// may join one pair (multapses).
+    FixedTotalNumber(u32),
 }
 
 /// Everything a rule needs besides the rule itself.
@@ -164,6 +170,15 @@ pub fn connect(rule: Rule, spec: &ConnectSpec) -> Result<Structure, RuntimeError
             });
             Structure::from_rows(spec.n_pre, spec.n_post, rows)
         }
+        Rule::FixedTotalNumber(n) => {
+            if n > 0 && (spec.n_pre == 0 || spec.n_post == 0 || (autapse_free && spec.n_pre < 2)) {
+                return Err(RuntimeError::NoPairToDraw {
+                    projection: spec.projection.clone(),
+                    n,
+                });
+            }
+            fixed_total_number(key, spec, n, autapse_free)
+        }
         Rule::OneToOne => {
             if spec.n_pre != spec.n_post {
                 return Err(RuntimeError::OneToOneSizeMismatch {
@@ -258,6 +273,65 @@ fn distinct_sample(stream: &mut Stream, n: u32, k: u32, exclude: Option<u32>) ->
             .collect(),
         None => picked,
     }
+}
+
+/// Synapses per stream of fixed_total_number: the unit of work of a thread.
+pub const TOTAL_NUMBER_CHUNK: u32 = 1 << 16;
+
+/// `n` synapses with sources and targets drawn uniformly and independently
+/// (with `autapse_free`, a target equal to its source is redrawn, which
+/// keeps the pair uniform over the allowed ones), as CSR rows with targets
+/// ascending. Chunk `c` of [`TOTAL_NUMBER_CHUNK`] synapses draws from its own
+/// stream, so the table does not depend on `spec.threads`.
+fn fixed_total_number(
+    key: [u32; 2],
+    spec: &ConnectSpec,
+    n: u32,
+    autapse_free: bool,
+) -> Result<Structure, RuntimeError> {
+    let chunks = n.div_ceil(TOTAL_NUMBER_CHUNK);
+    let pairs = build_lists(chunks, spec.threads, |c| {
+        let mut stream = Stream::from_key(key, c, 0, 0);
+        let count = (n - c * TOTAL_NUMBER_CHUNK).min(TOTAL_NUMBER_CHUNK);
+        (0..count)
+            .map(|_| {
+                let pre = stream.bounded(spec.n_pre);
+                let mut post = stream.bounded(spec.n_post);
+                while autapse_free && post == pre {
+                    post = stream.bounded(spec.n_post);
+                }
+                (pre, post)
+            })
+            .collect::<Vec<(u32, u32)>>()
+    });
+    // Counting sort by source, then each row's targets in ascending order.
+    let mut row_ptr = vec_filled(
+        0u64,
+        spec.n_pre as usize + 1,
+        "a synapse table's row pointers",
+    )?;
+    for &(pre, _) in pairs.iter().flatten() {
+        row_ptr[pre as usize + 1] += 1;
+    }
+    for i in 0..spec.n_pre as usize {
+        row_ptr[i + 1] += row_ptr[i];
+    }
+    let mut fill: Vec<u64> = row_ptr[..spec.n_pre as usize].to_vec();
+    let mut cols = vec_filled(0u32, n as usize, "a synapse table's targets")?;
+    for &(pre, post) in pairs.iter().flatten() {
+        cols[fill[pre as usize] as usize] = post;
+        fill[pre as usize] += 1;
+    }
+    drop(pairs);
+    for w in row_ptr.windows(2) {
+        cols[w[0] as usize..w[1] as usize].sort_unstable();
+    }
+    Ok(Structure {
+        n_pre: spec.n_pre,
+        n_post: spec.n_post,
+        row_ptr,
+        cols,
+    })
 }
 
 /// Turn per-postsynaptic source lists into CSR rows (a counting sort; targets

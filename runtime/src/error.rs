@@ -29,6 +29,22 @@ impl fmt::Display for FileRole {
     }
 }
 
+/// Which per-synapse value of a projection a message is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SynapseValue {
+    Weight,
+    Delay,
+}
+
+impl fmt::Display for SynapseValue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            SynapseValue::Weight => "weight",
+            SynapseValue::Delay => "delay",
+        })
+    }
+}
+
 /// Everything that can go wrong building tables, reading inputs or writing
 /// recordings.
 #[derive(Debug, Clone, PartialEq)]
@@ -107,6 +123,9 @@ pub enum RuntimeError {
         k: u32,
         available: u32,
     },
+    /// fixed_total_number with synapses to draw but no allowed pair (a
+    /// one-neuron population onto itself without autapses).
+    NoPairToDraw { projection: String, n: u32 },
     /// one_to_one between populations of different sizes.
     OneToOneSizeMismatch {
         projection: String,
@@ -114,10 +133,24 @@ pub enum RuntimeError {
         n_post: u32,
     },
     /// A delay that is negative, not finite, or longer than the ring buffer
-    /// can hold (`u16::MAX` steps).
+    /// can hold (`u16::MAX` steps). `projection` is named as the model
+    /// writes it (`L23E -> L23E`), `projection_id` is its index in the module.
     BadDelay {
         projection: String,
+        projection_id: u32,
         delay_steps: f64,
+    },
+    /// A drawn weight or delay that [`crate::synapse_values::MAX_DRAWS`]
+    /// draws in a row did not bring within its bound (a delay of at least
+    /// one step, a weight of its distribution's sign).
+    RedrawLimit {
+        projection: String,
+        projection_id: u32,
+        value: SynapseValue,
+        draws: u32,
+        /// The synapse: its source neuron and its position in that row.
+        pre: u32,
+        position: u32,
     },
     /// The run does not fit in memory.
     InsufficientMemory {
@@ -308,6 +341,11 @@ impl fmt::Display for RuntimeError {
                 f,
                 "projection '{projection}': {rule}({k}) needs {k} distinct partners but only {available} exist"
             ),
+            NoPairToDraw { projection, n } => write!(
+                f,
+                "projection '{projection}': fixed_total_number({n}) has no (source, target) pair \
+                 to draw from (a population of one neuron onto itself without autapses)"
+            ),
             OneToOneSizeMismatch {
                 projection,
                 n_pre,
@@ -319,11 +357,38 @@ impl fmt::Display for RuntimeError {
             BadDelay {
                 projection,
                 delay_steps,
+                ..
             } => write!(
                 f,
-                "projection '{projection}': delay of {delay_steps} steps is not in 0..={}",
+                "delay of projection {projection}: {delay_steps} steps is not in 0..={}",
                 u16::MAX
             ),
+            RedrawLimit {
+                projection,
+                value,
+                draws,
+                pre,
+                position,
+                ..
+            } => {
+                write!(
+                    f,
+                    "{value} of projection {projection}: {draws} draws in a row for synapse \
+                     {position} of source neuron {pre} "
+                )?;
+                match value {
+                    SynapseValue::Delay => f.write_str(
+                        "were shorter than dt / 2 (a drawn delay is redrawn until it rounds to \
+                         at least one step): put the distribution's mass above dt, or write \
+                         `clip(…, lo, hi)` to clip instead of redrawing",
+                    ),
+                    SynapseValue::Weight => f.write_str(
+                        "had the opposite sign of the distribution's mean (a drawn weight is \
+                         redrawn until it keeps that sign): write `clip(…, lo, hi)` to clip \
+                         instead of redrawing",
+                    ),
+                }
+            }
             InsufficientMemory {
                 needed,
                 available,

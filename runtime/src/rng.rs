@@ -236,7 +236,7 @@ impl Stream {
 }
 
 /// A distribution a value can be drawn from, per synapse or per neuron.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Distribution {
     /// Always this value (no draw is made).
     Constant(f64),
@@ -247,17 +247,27 @@ pub enum Distribution {
     /// `lognormal(median, sigma)`: `median · exp(sigma · Z)`, so the log of
     /// the value is normal(ln median, sigma) and the sign is the median's.
     LogNormal { median: f64, sigma: f64 },
+    /// `clip(inner, low, high)`: a draw of `inner` moved into `[low, high]`
+    /// (clipped, never redrawn: the explicit alternative to the redraw rule
+    /// of weights and delays, see `synapse_values`).
+    Clipped {
+        inner: Box<Distribution>,
+        low: f64,
+        high: f64,
+    },
 }
 
 impl Distribution {
     /// One value, drawing from `stream` as needed. Uniform uses two words,
     /// normal and lognormal one block.
     pub fn sample(&self, stream: &mut Stream) -> f64 {
-        match *self {
-            Distribution::Constant(v) => v,
+        match self {
+            Distribution::Constant(v) => *v,
             Distribution::Uniform { low, high } => low + (high - low) * stream.uniform(),
             Distribution::Normal { mean, sd } => mean + sd * stream.normal(),
             Distribution::LogNormal { median, sigma } => median * (sigma * stream.normal()).exp(),
+            // max then min rather than `clamp`, which panics on low > high.
+            Distribution::Clipped { inner, low, high } => inner.sample(stream).max(*low).min(*high),
         }
     }
 
@@ -267,6 +277,19 @@ impl Distribution {
         match *self {
             Distribution::Constant(v) => Some(v),
             _ => None,
+        }
+    }
+
+    /// The value whose sign a drawn weight keeps: the mean of `uniform` and
+    /// `normal`, the median of `lognormal`. `None` for a constant and for a
+    /// clipped draw, which are never redrawn.
+    #[must_use]
+    pub fn centre(&self) -> Option<f64> {
+        match *self {
+            Distribution::Uniform { low, high } => Some(0.5 * (low + high)),
+            Distribution::Normal { mean, .. } => Some(mean),
+            Distribution::LogNormal { median, .. } => Some(median),
+            Distribution::Constant(_) | Distribution::Clipped { .. } => None,
         }
     }
 }

@@ -9,7 +9,7 @@
 
 use crate::alloc::vec_with_capacity;
 use crate::connectivity::{build_lists, Structure};
-use crate::error::RuntimeError;
+use crate::error::{RuntimeError, SynapseValue};
 use crate::rng::{key_for, Distribution, Purpose, Stream};
 
 /// Synaptic weights, in the projection weight's unit (SI base, as f32).
@@ -77,8 +77,9 @@ impl SynapseTable {
     }
 }
 
-/// Values per synapse from `value(stream, pre, post)`, each synapse with its
-/// own stream (see the module docs). Rows are split over `threads`.
+/// Values per synapse from `value(stream, pre, position)`, each synapse
+/// (source neuron `pre`, `position` in its row) with its own stream (see the
+/// module docs). Rows are split over `threads`.
 pub fn per_synapse<T: Send>(
     structure: &Structure,
     seed: u64,
@@ -88,11 +89,8 @@ pub fn per_synapse<T: Send>(
 ) -> Result<Vec<T>, RuntimeError> {
     let key = key_for(seed, purpose);
     let rows = build_lists(structure.n_pre, threads, |i| {
-        structure
-            .row(i)
-            .iter()
-            .enumerate()
-            .map(|(s, &j)| value(&mut Stream::from_key(key, i, s as u32, 0), i, j))
+        (0..structure.row(i).len() as u32)
+            .map(|s| value(&mut Stream::from_key(key, i, s, 0), i, s))
             .collect::<Vec<T>>()
     });
     // One value per synapse: allocated fallibly, the synapse count is only
@@ -104,64 +102,153 @@ pub fn per_synapse<T: Send>(
     Ok(values)
 }
 
-/// Weights drawn from `dist` (stored once when it is a constant).
+/// Fallible values per synapse, as [`per_synapse`], collected into one
+/// vector or the first error in table order. The first synapse is drawn
+/// alone beforehand: a distribution that cannot give an acceptable value is
+/// refused at once, not after [`MAX_DRAWS`] draws for every synapse.
+fn drawn_per_synapse<T: Send>(
+    structure: &Structure,
+    seed: u64,
+    purpose: Purpose,
+    threads: usize,
+    what: &'static str,
+    value: impl Fn(&mut Stream, u32, u32) -> Result<T, RuntimeError> + Sync,
+) -> Result<Vec<T>, RuntimeError> {
+    if let Some(pre) = (0..structure.n_pre).find(|&i| !structure.row(i).is_empty()) {
+        value(&mut Stream::new(seed, purpose, pre, 0, 0), pre, 0)?;
+    }
+    let drawn = per_synapse(structure, seed, purpose, threads, value)?;
+    let mut values = vec_with_capacity(drawn.len(), what)?;
+    for v in drawn {
+        values.push(v?);
+    }
+    Ok(values)
+}
+
+/// How many draws one synapse's weight or delay may take before the run is
+/// refused ([`RuntimeError::RedrawLimit`]): a distribution that needs more
+/// is wrong for its clause, not unlucky.
+pub const MAX_DRAWS: u32 = 1000;
+
+/// The first draw of `dist` that `keep` accepts, the redraws being the next
+/// values of the same synapse's stream (so the result stays a pure function
+/// of the seed and the synapse); `None` after [`MAX_DRAWS`] refused draws.
+fn draw_until(dist: &Distribution, stream: &mut Stream, keep: impl Fn(f64) -> bool) -> Option<f64> {
+    (0..MAX_DRAWS)
+        .map(|_| dist.sample(stream))
+        .find(|&v| keep(v))
+}
+
+/// Which projection a table is for: its name as the model writes it
+/// (`L23E -> L23E`), for messages, and its index, which keys its streams.
+#[derive(Debug, Clone, Copy)]
+pub struct ProjectionRef<'a> {
+    pub name: &'a str,
+    pub id: u32,
+}
+
+impl ProjectionRef<'_> {
+    fn redraw_limit(self, value: SynapseValue, pre: u32, position: u32) -> RuntimeError {
+        RuntimeError::RedrawLimit {
+            projection: self.name.to_string(),
+            projection_id: self.id,
+            value,
+            draws: MAX_DRAWS,
+            pre,
+            position,
+        }
+    }
+}
+
+/// Weights drawn from `dist` (stored once when it is a constant). A drawn
+/// weight keeps the sign of its distribution's mean (median for
+/// `lognormal`): a draw of the other sign is redrawn, as NEST's reference
+/// microcircuit does (`normal(-0.35 nA, 0.035 nA)` stays inhibitory); zero
+/// is kept. A mean of zero has no sign to keep, and a `clip(…)` is clipped,
+/// not redrawn.
 pub fn weights(
     structure: &Structure,
-    dist: Distribution,
+    projection: ProjectionRef<'_>,
+    dist: &Distribution,
     seed: u64,
-    projection_id: u32,
     threads: usize,
 ) -> Result<Weights, RuntimeError> {
     if let Some(w) = dist.constant_value() {
         return Ok(Weights::Homogeneous(w as f32));
     }
     let purpose = Purpose::Weights {
-        projection: projection_id,
+        projection: projection.id,
     };
-    per_synapse(structure, seed, purpose, threads, |s, _, _| {
-        dist.sample(s) as f32
-    })
+    let sign = dist.centre().map_or(0.0, f64::signum);
+    let keep = |w: f64| w * sign >= 0.0;
+    let what = "per-synapse weights";
+    drawn_per_synapse(
+        structure,
+        seed,
+        purpose,
+        threads,
+        what,
+        |s, pre, position| {
+            draw_until(dist, s, keep)
+                .map(|w| w as f32)
+                .ok_or_else(|| projection.redraw_limit(SynapseValue::Weight, pre, position))
+        },
+    )
     .map(Weights::PerSynapse)
 }
 
 /// `delay / dt` rounded to whole steps, refused if negative, not finite or
 /// beyond `u16::MAX` steps.
-pub fn delay_steps(projection: &str, delay: f64, dt: f64) -> Result<u16, RuntimeError> {
+pub fn delay_steps(
+    projection: ProjectionRef<'_>,
+    delay: f64,
+    dt: f64,
+) -> Result<u16, RuntimeError> {
     let steps = (delay / dt).round();
     if steps.is_finite() && (0.0..=f64::from(u16::MAX)).contains(&steps) {
         Ok(steps as u16)
     } else {
         Err(RuntimeError::BadDelay {
-            projection: projection.to_string(),
+            projection: projection.name.to_string(),
+            projection_id: projection.id,
             delay_steps: steps,
         })
     }
 }
 
 /// Delays (in seconds) drawn from `dist`, converted to steps of `dt` seconds.
-/// A random delay below zero is refused rather than silently clipped: it
-/// means the distribution is wrong for a delay.
+/// A drawn delay shorter than one step once rounded (below dt / 2) is
+/// redrawn, as NEST's reference microcircuit does (`min = dt − dt/2`): every
+/// drawn delay is at least D = 1 step. A constant delay may be 0 steps; a
+/// `clip(…)` is clipped, not redrawn, and a clipped delay below zero is
+/// refused like a negative constant.
 pub fn delays(
     structure: &Structure,
-    projection: &str,
-    dist: Distribution,
+    projection: ProjectionRef<'_>,
+    dist: &Distribution,
     dt: f64,
     seed: u64,
-    projection_id: u32,
     threads: usize,
 ) -> Result<Delays, RuntimeError> {
     if let Some(d) = dist.constant_value() {
         return delay_steps(projection, d, dt).map(Delays::Homogeneous);
     }
     let purpose = Purpose::Delays {
-        projection: projection_id,
+        projection: projection.id,
     };
-    let steps = per_synapse(structure, seed, purpose, threads, |s, _, _| {
-        delay_steps(projection, dist.sample(s), dt)
-    })?;
-    let mut delays = vec_with_capacity(steps.len(), "per-synapse delays")?;
-    for step in steps {
-        delays.push(step?);
-    }
-    Ok(Delays::PerSynapse(delays))
+    let redrawn = dist.centre().is_some();
+    let keep = |d: f64| !redrawn || (d / dt).round() >= 1.0;
+    let what = "per-synapse delays";
+    drawn_per_synapse(
+        structure,
+        seed,
+        purpose,
+        threads,
+        what,
+        |s, pre, position| match draw_until(dist, s, keep) {
+            Some(d) => delay_steps(projection, d, dt),
+            None => Err(projection.redraw_limit(SynapseValue::Delay, pre, position)),
+        },
+    )
+    .map(Delays::PerSynapse)
 }

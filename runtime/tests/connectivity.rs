@@ -5,7 +5,7 @@ use std::collections::HashSet;
 
 use snnc_runtime::connectivity::{connect, ConnectSpec, Rule, Structure};
 use snnc_runtime::rng::Distribution;
-use snnc_runtime::synapse_values::{delays, weights, Delays, SynapseTable, Weights};
+use snnc_runtime::synapse_values::{delays, weights, Delays, ProjectionRef, SynapseTable, Weights};
 use snnc_runtime::RuntimeError;
 
 fn spec(n_pre: u32, n_post: u32, same: bool, autapses: bool, threads: usize) -> ConnectSpec {
@@ -222,21 +222,26 @@ fn tables_do_not_depend_on_threads_and_do_on_the_seed() {
     }
 }
 
+const EE: ProjectionRef<'static> = ProjectionRef {
+    name: "E -> E",
+    id: 0,
+};
+
 #[test]
 fn weights_and_delays_per_synapse() {
     let s = connect(Rule::FixedProb(0.2), &spec(200, 100, false, true, 1)).unwrap();
     assert_eq!(
-        weights(&s, Distribution::Constant(0.5), 1, 0, 1).unwrap(),
+        weights(&s, EE, &Distribution::Constant(0.5), 1, 1).unwrap(),
         Weights::Homogeneous(0.5)
     );
     let dist = Distribution::Uniform {
         low: 1.0,
         high: 2.0,
     };
-    let Weights::PerSynapse(w1) = weights(&s, dist, 1, 0, 1).unwrap() else {
+    let Weights::PerSynapse(w1) = weights(&s, EE, &dist, 1, 1).unwrap() else {
         panic!("random weights must be per synapse")
     };
-    let Weights::PerSynapse(w2) = weights(&s, dist, 1, 0, 3).unwrap() else {
+    let Weights::PerSynapse(w2) = weights(&s, EE, &dist, 1, 3).unwrap() else {
         panic!("random weights must be per synapse")
     };
     assert_eq!(w1, w2, "weights depend on the thread count");
@@ -247,42 +252,36 @@ fn weights_and_delays_per_synapse() {
 
     let dt = 1e-4;
     assert_eq!(
-        delays(&s, "EE", Distribution::Constant(1.5e-3), dt, 1, 0, 1).unwrap(),
+        delays(&s, EE, &Distribution::Constant(1.5e-3), dt, 1, 1).unwrap(),
         Delays::Homogeneous(15)
     );
-    let d = delays(
-        &s,
-        "EE",
-        Distribution::Uniform {
-            low: 1e-3,
-            high: 3e-3,
-        },
-        dt,
-        1,
-        0,
-        2,
-    )
-    .unwrap();
+    let uniform = Distribution::Uniform {
+        low: 1e-3,
+        high: 3e-3,
+    };
+    let d = delays(&s, EE, &uniform, dt, 1, 2).unwrap();
     let Delays::PerSynapse(steps) = &d else {
         panic!("random delays must be per synapse")
     };
     assert!(steps.iter().all(|&k| (10..=30).contains(&k)));
     assert_eq!(d.max_steps(), *steps.iter().max().unwrap());
-    let err = delays(
-        &s,
-        "EE",
-        Distribution::Normal {
+    // A clipped delay is not redrawn: one clipped below zero is refused,
+    // naming the clause and the projection as the model writes it.
+    let below_zero = Distribution::Clipped {
+        inner: Box::new(Distribution::Normal {
             mean: 0.0,
             sd: 1e-3,
-        },
-        dt,
-        1,
-        0,
-        1,
-    )
-    .unwrap_err();
+        }),
+        low: -1e-3,
+        high: 1e-3,
+    };
+    let err = delays(&s, EE, &below_zero, dt, 1, 1).unwrap_err();
     assert!(
-        err.to_string().starts_with("projection 'EE': delay of -"),
+        matches!(err, RuntimeError::BadDelay { delay_steps, .. } if delay_steps < 0.0),
+        "{err:?}"
+    );
+    assert!(
+        err.to_string().starts_with("delay of projection E -> E: -"),
         "{err}"
     );
 
@@ -346,4 +345,96 @@ mod properties {
             }
         }
     }
+}
+
+/// fixed_total_number(N): exactly N synapses; a target's in-degree is
+/// Binomial(N, 1/Nt), mean N/Nt and variance N·(1/Nt)·(1 − 1/Nt).
+#[test]
+fn fixed_total_number_in_degrees_follow_the_binomial() {
+    let (n_pre, n_post, n) = (300u32, 1000u32, 200_000u32);
+    let s = connect(
+        Rule::FixedTotalNumber(n),
+        &spec(n_pre, n_post, false, true, 1),
+    )
+    .unwrap();
+    check_csr(&s);
+    assert_eq!(s.len(), n as usize);
+    assert!(s.row_ptr.windows(2).all(|w| {
+        let row = &s.cols[w[0] as usize..w[1] as usize];
+        row.windows(2).all(|p| p[0] <= p[1])
+    }));
+    let degrees = s.in_degrees();
+    let count = f64::from(n_post);
+    let mean = degrees.iter().map(|&d| f64::from(d)).sum::<f64>() / count;
+    let var = degrees
+        .iter()
+        .map(|&d| (f64::from(d) - mean).powi(2))
+        .sum::<f64>()
+        / (count - 1.0);
+    let q = 1.0 / count;
+    let (want_mean, want_var) = (f64::from(n) * q, f64::from(n) * q * (1.0 - q));
+    // The total is exact, so the mean is too.
+    assert!((mean - want_mean).abs() < 1e-9, "{mean} vs {want_mean}");
+    // Sample variance of 1000 binomials: relative sd ≈ sqrt(2/999) ≈ 4.5 %.
+    assert!(
+        (var / want_var - 1.0).abs() < 0.2,
+        "variance {var} vs {want_var}"
+    );
+    // Out-degrees are Binomial(N, 1/Ns) too: mean 666.7.
+    let out_mean = f64::from(n) / f64::from(n_pre);
+    let max_out = (0..n_pre).map(|i| s.row(i).len()).max().unwrap() as f64;
+    assert!(max_out < out_mean + 6.0 * out_mean.sqrt(), "{max_out}");
+}
+
+/// Multapses: with N draws over P = Ns·Nt pairs, the expected number of
+/// distinct pairs is P·(1 − (1 − 1/P)^N), so the expected number of
+/// synapses that repeat a pair is N minus that. 20 × 20 with N = 400:
+/// 400 − 400·(1 − (399/400)^400) = 147.1.
+#[test]
+fn fixed_total_number_makes_multapses_at_the_expected_rate() {
+    let (np, nn) = (20u32, 400u32);
+    let pairs = f64::from(np * np);
+    let want = f64::from(nn) - pairs * (1.0 - (1.0 - 1.0 / pairs).powi(nn as i32));
+    let mut repeats = 0usize;
+    let seeds = 50;
+    for seed in 0..seeds {
+        let mut sp = spec(np, np, false, true, 1);
+        sp.seed = seed;
+        let s = connect(Rule::FixedTotalNumber(nn), &sp).unwrap();
+        let distinct: HashSet<(u32, u32)> = (0..np)
+            .flat_map(|i| s.row(i).iter().map(move |&j| (i, j)))
+            .collect();
+        repeats += s.len() - distinct.len();
+    }
+    let mean = repeats as f64 / seeds as f64;
+    // The count varies by about 6 per table (the occupancy variance
+    // P·e⁻¹·(1 − 2e⁻¹) ≈ 39): 50 tables give a standard error near 0.9.
+    assert!(
+        (mean - want).abs() < 5.0,
+        "{mean} repeated synapses vs {want}"
+    );
+}
+
+#[test]
+fn fixed_total_number_does_not_depend_on_threads_and_skips_autapses() {
+    // More than one chunk of 2^16 synapses, so threads split the work.
+    let n = 3 * (1 << 16) + 123;
+    let one = connect(Rule::FixedTotalNumber(n), &spec(500, 500, true, false, 1)).unwrap();
+    let four = connect(Rule::FixedTotalNumber(n), &spec(500, 500, true, false, 4)).unwrap();
+    assert_eq!(one, four);
+    assert_eq!(one.len(), n as usize);
+    assert!((0..500).all(|i| !one.row(i).contains(&i)), "an autapse");
+    let with = connect(Rule::FixedTotalNumber(n), &spec(500, 500, true, true, 1)).unwrap();
+    assert!((0..500).any(|i| with.row(i).contains(&i)));
+    // Zero synapses is an empty table; no pair to draw from is refused.
+    assert!(
+        connect(Rule::FixedTotalNumber(0), &spec(1, 1, true, false, 1))
+            .unwrap()
+            .is_empty()
+    );
+    let err = connect(Rule::FixedTotalNumber(3), &spec(1, 1, true, false, 1)).unwrap_err();
+    assert!(
+        matches!(err, RuntimeError::NoPairToDraw { n: 3, .. }),
+        "{err:?}"
+    );
 }

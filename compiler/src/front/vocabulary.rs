@@ -63,6 +63,7 @@ pub const CONNECT_RULES: &[&str] = &[
     "one_to_one",
     "fixed_in_degree",
     "fixed_out_degree",
+    "fixed_total_number",
     "from_file",
 ];
 

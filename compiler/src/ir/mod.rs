@@ -192,6 +192,21 @@ pub struct Projection {
     pub delay: Distribution,
     pub synapse: Synapse,
     pub output: Option<Output>,
+    /// Where the model writes it, for run-time errors about its values
+    /// (`None` for modules built by hand).
+    pub source: Option<ProjectionSource>,
+}
+
+/// The places in the model of a projection's clauses that run-time errors
+/// point at (a delay that cannot be drawn, say).
+#[derive(Debug, Clone, Copy)]
+pub struct ProjectionSource {
+    /// The `projection A -> B { … }` declaration.
+    pub decl: crate::source::Span,
+    /// The expression of the `weight` clause.
+    pub weight: crate::source::Span,
+    /// The expression of the `delay` clause, when there is one.
+    pub delay: Option<crate::source::Span>,
 }
 
 /// `population.current += value` each step (value may read `Input(k)`).

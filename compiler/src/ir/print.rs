@@ -104,12 +104,15 @@ fn expr(a: &Arena<Expr>, n: &Names, h: Handle<Expr>) -> String {
 }
 
 fn dist(d: &Distribution) -> String {
-    match *d {
+    match d {
         Distribution::Constant(v) => format!("{v:?}"),
         Distribution::Uniform { low, high } => format!("uniform({low:?}, {high:?})"),
         Distribution::Normal { mean, sd } => format!("normal({mean:?}, {sd:?})"),
         Distribution::LogNormal { median, sigma } => {
             format!("lognormal({median:?}, {sigma:?})")
+        }
+        Distribution::Clipped { inner, low, high } => {
+            format!("clip({}, {low:?}, {high:?})", dist(inner))
         }
     }
 }
@@ -126,6 +129,7 @@ fn rule(r: &Rule) -> String {
         Rule::FixedProb(p) => format!("fixed_prob({p:?})"),
         Rule::FixedInDegree(k) => format!("fixed_in_degree({k})"),
         Rule::FixedOutDegree(k) => format!("fixed_out_degree({k})"),
+        Rule::FixedTotalNumber(n) => format!("fixed_total_number({n})"),
         Rule::AllToAll => "all_to_all".into(),
         Rule::OneToOne => "one_to_one".into(),
     }

@@ -33,7 +33,7 @@ use crate::ir::build::Builder;
 use crate::ir::classify::{classify, synapse_layout};
 use crate::ir::{
     Arena, Connect, Expr, Handle, Injection, Input, InputKind, Method, Module, NamedValue, Ode,
-    Output, Population, Projection, Record, StateVar, Synapse, Var,
+    Output, Population, Projection, ProjectionSource, Record, StateVar, Synapse, Var,
 };
 use crate::source::Span;
 use expr::{konst, unit_scale, Binding, ExprDepths, Lower, Names};
@@ -163,13 +163,17 @@ fn constant(exprs: &mut Arena<Expr>, e: &ast::Expr, what: &str) -> Result<f64, L
     konst(&lw.b, h).ok_or_else(|| LowerError::new(e.span, format!("{what} must be a constant")))
 }
 
-/// A weight or delay: a constant, or one of `uniform`, `normal`, `lognormal`
-/// with constant arguments.
+/// A weight or delay: a constant, one of `uniform`, `normal`, `lognormal`
+/// with constant arguments, or `clip(draw, lo, hi)` of such a draw with
+/// constant bounds lo ≤ hi.
 fn distribution(
     exprs: &mut Arena<Expr>,
     e: &ast::Expr,
     what: &str,
 ) -> Result<Distribution, LowerError> {
+    if let Some(clipped) = clipped_draw(exprs, e, what)? {
+        return Ok(clipped);
+    }
     if let ExprKind::Call { callee, args } = &e.kind {
         if matches!(callee.name.as_str(), "uniform" | "normal" | "lognormal") {
             let [a, b] = args.as_slice() else {
@@ -197,9 +201,47 @@ fn distribution(
         Some(v) => Ok(Distribution::Constant(v)),
         None => err(
             e.span,
-            format!("a {what} is a constant or `uniform(…)`, `normal(…)`, `lognormal(…)`"),
+            format!(
+                "a {what} is a constant, `uniform(…)`, `normal(…)`, `lognormal(…)`, \
+                 or `clip(…, lo, hi)` of one of these"
+            ),
         ),
     }
+}
+
+/// `clip(draw, lo, hi)` with a drawn first argument: clipped, not redrawn.
+/// `None` when `e` is no such call (a `clip` of constants folds to one).
+fn clipped_draw(
+    exprs: &mut Arena<Expr>,
+    e: &ast::Expr,
+    what: &str,
+) -> Result<Option<Distribution>, LowerError> {
+    let ExprKind::Call { callee, args } = &e.kind else {
+        return Ok(None);
+    };
+    let [inner, lo, hi] = args.as_slice() else {
+        return Ok(None);
+    };
+    if callee.name != "clip" {
+        return Ok(None);
+    }
+    let inner = distribution(exprs, &inner.value, what)?;
+    if inner.constant_value().is_some() {
+        return Ok(None);
+    }
+    let low = constant(exprs, &lo.value, "a clip bound")?;
+    let high = constant(exprs, &hi.value, "a clip bound")?;
+    if low.partial_cmp(&high).is_none_or(std::cmp::Ordering::is_gt) {
+        return err(
+            e.span,
+            format!("`clip(…, lo, hi)` needs lo ≤ hi, found lo = {low} and hi = {high} (SI units)"),
+        );
+    }
+    Ok(Some(Distribution::Clipped {
+        inner: Box::new(inner),
+        low,
+        high,
+    }))
 }
 
 /// The SI scale of the first quantity in `e` (`weight normal(1 nS, …)` → 1e-9).
@@ -733,6 +775,12 @@ impl<'a> Net<'a> {
                         n_post,
                         "the out-degree",
                     )?)),
+                    "fixed_total_number" => Connect::Rule(Rule::FixedTotalNumber(count(
+                        self,
+                        positional.first(),
+                        u32::MAX,
+                        "the number of synapses",
+                    )?)),
                     "from_file" => match positional.first().map(|e| &e.kind) {
                         Some(ExprKind::String(path)) => Connect::File {
                             path: path.clone(),
@@ -753,10 +801,15 @@ impl<'a> Net<'a> {
                     post,
                     connect,
                     allow_autapses: autapses,
-                    weight: w,
-                    delay: d,
+                    weight: w.clone(),
+                    delay: d.clone(),
                     synapse,
                     output,
+                    source: Some(ProjectionSource {
+                        decl: pr.span,
+                        weight: weight_e.span,
+                        delay: delay.map(|e| e.span),
+                    }),
                 });
             }
         }

@@ -38,7 +38,7 @@ pub use inputs::InputSource;
 pub use record::{RecordTo, Recorded, RecordedSpikes, RecordedTrace};
 pub use simulator::Simulator;
 pub use snnc_runtime::summary::Summary as RunSummary;
-pub use tables::{rule_tables, synapse_table, TableCache};
+pub use tables::{rule_tables, synapse_table, value_error_at_source, TableCache};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Backend {

@@ -3,12 +3,15 @@
 
 use super::{checks, options, Precision, RunError};
 use crate::back::BoundInput;
+use crate::diagnostic::Diagnostic;
 use crate::ir::{self, Module, SynapseLayout};
 use snnc_runtime::connectivity::{connect, ConnectSpec, Rule};
 use snnc_runtime::connectivity_file::{self, FileConnections};
+use snnc_runtime::error::SynapseValue;
 use snnc_runtime::memory::{self, PopulationSize, ProjectionSize, RecordingSize, RunSizes};
 use snnc_runtime::record::DEFAULT_FLUSH_BYTES;
-use snnc_runtime::synapse_values::{self, SynapseTable, Weights};
+use snnc_runtime::synapse_values::{self, ProjectionRef, SynapseTable, Weights};
+use snnc_runtime::RuntimeError;
 
 /// The synapse table of projection `k`: connections from its rule (or from
 /// `file`, the connectivity read from disk for a `connect from` projection),
@@ -20,6 +23,11 @@ pub fn synapse_table(
     file: Option<FileConnections>,
 ) -> Result<SynapseTable, RunError> {
     let j = &module.projections[k];
+    let written = written_name(module, j);
+    let projection = ProjectionRef {
+        name: &written,
+        id: k as u32,
+    };
     let (structure, weights) = match (&j.connect, file) {
         (ir::Connect::Rule(rule), _) => {
             let spec = ConnectSpec {
@@ -33,7 +41,7 @@ pub fn synapse_table(
                 threads: 1,
             };
             let structure = connect(*rule, &spec)?;
-            let weights = synapse_values::weights(&structure, j.weight, seed, k as u32, 1)?;
+            let weights = synapse_values::weights(&structure, projection, &j.weight, seed, 1)?;
             (structure, weights)
         }
         (ir::Connect::File { weight_scale, .. }, Some(f)) => {
@@ -43,7 +51,7 @@ pub fn synapse_table(
                         .map(|&x| (f64::from(x) * weight_scale) as f32)
                         .collect(),
                 ),
-                None => synapse_values::weights(&f.structure, j.weight, seed, k as u32, 1)?,
+                None => synapse_values::weights(&f.structure, projection, &j.weight, seed, 1)?,
             };
             (f.structure, weights)
         }
@@ -54,13 +62,44 @@ pub fn synapse_table(
             )))
         }
     };
-    let delays =
-        synapse_values::delays(&structure, &j.name, j.delay, module.dt, seed, k as u32, 1)?;
+    let delays = synapse_values::delays(&structure, projection, &j.delay, module.dt, seed, 1)?;
     Ok(SynapseTable {
         structure,
         weights,
         delays,
     })
+}
+
+/// A projection as the model writes it, `L23E -> L23E` (the IR's name
+/// drops the spaces), for messages about its values.
+fn written_name(module: &Module, j: &ir::Projection) -> String {
+    let name = |p: u32| module.populations[p as usize].name.as_str();
+    format!("{} -> {}", name(j.pre), name(j.post))
+}
+
+/// A run error about a projection's weight or delay as a diagnostic at the
+/// clause of the model that wrote it (at the projection when its delay is
+/// the default). `None` for any other error, or for a module built by hand.
+#[must_use]
+pub fn value_error_at_source(e: &RunError, module: &Module) -> Option<Diagnostic> {
+    let RunError::Runtime(error) = e else {
+        return None;
+    };
+    let (id, value) = match error {
+        RuntimeError::BadDelay { projection_id, .. } => (*projection_id, SynapseValue::Delay),
+        RuntimeError::RedrawLimit {
+            projection_id,
+            value,
+            ..
+        } => (*projection_id, *value),
+        _ => return None,
+    };
+    let source = module.projections.get(id as usize)?.source?;
+    let span = match value {
+        SynapseValue::Weight => source.weight,
+        SynapseValue::Delay => source.delay.unwrap_or(source.decl),
+    };
+    Some(Diagnostic::error("E0404", error.to_string()).with_primary(span, format!("this {value}")))
 }
 
 /// The synapse tables of a module whose projections all use connect rules
@@ -79,6 +118,7 @@ fn expected_synapses(rule: Rule, n_pre: u64, n_post: u64) -> u64 {
         Rule::FixedOutDegree(k) => u64::from(k) * n_pre,
         Rule::AllToAll => n_pre * n_post,
         Rule::OneToOne => n_pre.min(n_post),
+        Rule::FixedTotalNumber(n) => u64::from(n),
     }
 }
 

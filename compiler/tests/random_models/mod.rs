@@ -132,9 +132,11 @@ fn build(pops: &[PopSpec], projs: &[ProjSpec]) -> Module {
         };
         let (synapse, output) = expon_cuba(&mut m, 0.004, layout);
         let delay = if ps.random_delay {
+            // A drawn delay is redrawn until it rounds to one step or more:
+            // the range reaches past dt / 2 even for delay_steps = 0.
             Distribution::Uniform {
                 low: 0.0,
-                high: f64::from(ps.delay_steps) * dt,
+                high: f64::from(ps.delay_steps + 1) * dt,
             }
         } else {
             Distribution::Constant(f64::from(ps.delay_steps) * dt)
@@ -152,6 +154,7 @@ fn build(pops: &[PopSpec], projs: &[ProjSpec]) -> Module {
             delay,
             synapse,
             output: Some(output),
+            source: None,
         });
     }
     m.records.push(Record::Spikes { population: 0 });

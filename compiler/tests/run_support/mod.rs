@@ -141,6 +141,7 @@ pub fn add_coba(
             current: 0,
             value: out,
         }),
+        source: None,
     });
 }
 
@@ -264,6 +265,7 @@ pub fn delayed(delay: f64) -> Module {
             }],
         },
         output: None,
+        source: None,
     });
     m.records.push(Record::Spikes { population: pre });
     m.records.push(Record::Spikes { population: post });
@@ -409,6 +411,7 @@ pub fn expon_net(layout: SynapseLayout, delay: Distribution) -> Module {
         delay,
         synapse,
         output: Some(output),
+        source: None,
     });
     m.records.push(Record::Trace {
         population: post,

@@ -22,6 +22,7 @@ use crate::back::reference::eval::{eval, keyed_draw, Env};
 use crate::back::reference::{Outcome, PopState, Setup, SYNAPSE_KEY_BIT};
 use crate::back::BoundInput;
 use crate::ir::{Expr, Module, RandomKind, Record, SynapseLayout, ValidModule, Var};
+use snnc_runtime::alloc::vec_filled;
 use snnc_runtime::rng::{key_for, Purpose};
 use snnc_runtime::spike_train::SpikeTrain;
 use snnc_runtime::synapse_values::{Delays, Weights};
@@ -69,10 +70,12 @@ struct Arr {
 }
 
 impl Arr {
-    fn new(len: usize, elem: usize) -> Self {
-        Self {
-            data: vec![Line([0; 8]); (len * elem).div_ceil(64).max(1)],
-        }
+    /// Zeroed; allocated fallibly (sizes come from the model).
+    fn new(len: usize, elem: usize) -> Result<Self, RuntimeError> {
+        let lines = len.saturating_mul(elem).div_ceil(64).max(1);
+        Ok(Self {
+            data: vec_filled(Line([0; 8]), lines, "the JIT's state arrays")?,
+        })
     }
     fn ptr(&mut self) -> *mut u8 {
         self.data.as_mut_ptr().cast()
@@ -553,7 +556,9 @@ pub fn execute_cached(
         };
         for (k, p) in m.populations.iter().enumerate() {
             let np = padded(p.size as usize);
-            let mut st: Vec<Arr> = (0..p.states.len()).map(|_| Arr::new(np, es)).collect();
+            let mut st: Vec<Arr> = (0..p.states.len())
+                .map(|_| Arr::new(np, es))
+                .collect::<Result<_, _>>()?;
             let key = key_for(
                 setup.seed,
                 Purpose::InitialValues {
@@ -583,9 +588,12 @@ pub fn execute_cached(
                 }
             }
             item.states.push(st);
-            item.currents
-                .push((0..p.currents.len()).map(|_| Arr::new(np, es)).collect());
-            item.refr.push(Arr::new(np, es));
+            item.currents.push(
+                (0..p.currents.len())
+                    .map(|_| Arr::new(np, es))
+                    .collect::<Result<_, _>>()?,
+            );
+            item.refr.push(Arr::new(np, es)?);
         }
         for (k, (j, t)) in m.projections.iter().zip(tables).enumerate() {
             let n_post = m.populations[j.post as usize].size as usize;
@@ -601,7 +609,9 @@ pub fn execute_cached(
             );
             let sp: Vec<f64> = j.synapse.params.iter().map(|q| q.value).collect();
             let ns = j.synapse.states.len();
-            let mut arrs: Vec<Arr> = (0..ns).map(|_| Arr::new(padded(len), es)).collect();
+            let mut arrs: Vec<Arr> = (0..ns)
+                .map(|_| Arr::new(padded(len), es))
+                .collect::<Result<_, _>>()?;
             let ptrs: Vec<P> = arrs.iter_mut().map(|a| P(a.ptr())).collect();
             let mut local = vec![0.0; ns];
             for x in 0..len {
@@ -625,11 +635,11 @@ pub fn execute_cached(
                 }
             }
             item.syn.push(arrs);
-            item.scratch.push(Arr::new(padded(n_post), es));
+            item.scratch.push(Arr::new(padded(n_post), es)?);
         }
         for input in &m.inputs {
             let n = m.populations[input.population as usize].size as usize;
-            item.inputs.push(Arr::new(padded(n), es));
+            item.inputs.push(Arr::new(padded(n), es)?);
         }
         items.push(item);
     }

@@ -13,6 +13,7 @@ use crate::ir::{
     ValidModule, Var,
 };
 use eval::{eval, keyed_draw, Env};
+use snnc_runtime::alloc::vec_filled;
 use snnc_runtime::rng::{key_for, Purpose};
 use snnc_runtime::spike_train::SpikeTrain;
 use snnc_runtime::synapse_values::{Delays, SynapseTable, Weights};
@@ -227,7 +228,7 @@ fn init_population(
     seed: u64,
     b: u32,
     f32: bool,
-) -> PopState {
+) -> Result<PopState, RuntimeError> {
     let key = key_for(
         seed,
         Purpose::InitialValues {
@@ -235,7 +236,7 @@ fn init_population(
         },
     );
     let n = p.size as usize;
-    let mut states = vec![vec![0.0; n]; p.states.len()];
+    let mut states = zeroed_rows(p.states.len(), n, "neuron states")?;
     let mut local = vec![0.0; p.states.len()];
     #[allow(clippy::needless_range_loop)] // i is also the draw's neuron index
     for i in 0..n {
@@ -260,11 +261,17 @@ fn init_population(
             states[s][i] = *v;
         }
     }
-    PopState {
+    Ok(PopState {
         states,
-        currents: vec![vec![0.0; n]; p.currents.len()],
-        refractory: vec![0; n],
-    }
+        currents: zeroed_rows(p.currents.len(), n, "neuron currents")?,
+        refractory: vec_filled(0, n, "refractory counters")?,
+    })
+}
+
+/// `rows` arrays of `len` zeros, allocated fallibly: the sizes come from the
+/// model, and a failed allocation is an error, not an abort.
+fn zeroed_rows(rows: usize, len: usize, what: &str) -> Result<Vec<Vec<f64>>, RuntimeError> {
+    (0..rows).map(|_| vec_filled(0.0, len, what)).collect()
 }
 
 /// Run `valid` for `setup.steps` steps.
@@ -298,7 +305,7 @@ pub fn execute(valid: ValidModule<'_>, setup: Setup<'_>) -> Result<Outcome, Runt
                 .iter()
                 .enumerate()
                 .map(|(k, p)| init_population(module, k, p, &params[k], setup.seed, b, f32))
-                .collect(),
+                .collect::<Result<_, _>>()?,
         );
         let mut item = Vec::new();
         for (k, (j, t)) in module.projections.iter().zip(tables).enumerate() {
@@ -314,7 +321,7 @@ pub fn execute(valid: ValidModule<'_>, setup: Setup<'_>) -> Result<Outcome, Runt
             );
             let sp: Vec<f64> = j.synapse.params.iter().map(|q| q.value).collect();
             let ns = j.synapse.states.len();
-            let mut syn = vec![vec![0.0; len]; ns];
+            let mut syn = zeroed_rows(ns, len, "synapse states")?;
             let mut local = vec![0.0; ns];
             #[allow(clippy::needless_range_loop)] // x is also the draw's index
             for x in 0..len {

@@ -269,6 +269,7 @@ fn rule_spec(name: &str) -> Option<RuleSpec> {
         "fixed_prob" => (Some("the connection probability"), true),
         "fixed_in_degree" => (Some("the number of sources per target"), true),
         "fixed_out_degree" => (Some("the number of targets per source"), true),
+        "fixed_total_number" => (Some("the number of synapses"), true),
         "from_file" => (Some("the path of the edge file"), false),
         _ => return None,
     };
@@ -284,6 +285,7 @@ fn rule_example(name: &str) -> &'static str {
         "fixed_prob" => "fixed_prob(0.1)",
         "fixed_in_degree" => "fixed_in_degree(100)",
         "fixed_out_degree" => "fixed_out_degree(100)",
+        "fixed_total_number" => "fixed_total_number(10000)",
         "from_file" => "from_file(\"edges.npy\")",
         "one_to_one" => "one_to_one",
         _ => "all_to_all",
@@ -434,6 +436,7 @@ fn check_connect(
     let noun = match name {
         "fixed_prob" => "a connection probability",
         "fixed_in_degree" => "an in-degree",
+        "fixed_total_number" => "a synapse count",
         _ => "an out-degree",
     };
     match &found {
@@ -497,6 +500,22 @@ fn check_connect(
             )
             .with_primary(value.span, "not a whole number"),
         );
+        return;
+    }
+    if name == "fixed_total_number" {
+        // Multapses are allowed: any count fits any populations.
+        if x > f64::from(u32::MAX) {
+            diags.push(
+                Diagnostic::error(
+                    "E0304",
+                    format!(
+                        "`fixed_total_number` takes at most {} synapses, found {x}",
+                        u32::MAX
+                    ),
+                )
+                .with_primary(value.span, "too many synapses for one projection"),
+            );
+        }
         return;
     }
     let (side, role, each) = if name == "fixed_in_degree" {

@@ -90,6 +90,11 @@ struct TokenWindow<'t> {
     /// Brackets `(`/`[` consumed since the start of the statement and not
     /// yet closed (a stray closer does not count below zero).
     open_in_statement: u32,
+    /// `open_in_statement` as it was at each unclosed `{`: a `{ … }` pair
+    /// inside a statement (the values of an `if` expression,
+    /// `(if c { 1 } else { 0 }) - a`) is stepped over, and the count before
+    /// it comes back at its `}`.
+    open_before_brace: Vec<u32>,
 }
 
 impl<'t> TokenWindow<'t> {
@@ -99,6 +104,7 @@ impl<'t> TokenWindow<'t> {
             ahead: VecDeque::with_capacity(LOOKAHEAD + 1),
             previous: None,
             open_in_statement: 0,
+            open_before_brace: Vec::new(),
         };
         window.fill();
         window
@@ -129,7 +135,12 @@ impl<'t> TokenWindow<'t> {
             return;
         };
         self.open_in_statement = match token.kind {
-            TokenKind::Newline | TokenKind::Semi | TokenKind::LBrace | TokenKind::RBrace => 0,
+            TokenKind::LBrace => {
+                self.open_before_brace.push(self.open_in_statement);
+                0
+            }
+            TokenKind::RBrace => self.open_before_brace.pop().unwrap_or(0),
+            TokenKind::Newline | TokenKind::Semi => 0,
             TokenKind::LParen | TokenKind::LBracket => self.open_in_statement + 1,
             TokenKind::RParen | TokenKind::RBracket => self.open_in_statement.saturating_sub(1),
             _ => self.open_in_statement,
