@@ -3,6 +3,7 @@
 
 pub mod cranelift;
 pub mod guard;
+pub mod init;
 #[cfg(feature = "cuda")]
 pub mod nvptx;
 pub mod reference;

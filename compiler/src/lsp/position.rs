@@ -135,9 +135,9 @@ mod tests {
 
     #[test]
     fn uris() {
-        let p = uri_to_path("file:///tmp/a%20b/m.snn").unwrap();
-        assert_eq!(p, PathBuf::from("/tmp/a b/m.snn"));
-        assert_eq!(path_to_uri(&p), "file:///tmp/a%20b/m.snn");
+        let p = uri_to_path("file:///models/a%20b/m.snn").unwrap();
+        assert_eq!(p, PathBuf::from("/models/a b/m.snn"));
+        assert_eq!(path_to_uri(&p), "file:///models/a%20b/m.snn");
         assert_eq!(uri_to_path("untitled:Untitled-1"), None);
         assert_eq!(uri_to_path("file:///bad%zz"), None);
     }

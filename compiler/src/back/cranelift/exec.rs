@@ -18,10 +18,11 @@ use std::time::{Duration, Instant};
 use super::lower::{KernelKind, Plan, Slot};
 use super::rt::pack_key;
 use super::{Compiled, JitCache, KernelFn};
-use crate::back::reference::eval::{eval, keyed_draw, Env};
+use crate::back::init::InitEnv;
+use crate::back::reference::eval::eval;
 use crate::back::reference::{Outcome, PopState, Setup, SYNAPSE_KEY_BIT};
 use crate::back::BoundInput;
-use crate::ir::{Expr, Module, RandomKind, Record, SynapseLayout, ValidModule, Var};
+use crate::ir::{Expr, Module, Record, SynapseLayout, ValidModule};
 use snnc_runtime::alloc::vec_filled;
 use snnc_runtime::rng::{key_for, Purpose};
 use snnc_runtime::spike_train::SpikeTrain;
@@ -190,36 +191,6 @@ impl SpinBarrier {
     }
 }
 
-struct InitEnv<'a> {
-    s: &'a [f64],
-    params: &'a [f64],
-    syn: bool,
-    dt: f64,
-    key: [u32; 2],
-    index: u32,
-    batch: u32,
-    /// f32 run: uniform draws use the f32 stream.
-    f32: bool,
-}
-
-impl Env for InitEnv<'_> {
-    fn load(&self, v: Var) -> f64 {
-        let at = |xs: &[f64], i: u32| xs.get(i as usize).copied().unwrap_or(0.0);
-        match (v, self.syn) {
-            (Var::State(i), false) | (Var::Syn(i), true) => at(self.s, i),
-            (Var::Param(i), false) | (Var::SynParam(i), true) => at(self.params, i),
-            (Var::Dt, _) => self.dt,
-            (Var::Time, _) => 0.0,
-            (Var::Current(_) | Var::Input(_), false) => 0.0,
-            (Var::PostState(_) | Var::PostCurrent(_) | Var::PreState(_) | Var::Weight, true) => 0.0,
-            _ => f64::NAN,
-        }
-    }
-    fn random(&self, kind: RandomKind, slot: u32) -> f64 {
-        keyed_draw(self.key, kind, slot, self.index, 0, self.batch, self.f32)
-    }
-}
-
 fn jit_error(e: &super::JitError) -> RuntimeError {
     RuntimeError::Backend {
         backend: "cranelift".into(),
@@ -238,7 +209,7 @@ fn host_count(m: &Module, p: usize, params: &[f64], f32: bool) -> u64 {
         &InitEnv {
             s: &[],
             params,
-            syn: false,
+            synapse: false,
             dt: m.dt,
             key: [0, 0],
             index: 0,
@@ -574,7 +545,7 @@ pub fn execute_cached(
                     let env = InitEnv {
                         s: &local,
                         params: prm,
-                        syn: false,
+                        synapse: false,
                         dt: m.dt,
                         key,
                         index: i as u32,
@@ -620,7 +591,7 @@ pub fn execute_cached(
                     let env = InitEnv {
                         s: &local,
                         params: &sp,
-                        syn: true,
+                        synapse: true,
                         dt: m.dt,
                         key,
                         index: x as u32,

@@ -27,10 +27,11 @@ use std::time::Instant;
 
 use super::host::HostOptions;
 use super::kernels::{kernel_list, neuron_offsets, Elem, KernelKind, Plan};
-use crate::back::reference::eval::{eval, keyed_draw, Env};
+use crate::back::init::{delay_of, InitEnv};
+use crate::back::reference::eval::eval;
 use crate::back::reference::{Outcome, PopState, Setup, SYNAPSE_KEY_BIT};
 use crate::back::BoundInput;
-use crate::ir::{Module, RandomKind, Record, SynapseLayout, ValidModule, Var};
+use crate::ir::{Module, Record, SynapseLayout, ValidModule};
 use snnc_runtime::rng::{key_for, Purpose};
 use snnc_runtime::synapse_values::{Delays, SynapseTable, Weights};
 use snnc_runtime::RuntimeError;
@@ -135,51 +136,11 @@ pub trait Device {
     fn sync(&mut self) -> Result<(), RuntimeError>;
 }
 
-struct Vars<'a> {
-    s: &'a [f64],
-    params: &'a [f64],
-    neuron: bool,
-    dt: f64,
-    key: [u32; 2],
-    index: u32,
-    batch: u32,
-    /// f32 run: uniform draws use the f32 stream.
-    f32: bool,
-}
-
-impl Env for Vars<'_> {
-    fn load(&self, v: Var) -> f64 {
-        let at = |xs: &[f64], i: u32| xs.get(i as usize).copied().unwrap_or(0.0);
-        match (self.neuron, v) {
-            (true, Var::State(i)) | (false, Var::Syn(i)) => at(self.s, i),
-            (true, Var::Param(i)) | (false, Var::SynParam(i)) => at(self.params, i),
-            (true, Var::Current(_) | Var::Input(_)) => 0.0,
-            (false, Var::PostState(_) | Var::PostCurrent(_) | Var::PreState(_) | Var::Weight) => {
-                0.0
-            }
-            (_, Var::Time) => 0.0,
-            (_, Var::Dt) => self.dt,
-            _ => f64::NAN,
-        }
-    }
-    fn random(&self, kind: RandomKind, slot: u32) -> f64 {
-        keyed_draw(self.key, kind, slot, self.index, 0, self.batch, self.f32)
-    }
-}
-
 fn round(f32: bool, v: f64) -> f64 {
     if f32 {
         v as f32 as f64
     } else {
         v
-    }
-}
-
-/// Delay of synapse `s` in steps.
-fn delay_of(t: &SynapseTable, s: usize) -> u64 {
-    match &t.delays {
-        Delays::Homogeneous(d) => u64::from(*d),
-        Delays::PerSynapse(v) => v.get(s).copied().map_or(0, u64::from),
     }
 }
 
@@ -408,10 +369,10 @@ pub fn run<D: Device>(
             for i in 0..n {
                 local.iter_mut().for_each(|x| *x = 0.0);
                 for s in 0..ns {
-                    let env = Vars {
+                    let env = InitEnv {
                         s: &local,
                         params: &params,
-                        neuron: true,
+                        synapse: false,
                         dt: m.dt,
                         key,
                         index: i as u32,
@@ -453,10 +414,10 @@ pub fn run<D: Device>(
             for x in 0..len {
                 local.iter_mut().for_each(|v| *v = 0.0);
                 for q in 0..ns {
-                    let env = Vars {
+                    let env = InitEnv {
                         s: &local,
                         params: &sp,
-                        neuron: false,
+                        synapse: true,
                         dt: m.dt,
                         key,
                         index: x as u32,

@@ -7,6 +7,7 @@ pub mod eval;
 
 use std::time::Instant;
 
+use super::init::delay_of;
 use super::BoundInput;
 use crate::ir::{
     AssignOp, Expr, Handle, Method, Module, Ode, Population, RandomKind, SynapseLayout,
@@ -16,7 +17,7 @@ use eval::{eval, keyed_draw, Env};
 use snnc_runtime::alloc::vec_filled;
 use snnc_runtime::rng::{key_for, Purpose};
 use snnc_runtime::spike_train::SpikeTrain;
-use snnc_runtime::synapse_values::{Delays, SynapseTable, Weights};
+use snnc_runtime::synapse_values::{SynapseTable, Weights};
 use snnc_runtime::RuntimeError;
 
 /// Objects ids at or above this in a `Purpose` population field name a
@@ -209,13 +210,6 @@ fn weight_of(table: &SynapseTable, s: usize) -> f64 {
     match &table.weights {
         Weights::Homogeneous(w) => f64::from(*w),
         Weights::PerSynapse(v) => v.get(s).copied().map_or(0.0, f64::from),
-    }
-}
-
-fn delay_of(table: &SynapseTable, s: usize) -> u64 {
-    match &table.delays {
-        Delays::Homogeneous(d) => u64::from(*d),
-        Delays::PerSynapse(v) => v.get(s).copied().map_or(0, u64::from),
     }
 }
 
