@@ -28,7 +28,30 @@ pub fn install() -> std::io::Result<()> {
         signal_hook::flag::register(signal, Arc::clone(&got))?;
     }
     let _ = FLAGS.set((got, which));
-    Ok(())
+    unblock(&[SIGINT, SIGTERM])
+}
+
+/// Take `signals` out of this thread's signal mask (threads started later
+/// inherit it). A process can be started with them blocked (a supervisor
+/// that waits for SIGTERM itself and forgets to restore the mask for its
+/// children): a handler alone would then never run, and `kill -TERM` would
+/// leave the run going to its end.
+fn unblock(signals: &[i32]) -> std::io::Result<()> {
+    // SAFETY: `set` is initialised by sigemptyset before use, and
+    // pthread_sigmask only reads it.
+    let rc = unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&raw mut set);
+        for &s in signals {
+            libc::sigaddset(&raw mut set, s);
+        }
+        libc::pthread_sigmask(libc::SIG_UNBLOCK, &raw const set, std::ptr::null_mut())
+    };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::from_raw_os_error(rc))
+    }
 }
 
 /// The signal that asked the run to stop, if one did.

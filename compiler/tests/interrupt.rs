@@ -117,6 +117,17 @@ fn interrupt_after(
         .status()
         .unwrap();
     assert!(sent.success());
+    let mask = signal_masks(child.id());
+    // A run that ignores the signal must fail this test, not hang the suite.
+    let signalled = Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if signalled.elapsed() > Duration::from_secs(120) {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("{name}: the run went on 120 s after {signal} ({mask})");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
     let output = child.wait_with_output().unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(code), "{name}: {stderr}");
@@ -175,6 +186,67 @@ fn interrupt_after(
     }
     eprintln!("{name}: stopped after {reached} steps");
     reached
+}
+
+/// The blocked and ignored signal masks of process `pid`, as Linux shows
+/// them (for the message of a run that did not stop).
+fn signal_masks(pid: u32) -> String {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .map(|s| {
+            s.lines()
+                .filter(|l| l.starts_with("SigBlk") || l.starts_with("SigIgn"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        })
+        .unwrap_or_default()
+}
+
+/// The test's own process may have been started with SIGTERM blocked (its
+/// children inherit the mask): the run unblocks what it handles.
+#[test]
+fn a_run_started_with_sigterm_blocked_still_stops_on_it() {
+    use std::os::unix::process::CommandExt;
+    let dir = folder("blocked");
+    let model = dir.join("cuba.snn");
+    std::fs::write(&model, MODEL).unwrap();
+    let out = dir.join("out");
+    let mut command = Command::new(env!("CARGO_BIN_EXE_snnc"));
+    command
+        .args(["run", "--backend", "reference", "--out"])
+        .arg(&out)
+        .arg(&model)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    // SAFETY: only async-signal-safe calls between fork and exec.
+    unsafe {
+        command.pre_exec(|| {
+            let mut set: libc::sigset_t = std::mem::zeroed();
+            libc::sigemptyset(&raw mut set);
+            libc::sigaddset(&raw mut set, libc::SIGTERM);
+            libc::pthread_sigmask(libc::SIG_BLOCK, &raw const set, std::ptr::null_mut());
+            Ok(())
+        });
+    }
+    let mut child = command.spawn().expect("snnc starts");
+    let started = Instant::now();
+    while !out.exists() && started.elapsed() < Duration::from_secs(120) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    let mask = signal_masks(child.id());
+    unsafe {
+        libc::kill(child.id() as i32, libc::SIGTERM);
+    }
+    let signalled = Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if signalled.elapsed() > Duration::from_secs(60) {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("the run went on 60 s after SIGTERM ({mask})");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(child.wait().unwrap().code(), Some(143));
 }
 
 #[test]

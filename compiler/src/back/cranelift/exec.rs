@@ -142,6 +142,8 @@ struct SpinBarrier {
     count: AtomicUsize,
     generation: AtomicUsize,
     sleepers: AtomicUsize,
+    /// Set when a thread panicked: every wait returns at once.
+    broken: AtomicBool,
     lock: Mutex<()>,
     cv: Condvar,
 }
@@ -153,12 +155,21 @@ impl SpinBarrier {
             count: AtomicUsize::new(0),
             generation: AtomicUsize::new(0),
             sleepers: AtomicUsize::new(0),
+            broken: AtomicBool::new(false),
             lock: Mutex::new(()),
             cv: Condvar::new(),
         }
     }
+    /// Release every waiter now and make later waits return at once.
+    fn break_all(&self) {
+        self.broken.store(true, Ordering::SeqCst);
+        self.generation.fetch_add(1, Ordering::SeqCst);
+        let _l = self.lock.lock().unwrap_or_else(PoisonError::into_inner);
+        self.cv.notify_all();
+    }
+
     fn wait(&self) {
-        if self.n <= 1 {
+        if self.n <= 1 || self.broken.load(Ordering::SeqCst) {
             return;
         }
         let g = self.generation.load(Ordering::SeqCst);
@@ -172,14 +183,14 @@ impl SpinBarrier {
             return;
         }
         for _ in 0..4000 {
-            if self.generation.load(Ordering::SeqCst) != g {
+            if self.generation.load(Ordering::SeqCst) != g || self.broken.load(Ordering::SeqCst) {
                 return;
             }
             std::hint::spin_loop();
         }
         self.sleepers.fetch_add(1, Ordering::SeqCst);
         let mut l = self.lock.lock().unwrap_or_else(PoisonError::into_inner);
-        while self.generation.load(Ordering::SeqCst) == g {
+        while self.generation.load(Ordering::SeqCst) == g && !self.broken.load(Ordering::SeqCst) {
             l = self
                 .cv
                 .wait_timeout(l, Duration::from_millis(1))
@@ -188,6 +199,36 @@ impl SpinBarrier {
         }
         drop(l);
         self.sleepers.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// Dropped when a worker's step loop ends; if it ends by a panic, the
+/// barrier is broken and `abort` set, so that the other threads leave at
+/// their next barrier instead of waiting for this one for ever.
+struct ReleaseOnPanic<'a> {
+    barrier: &'a SpinBarrier,
+    abort: &'a AtomicBool,
+}
+
+impl Drop for ReleaseOnPanic<'_> {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            self.abort.store(true, Ordering::Release);
+            self.barrier.break_all();
+        }
+    }
+}
+
+/// A worker thread's panic as the run's error.
+fn worker_panicked(thread: usize, payload: &(dyn std::any::Any + Send)) -> RuntimeError {
+    let message = payload
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "no message".into());
+    RuntimeError::Backend {
+        backend: "cranelift".into(),
+        message: format!("worker thread {thread} panicked: {message}"),
     }
 }
 
@@ -752,6 +793,10 @@ pub fn execute_cached(
     // The work of thread `t`; thread 0 also runs the callbacks (`cb`).
     type Cb<'c> = Option<&'c mut dyn FnMut(Phase<'_>) -> Result<(), RuntimeError>>;
     let work = |t: usize, mut cb: Cb<'_>| -> (u64, Option<RuntimeError>) {
+        let _release = ReleaseOnPanic {
+            barrier: &barrier,
+            abort: &abort,
+        };
         let mut events = 0u64;
         let mut error = None;
         // rings[k][b][slot]
@@ -769,7 +814,6 @@ pub fn execute_cached(
                 if error.is_none() {
                     if let Err(e) = cb(Phase::Start(step, needs_state(step))) {
                         error = Some(e);
-                        abort.store(true, Ordering::Release);
                     }
                 }
             }
@@ -852,8 +896,14 @@ pub fn execute_cached(
                     }
                 }
             }
+            // `abort` is written only here, before this barrier, and read
+            // only after it: every thread leaves at the same step (a thread
+            // that left one step early would leave the others waiting at the
+            // next barrier for ever).
+            if error.is_some() {
+                abort.store(true, Ordering::Release);
+            }
             barrier.wait();
-            // Thread 0 sets `abort` before some barrier; all see it after it.
             if abort.load(Ordering::Acquire) {
                 break;
             }
@@ -951,7 +1001,6 @@ pub fn execute_cached(
                             if let Err(e) = cb(Phase::Spikes(p as u32, step as u32, b as u32, list))
                             {
                                 error = Some(e);
-                                abort.store(true, Ordering::Release);
                                 break;
                             }
                         }
@@ -1020,10 +1069,15 @@ pub fn execute_cached(
                 scope.spawn(move || work(t, None))
             })
             .collect();
-        let (mut ev, err0) = work(0, Some(&mut on_cb));
-        for h in handles {
-            if let Ok((e, _)) = h.join() {
-                ev += e;
+        let first =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| work(0, Some(&mut on_cb))));
+        let (mut ev, mut err0) = first.unwrap_or_else(|p| (0, Some(worker_panicked(0, &*p))));
+        for (t, h) in handles.into_iter().enumerate() {
+            match h.join() {
+                Ok((e, _)) => ev += e,
+                Err(p) => {
+                    err0.get_or_insert_with(|| worker_panicked(t + 1, &*p));
+                }
             }
         }
         (ev, err0)
@@ -1074,5 +1128,48 @@ impl crate::back::guard::StateView for JitView<'_> {
                 crate::back::guard::Values::F64(std::slice::from_raw_parts(p.cast::<f64>(), n))
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::SpinBarrier;
+
+    #[test]
+    fn a_broken_barrier_releases_its_waiters_and_every_later_wait() {
+        // Three parties, two arrive: without `break_all` they wait for ever.
+        let barrier = SpinBarrier::new(3);
+        std::thread::scope(|scope| {
+            let waiters: Vec<_> = (0..2)
+                .map(|_| {
+                    scope.spawn(|| {
+                        barrier.wait();
+                        barrier.wait();
+                    })
+                })
+                .collect();
+            std::thread::sleep(std::time::Duration::from_millis(50));
+            barrier.break_all();
+            for w in waiters {
+                w.join().unwrap();
+            }
+        });
+    }
+
+    #[test]
+    fn a_barrier_of_two_lets_both_through_many_times() {
+        let barrier = SpinBarrier::new(2);
+        let crossed = std::sync::atomic::AtomicUsize::new(0);
+        std::thread::scope(|scope| {
+            for _ in 0..2 {
+                scope.spawn(|| {
+                    for _ in 0..10_000 {
+                        barrier.wait();
+                        crossed.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    }
+                });
+            }
+        });
+        assert_eq!(crossed.into_inner(), 20_000);
     }
 }
