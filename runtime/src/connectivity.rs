@@ -91,6 +91,17 @@ impl Structure {
         &self.cols[self.row_ptr[i] as usize..self.row_ptr[i + 1] as usize]
     }
 
+    /// The presynaptic neuron of each synapse (the row it lies in), for
+    /// synapse code that reads `pre.X` by synapse index. Allocated
+    /// fallibly, like the table.
+    pub fn pre_of_each(&self) -> Result<Vec<u32>, RuntimeError> {
+        let mut pre = vec_with_capacity(self.cols.len(), "a synapse table's presynaptic indices")?;
+        for (i, w) in self.row_ptr.windows(2).enumerate() {
+            pre.extend(std::iter::repeat_n(i as u32, (w[1] - w[0]) as usize));
+        }
+        Ok(pre)
+    }
+
     /// Number of synapses onto each postsynaptic neuron.
     #[must_use]
     pub fn in_degrees(&self) -> Vec<u32> {

@@ -4,8 +4,9 @@
 //! initial-value stream.
 
 use super::reference::eval::{keyed_draw, Env};
-use crate::ir::{RandomKind, Var};
+use crate::ir::{Module, RandomKind, Var};
 use snnc_runtime::synapse_values::{Delays, SynapseTable};
+use snnc_runtime::RuntimeError;
 
 /// What an `init` expression (or a host-computed refractory period) reads.
 pub struct InitEnv<'a> {
@@ -47,4 +48,21 @@ pub fn delay_of(table: &SynapseTable, s: usize) -> u64 {
         Delays::Homogeneous(d) => u64::from(*d),
         Delays::PerSynapse(v) => v.get(s).copied().map_or(0, u64::from),
     }
+}
+
+/// Per projection, the presynaptic neuron of each synapse where its synapse
+/// code reads `pre.X` (`None` elsewhere): how every backend finds the
+/// neuron a synapse index belongs to.
+pub fn pre_indices(
+    module: &Module,
+    tables: &[SynapseTable],
+) -> Result<Vec<Option<Vec<u32>>>, RuntimeError> {
+    (0..module.projections.len())
+        .map(|k| {
+            crate::ir::info::pre_reads(module, k)
+                .any()
+                .then(|| tables[k].structure.pre_of_each())
+                .transpose()
+        })
+        .collect()
 }

@@ -22,10 +22,13 @@
 //!    it is recorded as spiking at step `n`, runs its reset in order, and its
 //!    counter becomes `round(t_ref/dt)`.
 //! 4. **Synapse dynamics.** Synapse states are integrated over the step (same
-//!    rules as 2, with the post state at the end of 2–3).
+//!    rules as 2, with the post and pre neurons' states at the end of 2–3).
 //! 5. **Events.** Each spike of step `n` through a synapse of delay `D` steps
 //!    (`round(delay/dt)`) runs the synapse's `on_pre` at the end of step `n + D`
-//!    (after 4); delay 0 is visible to the currents of step `n + 1`.
+//!    (after 4); delay 0 is visible to the currents of step `n + 1`. `pre.X`
+//!    reads the presynaptic neuron's state at the end of 2–3 of step
+//!    `n + D`: no `on_pre` writes a state that synapse code reads as `pre.X`
+//!    ([`info::pre_read_conflict`]), so delivery order cannot change it.
 //!
 //! Traces sample states at the start of a step (before 1).
 //!
@@ -45,6 +48,7 @@ pub mod build;
 pub mod classify;
 pub mod expr;
 pub mod fold;
+pub mod info;
 pub mod print;
 pub mod validate;
 

@@ -202,16 +202,37 @@ pub fn validate(module: &Module) -> Result<ValidModule<'_>, Vec<ValidationError>
             syn: Some(s),
             inputs: 0,
         };
+        // Initial values read the synapse's params and earlier states only
+        // (they are computed before any neuron has a state).
         for (i, st) in syn.states.iter().enumerate() {
+            let init = SynScope {
+                states: i,
+                post_states: 0,
+                post_currents: 0,
+                pre_states: 0,
+                ..s
+            };
             ck.expr(
                 &place,
                 st.init,
                 Scope {
-                    syn: Some(SynScope { states: i, ..s }),
+                    syn: Some(init),
                     ..scope
                 },
             );
         }
+        // An align-post state stands for every synapse onto a post neuron:
+        // there is no one presynaptic neuron whose state it could read.
+        let ode_scope = Scope {
+            syn: Some(SynScope {
+                pre_states: match syn.layout {
+                    SynapseLayout::AlignPost => 0,
+                    SynapseLayout::PerSynapse => pre.states.len(),
+                },
+                ..s
+            }),
+            ..scope
+        };
         for o in &syn.odes {
             if o.state as usize >= syn.states.len() {
                 ck.err(
@@ -219,9 +240,9 @@ pub fn validate(module: &Module) -> Result<ValidModule<'_>, Vec<ValidationError>
                     format!("ODE of synapse state {} out of range", o.state),
                 );
             }
-            ck.expr(&place, o.rhs, scope);
+            ck.expr(&place, o.rhs, ode_scope);
             if let Some(u) = o.update {
-                ck.expr(&place, u, scope);
+                ck.expr(&place, u, ode_scope);
             }
         }
         let on_pre = Scope {
@@ -258,8 +279,21 @@ pub fn validate(module: &Module) -> Result<ValidModule<'_>, Vec<ValidationError>
             if o.current as usize >= post.currents.len() {
                 ck.err(&place, format!("output current {} out of range", o.current));
             }
-            ck.expr(&place, o.value, scope);
+            let output = Scope {
+                syn: Some(SynScope { pre_states: 0, ..s }),
+                ..scope
+            };
+            ck.expr(&place, o.value, output);
         }
+    }
+    if let Some(c) = super::info::pre_read_conflict(module) {
+        ck.err(
+            &format!("projection {}", module.projections[c.reader].name),
+            format!(
+                "reads pre state {} of population {} while the on_pre of projection {} writes it",
+                c.state, c.population, module.projections[c.writer].name
+            ),
+        );
     }
     for (k, inj) in module.injections.iter().enumerate() {
         let place = format!("injection {k}");

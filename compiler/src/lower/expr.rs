@@ -257,15 +257,6 @@ impl<'a> Lower<'_, 'a> {
                 };
                 let param = params.get(&x.name).copied();
                 match (table.get(&x.name).copied(), param) {
-                    // No backend reads the presynaptic neuron's state yet:
-                    // refuse rather than read 0.
-                    (Some(Var::PreState(_)), _) => Err(LowerError::new(
-                        p.span,
-                        format!(
-                            "`pre.{}` is a state of the presynaptic neuron (or a param drawn per neuron), which synapse code cannot read yet; only the presynaptic neuron's constant params can be read (`pre.V_th`)",
-                            x.name
-                        ),
-                    )),
                     (Some(v), _) => Ok(self.load(v)),
                     (None, Some(c)) => Ok(self.b.c(c)),
                     (None, None) => Err(LowerError::new(

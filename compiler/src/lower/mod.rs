@@ -373,7 +373,29 @@ fn lower_network(n: &NetworkDef, scope: &Scope) -> Result<Module, LowerError> {
             _ => {}
         }
     }
+    refuse_pre_read_conflict(&net.module, n.name.span)?;
     Ok(net.module)
+}
+
+/// `pre.X` must not read a state that some `on_pre` writes (`post.X += …`
+/// onto the same population): within a step its value would depend on the
+/// order events are delivered in. Reported at the reading projection.
+fn refuse_pre_read_conflict(module: &Module, network: Span) -> Result<(), LowerError> {
+    let Some(c) = crate::ir::info::pre_read_conflict(module) else {
+        return Ok(());
+    };
+    let pop = &module.populations[c.population as usize];
+    let state = &pop.states[c.state as usize].name;
+    let reader = &module.projections[c.reader];
+    let writer = &module.projections[c.writer];
+    let span = reader.source.as_ref().map_or(network, |s| s.decl);
+    err(
+        span,
+        format!(
+            "this projection's synapse reads `pre.{state}` of {}, which the on_pre of projection {} writes (`post.{state}`): within a step the value read would depend on the order events are delivered in; read a state no on_pre writes",
+            pop.name, writer.name
+        ),
+    )
 }
 
 fn pop_size(exprs: &mut Arena<Expr>, e: &ast::Expr) -> Result<u32, LowerError> {
@@ -878,6 +900,7 @@ impl<'a> Net<'a> {
         lw.names.time = true;
         lw.names.post = post_names;
         lw.names.post_params = post_params;
+        lw.names.pre = pre_names;
         lw.names.pre_params = pre_params;
         bind_instance(&mut lw.names, &mut lw.b, &inst);
         let requested = method_of(model);
@@ -907,7 +930,6 @@ impl<'a> Net<'a> {
         }
         let mut on_pre = Vec::new();
         lw.names.weight = true;
-        lw.names.pre = pre_names;
         for m in &model.members {
             if let Member::OnPre(block) = m {
                 let states = &inst.states;

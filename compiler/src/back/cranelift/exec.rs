@@ -412,6 +412,13 @@ pub fn execute_cached(
     let es = if f32 { 4 } else { 8 };
     let nb = setup.batch.max(1) as usize;
     let tables = setup.tables;
+    let pre_of = crate::back::init::pre_indices(m, tables)?;
+    // Synapse code reading `pre.X` reads neurons other threads update: its
+    // synapse dynamics run after the step's barrier (all neurons updated),
+    // and a second barrier ends the step (no neuron of the next step is
+    // updated while a delivery still reads it).
+    let reads_pre: Vec<bool> = pre_of.iter().map(Option::is_some).collect();
+    let step_end_barrier = reads_pre.iter().any(|r| *r);
     let npop = m.populations.len();
     let nproj = m.projections.len();
     if tables.len() < nproj {
@@ -689,6 +696,9 @@ pub fn execute_cached(
                     }
                     Slot::Scratch { proj } => item.scratch[proj as usize].ptr() as u64,
                     Slot::Cols { proj } => tables[proj as usize].structure.cols.as_ptr() as u64,
+                    Slot::PreOf { proj } => pre_of[proj as usize]
+                        .as_ref()
+                        .map_or(0, |v| v.as_ptr() as u64),
                     Slot::Weights { proj } => match &tables[proj as usize].weights {
                         Weights::PerSynapse(v) => v.as_ptr() as u64,
                         Weights::Homogeneous(_) => 0,
@@ -874,6 +884,8 @@ pub fn execute_cached(
                                 );
                                 spk_counts[idx].store(n as usize, Ordering::Relaxed);
                             }
+                            // After the barrier: see `reads_pre`.
+                            KernelKind::SynDecay(k) if reads_pre[k as usize] => {}
                             KernelKind::SynDecay(k) => {
                                 let s = &subs[t][k as usize];
                                 f(
@@ -925,6 +937,27 @@ pub fn execute_cached(
                         let s =
                             unsafe { std::slice::from_raw_parts(spk_ptrs[idx].0.cast::<u32>(), n) };
                         list.extend_from_slice(s);
+                    }
+                }
+                for (ki, (kind, _, f)) in kernels.iter().enumerate() {
+                    match *kind {
+                        KernelKind::SynDecay(k) if reads_pre[k as usize] => {
+                            let s = &subs[t][k as usize];
+                            let ctx = ctxs[ki][b].as_ptr();
+                            // SAFETY: as before the barrier; every neuron is
+                            // updated and none is written until the step ends.
+                            unsafe {
+                                f(
+                                    ctx,
+                                    step as i64,
+                                    s.syn.as_ptr() as u64,
+                                    s.syn.len() as u64,
+                                    0,
+                                    0,
+                                );
+                            }
+                        }
+                        _ => {}
                     }
                 }
                 for (ki, (kind, _, f)) in kernels.iter().enumerate() {
@@ -1006,6 +1039,9 @@ pub fn execute_cached(
                         }
                     }
                 }
+            }
+            if step_end_barrier && threads > 1 {
+                barrier.wait();
             }
         }
         (events, error)

@@ -75,6 +75,11 @@ pub enum Slot {
     Cols {
         proj: u32,
     },
+    /// Pointer to the presynaptic neuron of each synapse, u32 (projections
+    /// whose synapse code reads `pre.X`).
+    PreOf {
+        proj: u32,
+    },
     /// Pointer to per-synapse weights, f32.
     Weights {
         proj: u32,
@@ -195,24 +200,7 @@ pub fn host_computable(module: &Module, h: Handle<Expr>) -> bool {
     true
 }
 
-/// Every variable the trees under `roots` load.
-fn used_vars(module: &Module, roots: &[Handle<Expr>]) -> HashSet<Var> {
-    let mut seen = HashSet::new();
-    let mut out = HashSet::new();
-    let mut stack: Vec<Handle<Expr>> = roots.to_vec();
-    while let Some(x) = stack.pop() {
-        if !seen.insert(x) {
-            continue;
-        }
-        match &module.exprs[x] {
-            Expr::Load(v) => {
-                out.insert(*v);
-            }
-            e => stack.extend(e.children()),
-        }
-    }
-    out
-}
+use crate::ir::info::loads as used_vars;
 
 /// One generated function with its context layout.
 pub struct Kernel {
@@ -255,6 +243,7 @@ struct Scope {
     synparam: Vec<Option<Value>>,
     post_state: Vec<Option<Value>>,
     post_cur: Vec<Option<Value>>,
+    pre_state: Vec<Option<Value>>,
     input: Vec<Option<Value>>,
     weight: Option<Value>,
     time: Value,
@@ -751,7 +740,7 @@ impl Gen<'_, '_> {
                     Var::SynParam(i) => at(&sc.synparam, i),
                     Var::PostState(i) => at(&sc.post_state, i),
                     Var::PostCurrent(i) => at(&sc.post_cur, i),
-                    Var::PreState(_) => None,
+                    Var::PreState(i) => at(&sc.pre_state, i),
                     Var::Weight => sc.weight,
                     Var::Time => Some(sc.time),
                     Var::Dt => Some(sc.dt),
@@ -985,6 +974,7 @@ impl Gen<'_, '_> {
             synparam: Vec::new(),
             post_state: Vec::new(),
             post_cur: Vec::new(),
+            pre_state: Vec::new(),
             input: Vec::new(),
             weight: None,
             time,
@@ -1117,6 +1107,40 @@ impl Gen<'_, '_> {
             })
             .collect();
         (st, cu)
+    }
+
+    /// Loads of the presynaptic states `used` of projection `k`, for
+    /// presynaptic neuron `pre`.
+    fn pre_loads(
+        &mut self,
+        sh: Shape,
+        k: usize,
+        pre: Value,
+        used: &HashSet<Var>,
+    ) -> Vec<Option<Value>> {
+        let pop = self.m.projections[k].pre;
+        let ns = self.m.populations[pop as usize].states.len();
+        (0..ns)
+            .map(|q| {
+                used.contains(&Var::PreState(q as u32)).then(|| {
+                    self.load_f(
+                        sh,
+                        Slot::State {
+                            pop,
+                            state: q as u32,
+                        },
+                        pre,
+                    )
+                })
+            })
+            .collect()
+    }
+
+    /// The presynaptic neuron of synapse `x` of projection `k`.
+    fn pre_of(&mut self, k: usize, x: Value) -> Value {
+        let table = self.slot(Slot::PreOf { proj: k as u32 });
+        let a = self.addr(table, x, 4);
+        self.fb.ins().uload32(mem(), a, 0)
     }
 
     fn jump(&mut self, to: Block, args: &[Value]) {
@@ -1477,16 +1501,23 @@ impl Gen<'_, '_> {
             .into_iter()
             .map(|v| v.expect("all loaded"))
             .collect();
+        let roots: Vec<Handle<Expr>> = j
+            .synapse
+            .odes
+            .iter()
+            .flat_map(|o| [Some(o.rhs), o.update].into_iter().flatten())
+            .collect();
+        let used = used_vars(m, &roots);
+        // Only a per-synapse state reads `pre.X` (see ir::validate).
+        let pre_state = if used.iter().any(|v| matches!(v, Var::PreState(_))) {
+            let pre = self.pre_of(k, index);
+            self.pre_loads(sh, k, pre, &used)
+        } else {
+            Vec::new()
+        };
         let (post_state, post_cur) = match post {
             Some((s, c)) => (some(s), some(c)),
             None => {
-                let roots: Vec<Handle<Expr>> = j
-                    .synapse
-                    .odes
-                    .iter()
-                    .flat_map(|o| [Some(o.rhs), o.update].into_iter().flatten())
-                    .collect();
-                let used = used_vars(m, &roots);
                 let target = if j.synapse.layout == SynapseLayout::AlignPost {
                     index
                 } else {
@@ -1504,6 +1535,7 @@ impl Gen<'_, '_> {
             synparam,
             post_state,
             post_cur,
+            pre_state,
             rand: Some(rand),
             ..base
         };
@@ -1675,8 +1707,9 @@ impl Gen<'_, '_> {
         self.fb.ins().return_(&[z]);
     }
 
-    /// `on_pre` of synapse `x` of projection `k`.
-    fn apply(&mut self, sh: Shape, k: usize, x: Value, step: Value) {
+    /// `on_pre` of synapse `x` of projection `k`, whose presynaptic neuron
+    /// is `pre` when the caller knows it.
+    fn apply(&mut self, sh: Shape, k: usize, x: Value, pre: Option<Value>, step: Value) {
         let m = self.m;
         let j = &m.projections[k];
         let cols = self.slot(Slot::Cols { proj: k as u32 });
@@ -1710,14 +1743,25 @@ impl Gen<'_, '_> {
         let synparam = self.synparams(sh, k);
         let rand = self.rand(Slot::KeySyn { proj: k as u32 }, sidx, step);
         let base = self.base_scope(sh, step);
+        let reads_pre = !crate::ir::info::pre_reads(m, k).in_on_pre.is_empty();
+        let pre = match pre {
+            Some(p) => Some(p),
+            None if reads_pre => Some(self.pre_of(k, x)),
+            None => None,
+        };
         for r in &j.synapse.on_pre {
             let used = used_vars(m, &[r.value]);
             let syn = self.syn_loads(sh, k, sidx, false, &used);
             let (post_state, _) = self.post_loads(sh, k, target, &used);
+            let pre_state = match pre {
+                Some(p) => self.pre_loads(sh, k, p, &used),
+                None => Vec::new(),
+            };
             let sc = Scope {
                 syn,
                 synparam: synparam.clone(),
                 post_state,
+                pre_state,
                 weight: Some(w),
                 rand: Some(rand),
                 ..base.clone()
@@ -1800,7 +1844,7 @@ impl Gen<'_, '_> {
             } else {
                 pos
             };
-            self.apply(sh, k, x, step);
+            self.apply(sh, k, x, Some(pre), step);
             let pn = self.fb.ins().iadd_imm_s(pos, 1);
             let c = self.fb.ins().icmp(IntCC::SignedLessThan, pn, end);
             let pb: BlockArg = pn.into();
@@ -1811,7 +1855,7 @@ impl Gen<'_, '_> {
             self.fb.switch_to_block(exit);
             self.fb.block_params(exit)[0]
         } else {
-            self.list_loop(list, len, &mut |g, x| g.apply(sh, k, x, step));
+            self.list_loop(list, len, &mut |g, x| g.apply(sh, k, x, None, step));
             len
         };
         self.fb.ins().return_(&[count]);

@@ -1038,6 +1038,45 @@ impl<'c, 'm> Gen<'c, 'm> {
         }
     }
 
+    /// The presynaptic neuron of synapse `s` of projection `k`: the CSR row
+    /// holding it, by binary search over the row pointers (a fixed number of
+    /// halvings, so every thread of a warp runs the same instructions).
+    fn row_of(&self, k: usize, s: IntValue<'c>) -> IntValue<'c> {
+        let n_pre = self.m.populations[self.m.projections[k].pre as usize].size;
+        let rowptr = self.plan.projs[k].rowptr;
+        // rowptr[lo] ≤ s < rowptr[hi] throughout.
+        let mut lo = self.ir.i64c(0);
+        let mut hi = self.ir.i64c(i64::from(n_pre));
+        for _ in 0..(32 - n_pre.leading_zeros()) {
+            let mid = self.ir.lshr(self.ir.iadd(lo, hi), self.ir.i64c(1));
+            let below = self.ir.icmp(I::ULE, self.ld_u32(rowptr, mid), s);
+            lo = self.ir.isel(below, mid, lo);
+            hi = self.ir.isel(below, hi, mid);
+        }
+        lo
+    }
+
+    /// `pre.X` loads of projection `k` for presynaptic neuron `src`, batch
+    /// item `b`: the states in `read`.
+    fn pre_vars(
+        &self,
+        k: usize,
+        read: &std::collections::BTreeSet<u32>,
+        b: IntValue<'c>,
+        src: IntValue<'c>,
+        vars: &mut HashMap<Var, FloatValue<'c>>,
+    ) {
+        let pre = self.m.projections[k].pre as usize;
+        let st = self.plan.pops[pre].st;
+        let n_pre = self.ir.i64c(i64::from(self.m.populations[pre].size));
+        let nb = i64::from(self.plan.nb);
+        for &q in read {
+            let qb = self.ir.iadd(self.ir.i64c(i64::from(q) * nb), b);
+            let idx = self.ir.iadd(self.ir.imul(qb, n_pre), src);
+            vars.insert(Var::PreState(q), self.ld_real(st, idx));
+        }
+    }
+
     fn syn_vars(&self, k: usize) -> HashMap<Var, FloatValue<'c>> {
         let mut v = HashMap::new();
         for (q, p) in self.m.projections[k].synapse.params.iter().enumerate() {
@@ -1081,6 +1120,12 @@ impl<'c, 'm> Gen<'c, 'm> {
                 Var::PostCurrent(q as u32),
                 self.ld_real(pb.cur, at(self, q, n_post, target)),
             );
+        }
+        // Only per-synapse states read `pre.X` (see ir::validate): x is a synapse.
+        let read = crate::ir::info::pre_reads(m, k).in_odes;
+        if !read.is_empty() {
+            let src = self.row_of(k, x);
+            self.pre_vars(k, &read, b, src, &mut vars);
         }
         let step = self.ir.trunc32(self.step());
         let env = Env {
@@ -1142,16 +1187,17 @@ impl<'c, 'm> Gen<'c, 'm> {
                     if jb.d_per_syn {
                         let ds = g.ld_u32(jb.dly, s);
                         let c = g.ir.icmp(I::EQ, ds, d);
-                        g.when(c, &mut |g| g.deliver(k, &jb, pst, n_post, b, s));
+                        g.when(c, &mut |g| g.deliver(k, &jb, pst, n_post, b, src, s));
                     } else {
-                        g.deliver(k, &jb, pst, n_post, b, s);
+                        g.deliver(k, &jb, pst, n_post, b, src, s);
                     }
                 });
             });
         });
     }
 
-    /// `on_pre` of synapse `s` (batch item `b`).
+    /// `on_pre` of synapse `s` of presynaptic neuron `src` (batch item `b`).
+    #[allow(clippy::too_many_arguments)]
     fn deliver(
         &mut self,
         k: usize,
@@ -1159,6 +1205,7 @@ impl<'c, 'm> Gen<'c, 'm> {
         pst: usize,
         n_post: IntValue<'c>,
         b: IntValue<'c>,
+        src: IntValue<'c>,
         s: IntValue<'c>,
     ) {
         let m = self.m;
@@ -1182,6 +1229,7 @@ impl<'c, 'm> Gen<'c, 'm> {
         });
         let step = self.ir.trunc32(self.step());
         let npost_states = m.populations[j.post as usize].states.len();
+        let pre_read = crate::ir::info::pre_reads(m, k).in_on_pre;
         for r in &j.synapse.on_pre {
             let syn: Vec<_> = (0..j.synapse.states.len())
                 .map(|q| self.ld_real(jb.syn, at(self, q as u32, len, x)))
@@ -1194,6 +1242,7 @@ impl<'c, 'm> Gen<'c, 'm> {
                 );
             }
             vars.insert(Var::Weight, w);
+            self.pre_vars(k, &pre_read, b, src, &mut vars);
             let env = Env {
                 kind: Kind::Syn,
                 states: syn,

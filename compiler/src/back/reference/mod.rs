@@ -384,6 +384,8 @@ pub fn execute(valid: ValidModule<'_>, setup: Setup<'_>) -> Result<Outcome, Runt
             )
         })
         .collect();
+    // The presynaptic neuron of each synapse, where synapse code reads `pre.X`.
+    let pre_of = crate::back::init::pre_indices(module, tables)?;
     let syn_params: Vec<Vec<f64>> = module
         .projections
         .iter()
@@ -630,6 +632,7 @@ pub fn execute(valid: ValidModule<'_>, setup: Setup<'_>) -> Result<Outcome, Runt
                 let mut s1 = vec![0.0; ns];
                 let mut post_local = vec![0.0; pst[post].states.len()];
                 let mut post_cur = vec![0.0; pst[post].currents.len()];
+                let mut pre_local = vec![0.0; pst[j.pre as usize].states.len()];
                 for x in 0..len {
                     let target = if j.synapse.layout == SynapseLayout::AlignPost {
                         x
@@ -645,6 +648,15 @@ pub fn execute(valid: ValidModule<'_>, setup: Setup<'_>) -> Result<Outcome, Runt
                     for (s, v) in post_cur.iter_mut().enumerate() {
                         *v = pst[post].currents[s][target];
                     }
+                    // Only a per-synapse state has one presynaptic neuron.
+                    if let (Some(pre_of), SynapseLayout::PerSynapse) =
+                        (&pre_of[k], j.synapse.layout)
+                    {
+                        let pre = &pst[j.pre as usize];
+                        for (s, v) in pre_local.iter_mut().enumerate() {
+                            *v = pre.states[s][pre_of[x] as usize];
+                        }
+                    }
                     let at = |s: &[f64], h: Handle<Expr>| {
                         eval(
                             a,
@@ -654,7 +666,7 @@ pub fn execute(valid: ValidModule<'_>, setup: Setup<'_>) -> Result<Outcome, Runt
                                 params: &syn_params[k],
                                 post_s: &post_local,
                                 post_c: &post_cur,
-                                pre_s: &[],
+                                pre_s: &pre_local,
                                 w: 0.0,
                                 t,
                                 dt,
@@ -692,6 +704,7 @@ pub fn execute(valid: ValidModule<'_>, setup: Setup<'_>) -> Result<Outcome, Runt
                 let ns = j.synapse.states.len();
                 let mut syn_local = vec![0.0; ns];
                 let mut post_local = vec![0.0; pst[post].states.len()];
+                let mut pre_local = vec![0.0; pst[j.pre as usize].states.len()];
                 for &s in &due {
                     let s = s as usize;
                     let target = table.structure.cols[s] as usize;
@@ -701,6 +714,12 @@ pub fn execute(valid: ValidModule<'_>, setup: Setup<'_>) -> Result<Outcome, Runt
                         s
                     };
                     let w = weight_of(table, s);
+                    if let Some(pre_of) = &pre_of[k] {
+                        let pre = &pst[j.pre as usize];
+                        for (q, v) in pre_local.iter_mut().enumerate() {
+                            *v = pre.states[q][pre_of[s] as usize];
+                        }
+                    }
                     for r in &j.synapse.on_pre {
                         for (q, v) in syn_local.iter_mut().enumerate() {
                             *v = jst[k].syn[q][x];
@@ -713,7 +732,7 @@ pub fn execute(valid: ValidModule<'_>, setup: Setup<'_>) -> Result<Outcome, Runt
                             params: &syn_params[k],
                             post_s: &post_local,
                             post_c: &[],
-                            pre_s: &[],
+                            pre_s: &pre_local,
                             w,
                             t,
                             dt,
