@@ -9,6 +9,7 @@ pub mod doc;
 pub mod front;
 pub mod interrupt;
 pub mod ir;
+pub mod kernel;
 pub mod lower;
 pub mod lsp;
 pub mod pipeline;

@@ -149,6 +149,8 @@ fn main() -> ExitCode {
 enum Emit {
     /// the IR: populations, fused step code, projections (readable text)
     Ir,
+    /// the step program: the kernels of one time step in order, with their statements
+    Kernels,
     /// Cranelift IR of every JIT kernel (f32, as `snnc run` uses by default)
     Clif,
     /// Cranelift IR of every JIT kernel in f64
@@ -184,6 +186,21 @@ fn compile(file: &std::path::Path, emit: Emit, sm: u32, network: Option<&str>) -
     match emit {
         Emit::Ir => {
             let _ = write!(std::io::stdout(), "{module}");
+        }
+        Emit::Kernels => {
+            let valid = match snnc::ir::validate(&module) {
+                Ok(v) => v,
+                Err(e) => {
+                    eprintln!("internal error: the compiled module is invalid: {e:?}");
+                    return ExitCode::from(3);
+                }
+            };
+            let program = snnc::kernel::schedule(&valid);
+            let _ = write!(
+                std::io::stdout(),
+                "{}",
+                snnc::kernel::print::program(&module, &program)
+            );
         }
         Emit::Clif | Emit::ClifF64 | Emit::Ptx | Emit::PtxF64 => {
             // What runs: parameters folded into constants, as `snnc run` does.

@@ -3,8 +3,10 @@
 //! reading the params and the states declared before it, drawing from the
 //! initial-value stream.
 
-use super::reference::eval::{keyed_draw, Env};
+use super::reference::eval::{eval, keyed_draw, Env};
+use super::reference::SYNAPSE_KEY_BIT;
 use crate::ir::{Module, RandomKind, Var};
+use snnc_runtime::rng::{key_for, Purpose};
 use snnc_runtime::synapse_values::{Delays, SynapseTable};
 use snnc_runtime::RuntimeError;
 
@@ -65,4 +67,87 @@ pub fn pre_indices(
                 .transpose()
         })
         .collect()
+}
+
+/// The initial values of population `k`'s states for batch item `b` (with
+/// its `params`): `put(state, neuron, value)` for every state of every
+/// neuron. Each `init` reads the params and the states declared before it,
+/// drawing from the population's initial-value stream. Values are as
+/// computed (a backend stores them at its precision).
+pub fn neuron_initial_values(
+    module: &Module,
+    k: usize,
+    params: &[f64],
+    seed: u64,
+    b: u32,
+    f32: bool,
+    put: &mut dyn FnMut(usize, usize, f64),
+) {
+    let p = &module.populations[k];
+    let key = key_for(
+        seed,
+        Purpose::InitialValues {
+            population: k as u32,
+        },
+    );
+    let mut local = vec![0.0; p.states.len()];
+    for i in 0..p.size as usize {
+        local.iter_mut().for_each(|x| *x = 0.0);
+        for (s, st) in p.states.iter().enumerate() {
+            let env = InitEnv {
+                s: &local,
+                params,
+                synapse: false,
+                dt: module.dt,
+                key,
+                index: i as u32,
+                batch: b,
+                f32,
+            };
+            local[s] = eval(&module.exprs, st.init, &env);
+            put(s, i, local[s]);
+        }
+    }
+}
+
+/// The initial values of projection `k`'s synapse states for batch item
+/// `b`, over its `len` stored elements (post neurons for align-post,
+/// synapses otherwise): `put(state, element, value)`, rounded to the run's
+/// precision.
+pub fn synapse_initial_values(
+    module: &Module,
+    k: usize,
+    len: usize,
+    seed: u64,
+    b: u32,
+    f32: bool,
+    put: &mut dyn FnMut(usize, usize, f64),
+) {
+    let j = &module.projections[k];
+    let key = key_for(
+        seed,
+        Purpose::InitialValues {
+            population: SYNAPSE_KEY_BIT | k as u32,
+        },
+    );
+    let params: Vec<f64> = j.synapse.params.iter().map(|q| q.value).collect();
+    let mut local = vec![0.0; j.synapse.states.len()];
+    for x in 0..len {
+        local.iter_mut().for_each(|v| *v = 0.0);
+        for (s, st) in j.synapse.states.iter().enumerate() {
+            let env = InitEnv {
+                s: &local,
+                params: &params,
+                synapse: true,
+                dt: module.dt,
+                key,
+                index: x as u32,
+                batch: b,
+                f32,
+            };
+            let v = eval(&module.exprs, st.init, &env);
+            local[s] = if f32 { f64::from(v as f32) } else { v };
+            put(s, x, local[s]);
+        }
+    }
 }

@@ -33,6 +33,12 @@ pub enum Var {
     Dt,
     /// The value of external input `k` (a stimulus file) for this neuron and step.
     Input(u32),
+    /// Local `k` of a kernel element ([`crate::kernel`] only; never in a
+    /// module).
+    Local(u32),
+    /// Projection `k`'s output sum at this post neuron ([`crate::kernel`]
+    /// only).
+    Sum(u32),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

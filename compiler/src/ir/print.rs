@@ -11,16 +11,16 @@ use snnc_runtime::connectivity::Rule;
 use snnc_runtime::rng::Distribution;
 
 /// Names of the variables a piece of code can read.
-struct Names<'a> {
-    states: &'a [String],
-    currents: &'a [String],
-    params: &'a [String],
-    syn_states: &'a [String],
-    syn_params: &'a [String],
-    post_states: &'a [String],
-    post_currents: &'a [String],
-    pre_states: &'a [String],
-    inputs: &'a [String],
+pub(crate) struct Names<'a> {
+    pub(crate) states: &'a [String],
+    pub(crate) currents: &'a [String],
+    pub(crate) params: &'a [String],
+    pub(crate) syn_states: &'a [String],
+    pub(crate) syn_params: &'a [String],
+    pub(crate) post_states: &'a [String],
+    pub(crate) post_currents: &'a [String],
+    pub(crate) pre_states: &'a [String],
+    pub(crate) inputs: &'a [String],
 }
 
 fn name(list: &[String], i: u32, prefix: &str) -> String {
@@ -43,10 +43,12 @@ fn var(n: &Names, v: Var) -> String {
         Var::Time => "t".into(),
         Var::Dt => "dt".into(),
         Var::Input(i) => format!("input({})", name(n.inputs, i, "input")),
+        Var::Local(i) => format!("%{i}"),
+        Var::Sum(k) => format!("sum[{k}]"),
     }
 }
 
-fn expr(a: &Arena<Expr>, n: &Names, h: Handle<Expr>) -> String {
+pub(crate) fn expr(a: &Arena<Expr>, n: &Names, h: Handle<Expr>) -> String {
     let Some(e) = a.get(h) else {
         return format!("<bad {h:?}>");
     };

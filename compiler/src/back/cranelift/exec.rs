@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use super::lower::{KernelKind, Plan, Slot};
 use super::rt::pack_key;
 use super::{Compiled, JitCache, KernelFn};
-use crate::back::init::InitEnv;
+use crate::back::init::{neuron_initial_values, synapse_initial_values, InitEnv};
 use crate::back::reference::eval::eval;
 use crate::back::reference::{Outcome, PopState, Setup, SYNAPSE_KEY_BIT};
 use crate::back::BoundInput;
@@ -578,34 +578,11 @@ pub fn execute_cached(
             let mut st: Vec<Arr> = (0..p.states.len())
                 .map(|_| Arr::new(np, es))
                 .collect::<Result<_, _>>()?;
-            let key = key_for(
-                setup.seed,
-                Purpose::InitialValues {
-                    population: k as u32,
-                },
-            );
             let prm: &[f64] = params.get(k).map_or(&[], Vec::as_slice);
-            let mut local = vec![0.0; p.states.len()];
             let ptrs: Vec<P> = st.iter_mut().map(|a| P(a.ptr())).collect();
-            for i in 0..p.size as usize {
-                local.iter_mut().for_each(|x| *x = 0.0);
-                for (s, sv) in p.states.iter().enumerate() {
-                    let env = InitEnv {
-                        s: &local,
-                        params: prm,
-                        synapse: false,
-                        dt: m.dt,
-                        key,
-                        index: i as u32,
-                        batch: b as u32,
-                        f32,
-                    };
-                    local[s] = eval(&m.exprs, sv.init, &env);
-                }
-                for (s, v) in local.iter().enumerate() {
-                    wr(ptrs[s], i, f32, *v);
-                }
-            }
+            neuron_initial_values(m, k, prm, setup.seed, b as u32, f32, &mut |s, i, v| {
+                wr(ptrs[s], i, f32, v);
+            });
             item.states.push(st);
             item.currents.push(
                 (0..p.currents.len())
@@ -620,39 +597,14 @@ pub fn execute_cached(
                 SynapseLayout::AlignPost => n_post,
                 SynapseLayout::PerSynapse => t.structure.len(),
             };
-            let key = key_for(
-                setup.seed,
-                Purpose::InitialValues {
-                    population: SYNAPSE_KEY_BIT | k as u32,
-                },
-            );
-            let sp: Vec<f64> = j.synapse.params.iter().map(|q| q.value).collect();
             let ns = j.synapse.states.len();
             let mut arrs: Vec<Arr> = (0..ns)
                 .map(|_| Arr::new(padded(len), es))
                 .collect::<Result<_, _>>()?;
             let ptrs: Vec<P> = arrs.iter_mut().map(|a| P(a.ptr())).collect();
-            let mut local = vec![0.0; ns];
-            for x in 0..len {
-                local.iter_mut().for_each(|v| *v = 0.0);
-                for (s, st) in j.synapse.states.iter().enumerate() {
-                    let env = InitEnv {
-                        s: &local,
-                        params: &sp,
-                        synapse: true,
-                        dt: m.dt,
-                        key,
-                        index: x as u32,
-                        batch: b as u32,
-                        f32,
-                    };
-                    let v = eval(&m.exprs, st.init, &env);
-                    local[s] = if f32 { f64::from(v as f32) } else { v };
-                }
-                for (s, v) in local.iter().enumerate() {
-                    wr(ptrs[s], x, f32, *v);
-                }
-            }
+            synapse_initial_values(m, k, len, setup.seed, b as u32, f32, &mut |s, x, v| {
+                wr(ptrs[s], x, f32, v);
+            });
             item.syn.push(arrs);
             item.scratch.push(Arr::new(padded(n_post), es)?);
         }

@@ -745,6 +745,8 @@ impl Gen<'_, '_> {
                     Var::Time => Some(sc.time),
                     Var::Dt => Some(sc.dt),
                     Var::Input(i) => at(&sc.input, i),
+                    // Kernel-IR variables: not in a module (ir::validate).
+                    Var::Local(_) | Var::Sum(_) => None,
                 };
                 match v {
                     Some(v) => v,

@@ -27,12 +27,10 @@ use std::time::Instant;
 
 use super::host::HostOptions;
 use super::kernels::{kernel_list, neuron_offsets, Elem, KernelKind, Plan};
-use crate::back::init::{delay_of, InitEnv};
-use crate::back::reference::eval::eval;
-use crate::back::reference::{Outcome, PopState, Setup, SYNAPSE_KEY_BIT};
+use crate::back::init::{delay_of, neuron_initial_values, synapse_initial_values};
+use crate::back::reference::{Outcome, PopState, Setup};
 use crate::back::BoundInput;
 use crate::ir::{Module, Record, SynapseLayout, ValidModule};
-use snnc_runtime::rng::{key_for, Purpose};
 use snnc_runtime::synapse_values::{Delays, SynapseTable, Weights};
 use snnc_runtime::RuntimeError;
 
@@ -134,14 +132,6 @@ pub trait Device {
     fn wait_read(&mut self, ticket: usize) -> Result<Vec<Data>, RuntimeError>;
     /// Wait for all queued work.
     fn sync(&mut self) -> Result<(), RuntimeError>;
-}
-
-fn round(f32: bool, v: f64) -> f64 {
-    if f32 {
-        v as f32 as f64
-    } else {
-        v
-    }
 }
 
 fn to_u32(v: u64, what: &str) -> Result<u32, RuntimeError> {
@@ -349,12 +339,6 @@ pub fn run<D: Device>(
         let ns = p.states.len();
         let mut st = vec![0.0; ns * nbz * n];
         let mut prm = vec![0.0; p.params.len() * nbz];
-        let key = key_for(
-            setup.seed,
-            Purpose::InitialValues {
-                population: k as u32,
-            },
-        );
         for b in 0..nbz {
             let params = setup
                 .params
@@ -365,26 +349,9 @@ pub fn run<D: Device>(
             for (q, v) in params.iter().enumerate().take(p.params.len()) {
                 prm[q * nbz + b] = *v;
             }
-            let mut local = vec![0.0; ns];
-            for i in 0..n {
-                local.iter_mut().for_each(|x| *x = 0.0);
-                for s in 0..ns {
-                    let env = InitEnv {
-                        s: &local,
-                        params: &params,
-                        synapse: false,
-                        dt: m.dt,
-                        key,
-                        index: i as u32,
-                        batch: b as u32,
-                        f32,
-                    };
-                    local[s] = eval(&m.exprs, p.states[s].init, &env);
-                }
-                for s in 0..ns {
-                    st[(s * nbz + b) * n + i] = local[s];
-                }
-            }
+            neuron_initial_values(m, k, &params, setup.seed, b as u32, f32, &mut |s, i, v| {
+                st[(s * nbz + b) * n + i] = v;
+            });
         }
         init[pb.st] = Some(Data::Real(st));
         init[pb.prm] = Some(Data::Real(prm));
@@ -401,35 +368,11 @@ pub fn run<D: Device>(
             SynapseLayout::PerSynapse => nsyn,
         };
         let ns = j.synapse.states.len();
-        let sp: Vec<f64> = j.synapse.params.iter().map(|q| q.value).collect();
-        let key = key_for(
-            setup.seed,
-            Purpose::InitialValues {
-                population: SYNAPSE_KEY_BIT | k as u32,
-            },
-        );
         let mut syn = vec![0.0; ns * nbz * len];
-        let mut local = vec![0.0; ns];
         for b in 0..nbz {
-            for x in 0..len {
-                local.iter_mut().for_each(|v| *v = 0.0);
-                for q in 0..ns {
-                    let env = InitEnv {
-                        s: &local,
-                        params: &sp,
-                        synapse: true,
-                        dt: m.dt,
-                        key,
-                        index: x as u32,
-                        batch: b as u32,
-                        f32,
-                    };
-                    local[q] = round(f32, eval(&m.exprs, j.synapse.states[q].init, &env));
-                }
-                for q in 0..ns {
-                    syn[(q * nbz + b) * len + x] = local[q];
-                }
-            }
+            synapse_initial_values(m, k, len, setup.seed, b as u32, f32, &mut |q, x, v| {
+                syn[(q * nbz + b) * len + x] = v;
+            });
         }
         init[jb.syn] = Some(Data::Real(syn));
         init[jb.rowptr] = Some(Data::U32(s.row_ptr.iter().map(|&r| r as u32).collect()));

@@ -534,7 +534,7 @@ impl<'c, 'm> Gen<'c, 'm> {
         }
     }
 
-    /// New values of the ODE states (see `reference::integrate`).
+    /// New values of the ODE states (the schemes of `kernel::schedule`).
     fn integrate(&mut self, odes: &[Ode], env: &Env<'c>) -> Vec<FloatValue<'c>> {
         let s0 = env.states.clone();
         let mut out = s0.clone();

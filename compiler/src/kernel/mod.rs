@@ -1,0 +1,136 @@
+//! The kernel IR: one time step as an ordered list of kernels, each a list
+//! of statements run for every element of a domain (every neuron of a
+//! population, every stored synapse state of a projection, the synapses
+//! whose presynaptic spike arrives now). Expressions stay the IR's DAG,
+//! extended with the kernel's locals ([`Var::Local`]) and a projection's
+//! output sum ([`Var::Sum`]).
+//!
+//! [`schedule`] turns a validated module into a [`StepProgram`], writing
+//! the step's meaning once: the order of the phases, the integration
+//! schemes expanded into statements (Euler, rk2, rk4, exact updates), the
+//! refractory/threshold/reset logic, the random stream each kernel draws
+//! from, and which variables each kernel may read. An executor only decides
+//! how to iterate a domain, where each place lives in memory and how to do
+//! the math: the reference interprets the program element by element.
+//!
+//! # Semantics an executor must keep
+//! * Kernels run in program order; within a kernel every element runs the
+//!   body in domain order (ascending index). Elements of one kernel only
+//!   share the places named in [`Place`]'s docs as shared, and only through
+//!   `Add` stores: an executor that runs elements in parallel must add in
+//!   domain order (or prove the order does not matter) to stay bitwise.
+//! * A load of a memory variable (`State`, `Current`, `Syn`, `PostState`,
+//!   `PreState`, `Sum`, …) reads memory at that point of the body; a
+//!   `Store` writes it at once, rounded to the run's precision (except
+//!   `Sum`, kept in f64). Locals live for one element and start at 0.
+//! * `Random` draws are keyed by the kernel's `draws` purpose, the element
+//!   index, the step and the batch item (see [`crate::ir`]): the same node
+//!   evaluated twice in one element gives the same value.
+
+pub mod print;
+pub mod schedule;
+
+pub use schedule::schedule;
+
+use crate::ir::{Arena, AssignOp, Expr, Handle};
+use snnc_runtime::rng::Purpose;
+
+pub use crate::ir::Var;
+
+/// One time step of a module, for one batch item.
+#[derive(Debug, Clone)]
+pub struct StepProgram {
+    /// The module's expressions followed by those the scheduler added
+    /// (integration stages, locals in place of states).
+    pub exprs: Arena<Expr>,
+    pub kernels: Vec<Kernel>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Kernel {
+    /// What the kernel does, for printing and profiles (`E.update`).
+    pub name: String,
+    pub domain: Domain,
+    /// The random stream its draws come from.
+    pub draws: Purpose,
+    /// Locals `0..locals` of one element.
+    pub locals: u32,
+    /// This kernel decides which neurons of its population spike in this
+    /// step (its `EmitSpike`s, or the spike train): the population's spikes
+    /// of the step are exactly those it emits.
+    pub fires: bool,
+    pub body: Vec<Stmt>,
+}
+
+/// The elements a kernel runs for, and what each element's loads address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Domain {
+    /// Every neuron `i` of population `pop`: `State`, `Current`, `Param`,
+    /// `Input` and `Sum(k)` (for projections onto `pop`) are neuron `i`'s.
+    Neurons { pop: u32 },
+    /// A population fed by a spike train: it fires what the train says
+    /// (no body).
+    SpikeSource { pop: u32 },
+    /// Every stored state element `x` of projection `proj`'s synapse: a
+    /// synapse (per-synapse layout) or a post neuron (align-post). `Syn` is
+    /// element `x`'s; `PostState`/`PostCurrent` its post neuron's; `PreState`
+    /// its presynaptic neuron's (per-synapse only); `Sum` the post neuron's.
+    Synapses { proj: u32 },
+    /// Every synapse `s` of `proj` whose presynaptic spike (of step
+    /// `n − delay(s)`) arrives in this step, in arrival order (ascending
+    /// step of the spike, then ascending synapse index): `Weight` is `s`'s,
+    /// `Syn` the element holding `s`'s state, `PostState` its target's,
+    /// `PreState` its presynaptic neuron's.
+    PreEvents { proj: u32 },
+}
+
+/// A place a statement writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Place {
+    /// A state of the element's neuron (`Neurons`).
+    State(u32),
+    /// A current of the element's neuron (`Neurons`).
+    Current(u32),
+    /// A synapse state of the element (shared by every synapse onto one post
+    /// neuron in the align-post layout).
+    Syn(u32),
+    /// A state of the element's post neuron (shared by its synapses).
+    PostState(u32),
+    /// Projection `k`'s output sum at the element's post neuron (shared by
+    /// its synapses; f64, never rounded).
+    Sum(u32),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Stmt {
+    /// `locals[local] = value`.
+    Let { local: u32, value: Handle<Expr> },
+    /// `place = value` or `place = place + value`.
+    Store {
+        place: Place,
+        op: AssignOp,
+        value: Handle<Expr>,
+    },
+    If {
+        cond: Cond,
+        then: Vec<Stmt>,
+        otherwise: Vec<Stmt>,
+    },
+    /// The element's neuron spikes in this step.
+    EmitSpike,
+    /// The neuron is refractory for `round(duration / dt)` steps (0 when
+    /// that is not finite and positive).
+    SetRefractory { duration: Handle<Expr> },
+    /// One refractory step passes.
+    CountDownRefractory,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Cond {
+    /// The value is not 0.
+    Nonzero(Handle<Expr>),
+    /// The neuron's refractory counter is above 0.
+    Refractory,
+    /// Every one of these locals is finite at the run's precision.
+    AllFinite(Vec<u32>),
+}
