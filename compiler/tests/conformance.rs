@@ -629,6 +629,7 @@ network gates {
     population Above = Gate[1] { v = -10 mV }
 }",
     );
+    // (An `if` expression in parentheses was once refused with E0012.)
     // A constant right-hand side integrates exactly: y(k dt) = (g − 0.25)
     // k dt / ms, g = 1 below −20 mV and 0 above.
     let gate = Case::new("if expression in an ODE", gates, Spikes::Bitwise)
@@ -966,6 +967,38 @@ fn a_different_draw_is_a_difference() {
     let within = case.states.expect("states compared");
     let result = compare_states(&case.model, within, &want, &other);
     assert!(result.is_err(), "another draw passes as the same");
+}
+
+/// A failure says where the runs part: the first spike that differs (its
+/// index, step, batch item, population and neuron on either side), or the
+/// population whose count is off by more than the stated fraction.
+#[test]
+fn the_first_difference_is_named() {
+    let run = |spikes: Vec<(u32, u32, u32, u32)>| Run {
+        spikes,
+        states: Vec::new(),
+        events: 0,
+        counts: Vec::new(),
+        wall_s: 0.0,
+    };
+    let want = run(vec![(0, 5, 0, 1), (0, 9, 0, 2), (1, 9, 0, 0)]);
+    let late = run(vec![(0, 5, 0, 1), (0, 10, 0, 2), (1, 10, 0, 0)]);
+    assert!(compare_spikes(Spikes::Bitwise, &want, &want).is_ok());
+    let e = compare_spikes(Spikes::Bitwise, &want, &late).unwrap_err();
+    assert!(
+        e.starts_with(
+            "spike #1 differs: reference step 9: item 0, population 0, neuron 2, \
+             this executor step 10: item 0, population 0, neuron 2"
+        ),
+        "{e}"
+    );
+    assert!(compare_spikes(Spikes::Rates { within: 0.0 }, &want, &late).is_ok());
+    let fewer = run(vec![(0, 5, 0, 1), (1, 9, 0, 0)]);
+    let e = compare_spikes(Spikes::Rates { within: 0.4 }, &want, &fewer).unwrap_err();
+    assert!(
+        e.starts_with("population 0, item 0: 1 spikes, reference 2"),
+        "{e}"
+    );
 }
 
 // ---- random small models ----------------------------------------------------------------
