@@ -322,44 +322,54 @@ fn delay_cases() -> Vec<Case> {
 /// the global error of Euler (first order) stays below 5e-3, of the
 /// midpoint rule (the default for a nonlinear ODE, second order) below
 /// 6e-5, of RK4 below 1e-9 (the errors of these schemes on this ODE:
-/// 3.7e-3, 4.6e-5, 7.2e-10). Pure `+ − × /`: bitwise on every executor.
+/// 3.7e-3, 4.6e-5, 7.2e-10); f32 rounding adds at most 100 steps × a few
+/// 6e-8 (allowed: 1e-5). Pure `+ − × /`: bitwise in f64 on every executor;
+/// in f32 within 1e-6 of the reference (f32 arithmetic against rounded f64).
 fn integration_cases() -> Vec<Case> {
-    [
-        (None, 6e-5),
-        (Some(Method::Euler), 5e-3),
-        (Some(Method::Rk2), 6e-5),
-        (Some(Method::Rk4), 1e-9),
-    ]
-    .into_iter()
-    .map(|(method, bound)| {
-        let name = match method {
-            None => "default (midpoint)".to_string(),
-            Some(m) => format!("{m:?}"),
-        };
-        Case::new(
-            format!("dX/dt = -20 X^2, {name}"),
-            quadratic(method, 3),
-            Spikes::Bitwise,
-        )
-        .states(1, 0.0)
-        .expect(move |r| {
-            if r.states.len() != 100 {
-                return Err(format!("{} samples, want 100", r.states.len()));
-            }
-            for (step, items) in &r.states {
-                let exact = 1.0 / (1.0 + 20.0 * *step as f64 * 1e-3);
-                for &x in &items[0][0].states[0] {
-                    if (x - exact).abs() > bound {
-                        return Err(format!(
-                            "step {step}: X = {x}, exact {exact}, error above {bound}"
-                        ));
+    let mut out = Vec::new();
+    for f32 in [false, true] {
+        for (method, scheme_error) in [
+            (None, 6e-5),
+            (Some(Method::Euler), 5e-3),
+            (Some(Method::Rk2), 6e-5),
+            (Some(Method::Rk4), 1e-9),
+        ] {
+            let name = match method {
+                None => "default (midpoint)".to_string(),
+                Some(m) => format!("{m:?}"),
+            };
+            let bound = if f32 {
+                scheme_error + 1e-5
+            } else {
+                scheme_error
+            };
+            let mut case = Case::new(
+                format!("dX/dt = -20 X^2, {name}, f{}", if f32 { 32 } else { 64 }),
+                quadratic(method, 3),
+                Spikes::Bitwise,
+            )
+            .states(1, if f32 { 1e-6 } else { 0.0 })
+            .expect(move |r| {
+                if r.states.len() != 100 {
+                    return Err(format!("{} samples, want 100", r.states.len()));
+                }
+                for (step, items) in &r.states {
+                    let exact = 1.0 / (1.0 + 20.0 * *step as f64 * 1e-3);
+                    for &x in &items[0][0].states[0] {
+                        if (x - exact).abs() > bound {
+                            return Err(format!(
+                                "step {step}: X = {x}, exact {exact}, error above {bound}"
+                            ));
+                        }
                     }
                 }
-            }
-            Ok(())
-        })
-    })
-    .collect()
+                Ok(())
+            });
+            case.opts.f32 = f32;
+            out.push(case);
+        }
+    }
+    out
 }
 
 /// Driven Pre (10) → Post (5), all to all, Expon current synapses in either
