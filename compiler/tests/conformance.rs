@@ -72,7 +72,8 @@ impl Executor {
     fn name(self) -> String {
         match self {
             Executor::Reference => "reference".into(),
-            Executor::Jit { threads } => format!("JIT ({threads} thread(s))"),
+            Executor::Jit { threads: 1 } => "JIT, 1 thread".into(),
+            Executor::Jit { threads } => format!("JIT, {threads} threads"),
             #[cfg(feature = "cuda")]
             Executor::NvptxHost => "NVPTX kernels on the host".into(),
         }
