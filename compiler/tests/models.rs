@@ -1,7 +1,9 @@
 //! From `.snn` text to spikes: the lowering (checked model → IR) and the
-//! reference executor together. Analytic results (LIF period), the block
-//! semantics of `reset`/`on_pre`, injections, per-neuron params, and the IR
-//! of every example pinned as a snapshot.
+//! run driver together. Analytic results (LIF period, a delta synapse's
+//! delay), drawn and per-neuron params, published rates, and the IR of every
+//! example pinned as a snapshot. `reset` blocks, injection operators and
+//! `if` expressions, known by hand, are conformance cases (`conformance.rs`),
+//! run on every executor.
 
 use std::path::{Path, PathBuf};
 
@@ -79,46 +81,6 @@ fn lif_from_snn_below_threshold_is_silent() {
     assert_eq!(summary.populations[0].spikes, 0);
 }
 
-/// `reset` runs its statements in order with `if`s: the lowering turns it
-/// into single assignments; the trace shows the result of each branch.
-#[test]
-fn reset_blocks_run_in_order_with_branches() {
-    let text = "
-neuron Counter {
-    param period: ms = 1 ms
-    state V: 1 = 0
-    state n: 1 = 0
-    state parity: 1 = 0
-    state last: 1 = 0
-    dV/dt = 1 / period
-    spike when V >= 1
-    reset {
-        V = 0
-        n += 1
-        if parity > 0.5 { parity = 0 } else { parity = 1 }
-        last = n * 10
-        n *= 1
-    }
-}
-network counting {
-    dt = 0.1 ms
-    duration = 6 ms
-    population C = Counter[1]
-    record n, parity, last of C
-}";
-    let m = compile(text);
-    let dir = out_dir("reset-order");
-    run(&m, &RunOptions::new(dir.clone())).expect("run");
-    let n = trace(&dir.join("trace_C_n.npy"));
-    let parity = trace(&dir.join("trace_C_parity.npy"));
-    let last = trace(&dir.join("trace_C_last.npy"));
-    let end = n.len() - 1;
-    assert_eq!(n[end], 5.0, "five spikes in 6 ms (one per 11 steps): {n:?}");
-    assert_eq!(parity[end], 1.0, "parity flips each spike");
-    // `last = n * 10` reads n after `n += 1`.
-    assert_eq!(last[end], 50.0);
-}
-
 /// A param drawn per neuron becomes per-neuron state: neurons differ.
 #[test]
 fn drawn_params_differ_per_neuron_and_constant_ones_do_not() {
@@ -146,40 +108,6 @@ network drawn {
     let mean = first.iter().sum::<f64>() / 50.0;
     assert!((mean - 0.010).abs() < 0.0015, "mean tau {mean}");
     assert!(first.windows(2).any(|w| w[0] != w[1]));
-}
-
-/// `=` replaces the injected sum, `-=` subtracts: V settles at R·I.
-#[test]
-fn injection_operators() {
-    let text = "
-neuron Passive {
-    param tau: ms = 1 ms
-    param R: Mohm = 10 Mohm
-    state V: mV = 0 mV
-    current I: nA
-    dV/dt = (-V + R * I) / tau
-}
-network inj {
-    dt = 0.1 ms
-    duration = 20 ms
-    population A = Passive[1]
-    population B = Passive[1]
-    A.I += 5 nA
-    A.I = 1 nA
-    B.I += 3 nA
-    B.I -= 1 nA
-    B.I *= 2
-    record V of A
-    record V of B
-}";
-    let m = compile(text);
-    let dir = out_dir("inject");
-    run(&m, &RunOptions::new(dir.clone())).expect("run");
-    let a = trace(&dir.join("trace_A_V.npy"));
-    let b = trace(&dir.join("trace_B_V.npy"));
-    let (a, b) = (a[a.len() - 1], b[b.len() - 1]);
-    assert!((a - 0.010).abs() < 1e-6, "A settles at 10 mV, got {a}");
-    assert!((b - 0.040).abs() < 1e-6, "B settles at 40 mV, got {b}");
 }
 
 /// A delta synapse writes post.V directly, with a delay in steps.
@@ -308,72 +236,6 @@ fn cuba_example_fires_at_the_published_rate() {
     }
 }
 
-fn spikes_of(dir: &Path, pops: &[String]) -> Vec<Vec<(u32, u32)>> {
-    pops.iter()
-        .map(|p| spike_steps(&dir.join(format!("spikes_{p}.npy"))))
-        .collect()
-}
-
-/// Every example, from its `.snn` file, on the JIT and on the reference
-/// executor in f64: the same spikes (step and neuron) over the first 10 ms,
-/// and mean rates within 10% (or 2 Hz) over 40 ms, where chaos may have
-/// separated the trajectories.
-#[test]
-fn jit_matches_the_reference_on_every_example() {
-    use snnc::run::{Backend, Precision};
-    let mut names: Vec<PathBuf> = std::fs::read_dir(examples_dir())
-        .expect("examples/")
-        .map(|e| e.expect("entry").path())
-        .filter(|p| p.extension().is_some_and(|e| e == "snn"))
-        .collect();
-    names.sort();
-    for path in names {
-        let stem = path.file_stem().unwrap().to_string_lossy().into_owned();
-        let text = std::fs::read_to_string(&path).unwrap();
-        let c = compile_source(&format!("examples/{stem}.snn"), &text, &DiskLoader, None);
-        let defaults = c.default_inputs.clone();
-        let m = c.module.expect("compiles");
-        let pops: Vec<String> = m
-            .records
-            .iter()
-            .filter_map(|r| match r {
-                snnc::ir::Record::Spikes { population } => {
-                    Some(m.populations[*population as usize].name.clone())
-                }
-                _ => None,
-            })
-            .collect();
-        let go = |backend: Backend, ms: f64| {
-            let dir = out_dir(&format!("jit-vs-ref-{stem}-{backend:?}-{ms}"));
-            let mut o = RunOptions::new(dir.clone());
-            o.backend = backend;
-            o.precision = Precision::F64;
-            o.duration = Some(ms * 1e-3);
-            o.model_dir = examples_dir();
-            for (name, file) in &defaults {
-                o.inputs.push((name.clone(), examples_dir().join(file)));
-            }
-            let s = run(&m, &o).unwrap_or_else(|e| panic!("{stem} {backend:?}: {e}"));
-            (s, spikes_of(&dir, &pops))
-        };
-        let (_, ref_spikes) = go(Backend::Reference, 10.0);
-        let (_, jit_spikes) = go(Backend::Cranelift, 10.0);
-        assert_eq!(ref_spikes, jit_spikes, "{stem}: spikes of the first 10 ms");
-        let (a, _) = go(Backend::Reference, 40.0);
-        let (b, _) = go(Backend::Cranelift, 40.0);
-        for (p, q) in a.populations.iter().zip(&b.populations) {
-            let tol = (0.1 * p.rate_hz).max(2.0);
-            assert!(
-                (p.rate_hz - q.rate_hz).abs() <= tol,
-                "{stem} {}: reference {} Hz, JIT {} Hz",
-                p.name,
-                p.rate_hz,
-                q.rate_hz
-            );
-        }
-    }
-}
-
 /// The published benchmark run: COBA from its `.snn` file for the full 1 s,
 /// on the default backend (Cranelift JIT, f32). Published 15–20 Hz (C loop:
 /// 18.9 Hz, Brian2 20.2 Hz in bench/results.md); snnc gives 21.6 Hz at seed
@@ -485,43 +347,6 @@ network pre_read {{
         let out = snnc::pipeline::check_all("test.snn", &text, &snnc::source::NoFiles);
         assert!(!out.has_errors(), "{read}: {:?}", out.diagnostics);
         compile(&text);
-    }
-}
-
-/// An `if` expression inside parentheses, once refused with E0012
-/// "unmatched closing `)`", checks, lowers and runs: with a constant
-/// right-hand side the integral is exact, y(k dt) = (g − armed)·k·dt per ms,
-/// where g is 1 below −20 mV and 0 above.
-#[test]
-fn parenthesised_if_expression_compiles_and_runs() {
-    let text = "
-neuron Gate {
-    param v: mV = -30 mV
-    param armed: 1 = 0.25
-    state y: 1 = 0
-    dy/dt = ((if v < -20 mV { 1 } else { 0 }) - armed) / (1 ms)
-}
-network gates {
-    dt = 0.1 ms
-    duration = 2 ms
-    population Below = Gate[1]
-    population Above = Gate[1] { v = -10 mV }
-    record y of Below
-    record y of Above
-}";
-    let m = compile(text);
-    let dir = out_dir("paren-if");
-    run(&m, &RunOptions::new(dir.clone())).expect("run");
-    for (pop, slope) in [("Below", 0.75), ("Above", -0.25)] {
-        let y = trace(&dir.join(format!("trace_{pop}_y.npy")));
-        assert_eq!(y.len(), 20, "{pop}");
-        for (k, value) in y.iter().enumerate() {
-            let want = slope * k as f64 * 0.1;
-            assert!(
-                (value - want).abs() < 1e-9,
-                "{pop} step {k}: {value} vs {want}"
-            );
-        }
     }
 }
 

@@ -1,32 +1,26 @@
-//! The NVPTX backend, verified without a GPU: the generated kernels run on
-//! the host (`execute_host`: the same LLVM IR compiled for the CPU, looping
-//! over thread indices) against the reference executor; the Philox and math
-//! routines against the runtime and `std`; every example's PTX assembled by
-//! NVIDIA's `ptxas` for sm_80 and sm_90 (when found: `$PTXAS`, the CI venv
-//! `target/ptxas-venv`, or `PATH`).
-//!
-//! Tolerances: in f64 the kernels perform the reference's operations in the
-//! reference's order, with this backend's own `exp`/`log`/… (≤ 2–4 ulp);
-//! deterministic models therefore spike at identical steps and traces agree
-//! to 1e-9 of their scale; chaotic ones (COBA with exponentials evaluated
-//! every step) match rates within 5 %. Uniform draws are bitwise the
-//! runtime's, normal draws within 1e-13 (they go through `log`/`cos`).
+//! The NVPTX backend's own machinery, verified without a GPU: the chunked
+//! step loop of the host-run kernels (`execute_host`: the same LLVM IR
+//! compiled for the CPU, looping over thread indices) against the reference
+//! for every chunk length, buffer sizes, the divergence guard; the Philox
+//! and math routines against the runtime and `std` (uniform draws bitwise,
+//! normal draws within 1e-13: they go through `log`/`cos`); every example's
+//! PTX assembled by NVIDIA's `ptxas` for sm_80 and sm_90 (when found:
+//! `$PTXAS`, the CI venv `target/ptxas-venv`, or `PATH`). How the kernels'
+//! runs compare with the reference's, model by model, is the conformance
+//! suite's (`conformance.rs`).
 #![cfg(feature = "cuda")]
 
 mod backend_support;
-mod random_models;
 mod run_support;
 
 use std::path::{Path, PathBuf};
 
-use backend_support::{assert_states_close, rate, run_on, steps_of, tables, Opts, Run};
-use proptest::prelude::*;
-use run_support::{delayed, expon_net, noisy, quadratic};
+use backend_support::{assert_states_close, run_on, tables, Opts, Run};
 use snnc::back::nvptx::{self, host::Probe, HostOptions};
 use snnc::back::reference::{self, PopState, Setup};
 use snnc::back::BoundInput;
-use snnc::ir::{self, InputKind, MathOp, Method, Module, RandomKind, SynapseLayout};
-use snnc_runtime::rng::{key_for, normal_f64, philox4x32_10, uniform_f64, Distribution, Purpose};
+use snnc::ir::{self, InputKind, MathOp, Module, RandomKind};
+use snnc_runtime::rng::{key_for, normal_f64, philox4x32_10, uniform_f64, Purpose};
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum Backend {
@@ -36,11 +30,7 @@ enum Backend {
 const REF: Backend = Backend::Reference;
 const HOST: Backend = Backend::Host;
 
-fn run(m: &Module, backend: Backend, o: &Opts) -> Run {
-    run_with(m, backend, o, &[], 7)
-}
-
-/// [`run`] with host-fed inputs and the host executor's chunk length. Spikes
+/// Run `m` with host-fed inputs and the host executor's chunk length. Spikes
 /// are sorted by (step, batch, population, neuron): the kernels compact them
 /// with atomics, in no fixed order.
 fn run_with(m: &Module, backend: Backend, o: &Opts, inputs: &[BoundInput], chunk: u32) -> Run {
@@ -58,188 +48,6 @@ fn run_with(m: &Module, backend: Backend, o: &Opts, inputs: &[BoundInput], chunk
     });
     r.spikes.sort_by_key(|s| (s.1, s.2, s.0, s.3));
     r
-}
-
-// ---- host execution of the kernels vs the reference ------------------------------
-
-#[test]
-fn single_lif_matches_reference_and_analytic_period() {
-    for (i_amp, t_ref) in [(2e-9, 0.0), (2e-9, 0.002), (3.3e-9, 0.004)] {
-        let m = run_support::single_lif(i_amp, t_ref, 0.2);
-        let o = Opts {
-            state_every: Some(97),
-            ..Opts::default()
-        };
-        let r = run(&m, REF, &o);
-        let h = run(&m, HOST, &o);
-        let rs = steps_of(&r, 0, 0, 0);
-        assert!(rs.len() > 3, "reference spikes: {rs:?}");
-        assert_eq!(rs, steps_of(&h, 0, 0, 0));
-        assert_states_close(&r, &h, 1e-12);
-        let ri: f64 = 1e7 * i_amp;
-        let period = t_ref + 0.010 * (ri / (ri - 0.015)).ln();
-        for w in rs.windows(2) {
-            let got = f64::from(w[1] - w[0]) * 1e-4;
-            assert!((got - period).abs() <= 1.01e-4, "period {got} vs {period}");
-        }
-        let f = run(&m, HOST, &Opts { f32: true, ..o });
-        let fs = steps_of(&f, 0, 0, 0);
-        assert_eq!(fs.len(), rs.len(), "f32 spike count");
-        for (a, b) in fs.iter().zip(&rs) {
-            assert!(a.abs_diff(*b) <= 1, "f32 spike step {a} vs {b}");
-        }
-    }
-}
-
-#[test]
-fn coba_folded_f64_spikes_as_reference() {
-    let m = ir::fold::fold_params(&run_support::coba(400, 100, 0.08, 0.1), &|_, _| false);
-    let o = Opts {
-        state_every: Some(250),
-        ..Opts::default()
-    };
-    let r = run(&m, REF, &o);
-    let h = run(&m, HOST, &o);
-    assert!(r.spikes.len() > 100, "{} spikes", r.spikes.len());
-    assert_eq!(r.spikes, h.spikes);
-    assert_eq!(r.events, h.events);
-    assert_eq!(r.counts, h.counts);
-    assert_states_close(&r, &h, 1e-9);
-}
-
-#[test]
-fn coba_unfolded_rates_agree_f64_and_f32() {
-    let m = run_support::coba(800, 200, 0.04, 0.25);
-    let r = run(&m, REF, &Opts::default());
-    let h = run(&m, HOST, &Opts::default());
-    let f = run(
-        &m,
-        HOST,
-        &Opts {
-            f32: true,
-            ..Opts::default()
-        },
-    );
-    for (pop, n) in [(0, 800), (1, 200)] {
-        let rr = rate(&r, pop, n, 0.25, 0);
-        let rh = rate(&h, pop, n, 0.25, 0);
-        let rf = rate(&f, pop, n, 0.25, 0);
-        assert!(rr > 2.0, "reference rate {rr}");
-        assert!((rh - rr).abs() <= 0.05 * rr, "f64 {rh} vs {rr}");
-        assert!((rf - rr).abs() <= 0.05 * rr, "f32 {rf} vs {rr}");
-    }
-    let early = |x: &Run| -> Vec<(u32, u32, u32, u32)> {
-        x.spikes.iter().copied().filter(|s| s.1 < 200).collect()
-    };
-    assert_eq!(early(&r), early(&h));
-}
-
-#[test]
-fn delays_match_reference() {
-    for delay in [0.0, 0.002, 0.00049] {
-        let m = delayed(delay);
-        let o = Opts {
-            state_every: Some(10),
-            ..Opts::default()
-        };
-        let r = run(&m, REF, &o);
-        let h = run(&m, HOST, &o);
-        assert!(!steps_of(&r, 1, 0, 0).is_empty(), "post must spike");
-        assert_eq!(r.spikes, h.spikes, "delay {delay}");
-        assert_eq!(r.events, h.events);
-        assert_states_close(&r, &h, 1e-12);
-    }
-}
-
-#[test]
-fn euler_rk2_rk4_traces_match_reference() {
-    for method in [
-        None,
-        Some(Method::Euler),
-        Some(Method::Rk2),
-        Some(Method::Rk4),
-    ] {
-        let m = quadratic(method, 3);
-        let o = Opts {
-            state_every: Some(1),
-            ..Opts::default()
-        };
-        let r = run(&m, REF, &o);
-        let h = run(&m, HOST, &o);
-        assert_states_close(&r, &h, 1e-12);
-    }
-}
-
-#[test]
-fn per_synapse_and_align_post_match_reference() {
-    for layout in [SynapseLayout::AlignPost, SynapseLayout::PerSynapse] {
-        for delay in [
-            Distribution::Constant(0.0005),
-            Distribution::Uniform {
-                low: 0.0,
-                high: 0.003,
-            },
-        ] {
-            let m = expon_net(layout, delay.clone());
-            let o = Opts {
-                state_every: Some(5),
-                ..Opts::default()
-            };
-            let r = run(&m, REF, &o);
-            let h = run(&m, HOST, &o);
-            let moved = r
-                .states
-                .iter()
-                .any(|(_, x)| (x[0][1].states[0][0] + 0.065).abs() > 1e-3);
-            assert!(moved, "the synapses must drive the post neurons");
-            assert_eq!(r.spikes, h.spikes, "{layout:?} {delay:?}");
-            assert_eq!(r.events, h.events);
-            assert_states_close(&r, &h, 1e-9);
-        }
-    }
-}
-
-#[test]
-fn noise_batch_and_sweep_match_reference() {
-    let m = noisy();
-    let base: Vec<f64> = m.populations[0].params.iter().map(|q| q.value).collect();
-    let mut swept = base.clone();
-    swept[2] = -0.052; // V_th
-    let o = Opts {
-        batch: 3,
-        params: Some(vec![vec![base.clone()], vec![swept], vec![base]]),
-        state_every: Some(50),
-        ..Opts::default()
-    };
-    let r = run(&m, REF, &o);
-    let h = run(&m, HOST, &o);
-    assert!(r.spikes.len() > 20);
-    // Normal draws differ from the reference by ulps (own log/cos): the
-    // noise is small against the drive, so spikes are identical.
-    assert_eq!(r.spikes, h.spikes);
-    assert_states_close(&r, &h, 1e-9);
-    // Items 0 and 2 are the same trial only in their parameters: they draw
-    // with different batch counters.
-    assert_ne!(steps_of(&h, 0, 0, 3), steps_of(&h, 0, 2, 3));
-}
-
-// ---- random models ----------------------------------------------------------------
-
-proptest! {
-    #![proptest_config(ProptestConfig { cases: 24, .. ProptestConfig::default() })]
-    #[test]
-    fn random_models_match_reference(m in random_models::model()) {
-        let o = Opts { state_every: Some(37), ..Opts::default() };
-        let r = run(&m, REF, &o);
-        let h = run(&m, HOST, &o);
-        // The reference's operations in its order, except this backend's
-        // own `exp` (exact LIF update, ≤ 2 ulp) and the `log`/`cos` inside
-        // normal draws (≤ 1e-13 relative): either can move a spike only when
-        // V lands within ulps of threshold.
-        prop_assert_eq!(&r.spikes, &h.spikes);
-        prop_assert_eq!(r.events, h.events);
-        assert_states_close(&r, &h, 1e-9);
-    }
 }
 
 // ---- Philox and math --------------------------------------------------------------

@@ -76,9 +76,20 @@ pub fn run_on(
     inputs: &[BoundInput],
     exec: impl FnOnce(ValidModule<'_>, Setup<'_>, Option<u64>) -> Result<Outcome, RuntimeError>,
 ) -> Run {
+    run_on_tables(m, o, inputs, &tables(m, m.seed), exec)
+}
+
+/// [`run_on`] with the synapse tables built already (by [`tables`] with
+/// the module's seed), for runs of one module on several executors.
+pub fn run_on_tables(
+    m: &Module,
+    o: &Opts,
+    inputs: &[BoundInput],
+    tables: &[SynapseTable],
+    exec: impl FnOnce(ValidModule<'_>, Setup<'_>, Option<u64>) -> Result<Outcome, RuntimeError>,
+) -> Run {
     let valid = ir::validate(m).expect("valid");
     let seed = m.seed;
-    let tables = tables(m, seed);
     let steps = o.steps.unwrap_or((m.duration / m.dt).round() as u64);
     let base: Vec<Vec<f64>> = m
         .populations
@@ -114,7 +125,7 @@ pub fn run_on(
         f32: o.f32,
         params,
         inputs,
-        tables: &tables,
+        tables,
         on_spikes: &mut on_spikes,
         on_step: &mut on_step,
         watch: None,
