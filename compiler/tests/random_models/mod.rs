@@ -2,10 +2,8 @@
 //! std.LIF populations (size, time constant, refractory period, constant or
 //! noisy drive, integration scheme) joined by up to three Expon/CUBA
 //! projections (fixed probability, random weights, constant or random
-//! delays, per-synapse or post-aligned state). Shared so that the JIT
-//! (`jit.rs`) and the GPU kernels (`nvptx.rs`) are checked against the
-//! reference on the same models, rather than on two generators that drift
-//! apart.
+//! delays, per-synapse or post-aligned state). The conformance suite
+//! (`conformance.rs`) runs them on every executor against the reference.
 
 use proptest::prelude::*;
 use snnc::ir::build::Builder;
