@@ -20,7 +20,7 @@ use std::process::Command;
 use std::time::Instant;
 
 use snnc::back::cranelift::{self, compile_seconds, JitOptions};
-use snnc::back::reference::{Outcome, PopState, Setup};
+use snnc::back::{Outcome, PopState, Setup};
 use snnc::ir::{self, Module};
 use snnc::source::DiskLoader;
 use snnc_runtime::synapse_values::SynapseTable;

@@ -17,8 +17,9 @@ use std::path::{Path, PathBuf};
 
 use backend_support::{assert_states_close, run_on, tables, Opts, Run};
 use snnc::back::nvptx::{self, host::Probe, HostOptions};
-use snnc::back::reference::{self, PopState, Setup};
+use snnc::back::reference;
 use snnc::back::BoundInput;
+use snnc::back::{PopState, Setup};
 use snnc::ir::{self, InputKind, MathOp, Module, RandomKind};
 use snnc_runtime::rng::{key_for, normal_f64, philox4x32_10, uniform_f64, Purpose};
 

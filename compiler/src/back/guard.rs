@@ -18,7 +18,7 @@
 
 use std::cell::Cell;
 
-use crate::back::reference::Outcome;
+use crate::back::Outcome;
 use crate::ir::{BinaryOp, Expr, Handle, MathOp, Method, Module, Population, Var};
 use snnc_runtime::divergence::{Cause, Divergence, Seen};
 use snnc_runtime::summary::Summary;
@@ -57,7 +57,7 @@ pub trait StateView {
 }
 
 /// The reference's (and the GPU drivers') per-item states.
-impl StateView for Vec<Vec<crate::back::reference::PopState>> {
+impl StateView for Vec<Vec<crate::back::PopState>> {
     fn values(&self, batch: usize, pop: usize, state: usize) -> Values<'_> {
         Values::F64(&self[batch][pop].states[state])
     }

@@ -4,7 +4,7 @@
 //! initial-value stream.
 
 use super::reference::eval::{eval, keyed_draw, Env};
-use super::reference::SYNAPSE_KEY_BIT;
+use crate::ir::SYNAPSE_KEY_BIT;
 use crate::ir::{Module, RandomKind, Var};
 use snnc_runtime::rng::{key_for, Purpose};
 use snnc_runtime::synapse_values::{Delays, SynapseTable};

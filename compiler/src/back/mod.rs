@@ -8,8 +8,72 @@ pub mod init;
 pub mod nvptx;
 pub mod reference;
 
+use crate::ir::ValidModule;
 use snnc_runtime::spike_train::SpikeTrain;
 use snnc_runtime::stimulus::Stimulus;
+use snnc_runtime::synapse_values::SynapseTable;
+use snnc_runtime::RuntimeError;
+
+// The interface every executor shares: what it is given (`Setup`), what it
+// reports while it runs (spikes, states) and what it returns (`Outcome`).
+
+/// Receives (population, step, batch item, spiking neurons).
+pub type SpikeSink<'a> = dyn FnMut(u32, u32, u32, &[u32]) -> Result<(), RuntimeError> + 'a;
+/// Receives (step, state of every batch item) at the start of each step.
+pub type StepSink<'a> = dyn FnMut(u64, &[Vec<PopState>]) -> Result<(), RuntimeError> + 'a;
+
+/// Everything the executor is given besides the module.
+pub struct Setup<'a> {
+    pub steps: u64,
+    pub batch: u32,
+    pub seed: u64,
+    pub f32: bool,
+    /// Per batch item, per population: parameter values (sweeps applied).
+    pub params: Vec<Vec<Vec<f64>>>,
+    /// One per `module.inputs`, validated.
+    pub inputs: &'a [BoundInput],
+    /// One per `module.projections`.
+    pub tables: &'a [SynapseTable],
+    /// Called with (population, step, batch, spiking neurons).
+    pub on_spikes: &'a mut SpikeSink<'a>,
+    /// Called at the start of each step with every item's state:
+    /// `states[batch][population][state][neuron]`.
+    pub on_step: &'a mut StepSink<'a>,
+    /// The divergence guard's view of the states (see [`guard`]).
+    pub watch: Option<guard::Watch<'a>>,
+}
+
+/// What the run produced besides the recordings.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    /// Spikes per population, summed over batch items.
+    pub spikes: Vec<u64>,
+    pub synaptic_events: u64,
+    pub wall_s: f64,
+    /// CPU threads that stepped the network.
+    pub threads: u32,
+}
+
+/// One population's state for one batch item.
+#[derive(Debug, Clone)]
+pub struct PopState {
+    /// `states[s][i]`.
+    pub states: Vec<Vec<f64>>,
+    pub currents: Vec<Vec<f64>>,
+    pub refractory: Vec<u32>,
+}
+
+/// An executor of validated modules: the reference, the JIT, the GPU.
+pub trait Executor {
+    /// Its name in messages (`--backend` value).
+    fn name(&self) -> &'static str;
+    /// Run `valid` for `setup.steps` steps.
+    fn execute(
+        &mut self,
+        valid: ValidModule<'_>,
+        setup: Setup<'_>,
+    ) -> Result<Outcome, RuntimeError>;
+}
 
 /// The data bound to one `module.inputs` entry, validated and in SI units.
 #[derive(Debug, Clone)]

@@ -52,6 +52,11 @@ pub mod info;
 pub mod print;
 pub mod validate;
 
+/// Objects ids at or above this in a `Purpose` population field name a
+/// projection (its synapse states) rather than a population (see the
+/// module docs, "Random draws").
+pub const SYNAPSE_KEY_BIT: u32 = 0x8000_0000;
+
 pub use arena::{Arena, Handle};
 pub use expr::{BinaryOp, Expr, MathOp, RandomKind, UnaryOp, Var};
 pub use validate::{validate, ValidModule, ValidationError};

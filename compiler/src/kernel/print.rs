@@ -4,8 +4,8 @@
 use std::fmt::{self, Write as _};
 
 use super::{Cond, Domain, Place, StepProgram, Stmt};
-use crate::back::reference::SYNAPSE_KEY_BIT;
 use crate::ir::print::{expr, Names};
+use crate::ir::SYNAPSE_KEY_BIT;
 use crate::ir::{AssignOp, Module};
 use snnc_runtime::rng::Purpose;
 

@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 
 use super::{Cond, Domain, Kernel, Place, StepProgram, Stmt};
-use crate::back::reference::SYNAPSE_KEY_BIT;
+use crate::ir::SYNAPSE_KEY_BIT;
 use crate::ir::{Arena, AssignOp, BinaryOp, Expr, Handle, Method, Module, Ode, ValidModule, Var};
 use snnc_runtime::rng::Purpose;
 

@@ -27,9 +27,11 @@ mod tables;
 use std::fmt;
 use std::path::PathBuf;
 
+use crate::back::cranelift::Jit;
 use crate::back::cranelift::{JitCache, JitOptions};
 use crate::back::guard::{self, Guard, Watch};
-use crate::back::reference::{self, Outcome, PopState, Setup};
+use crate::back::reference;
+use crate::back::{Executor, Outcome, PopState, Setup};
 use crate::ir::{self, Module, ValidModule};
 use snnc_runtime::summary::{RunFacts, Summary, SweepSummary};
 use snnc_runtime::RuntimeError;
@@ -331,21 +333,25 @@ fn execute(
     setup: Setup<'_>,
     jit: &mut JitCache,
 ) -> Result<Outcome, RuntimeError> {
-    match backend {
-        Backend::Reference => reference::execute(valid, setup),
+    let mut executor: Box<dyn Executor + '_> = match backend {
+        Backend::Reference => Box::new(reference::Reference),
         // States reach `on_step` only on the steps a trace samples.
-        Backend::Cranelift => {
-            crate::back::cranelift::execute_cached(valid, setup, &JitOptions::default(), jit)
-        }
+        Backend::Cranelift => Box::new(Jit {
+            options: JitOptions::default(),
+            cache: jit,
+        }),
         #[cfg(feature = "cuda")]
-        Backend::Cuda => crate::back::nvptx::execute_cuda(valid, setup),
+        Backend::Cuda => Box::new(crate::back::nvptx::Cuda),
         // Refused at the start of `simulate`.
         #[cfg(not(feature = "cuda"))]
-        Backend::Cuda => Err(RuntimeError::Backend {
-            backend: "cuda".into(),
-            message: NO_CUDA_FEATURE.into(),
-        }),
-    }
+        Backend::Cuda => {
+            return Err(RuntimeError::Backend {
+                backend: "cuda".into(),
+                message: NO_CUDA_FEATURE.into(),
+            })
+        }
+    };
+    executor.execute(valid, setup)
 }
 
 /// A progress bar only for runs that last: it appears once a second has

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use super::{options, RunError};
 use crate::back::guard::Guard;
-use crate::back::reference::PopState;
+use crate::back::PopState;
 use crate::ir::{Module, Record};
 use snnc_runtime::record::{SpikeRecorder, TraceRecorder, DEFAULT_FLUSH_BYTES};
 use snnc_runtime::RuntimeError;

@@ -3,8 +3,9 @@
 #![allow(dead_code)]
 
 use snnc::back::cranelift::{self, JitOptions};
-use snnc::back::reference::{self, Outcome, PopState, Setup};
+use snnc::back::reference;
 use snnc::back::BoundInput;
+use snnc::back::{Outcome, PopState, Setup};
 use snnc::ir::{self, Module, ValidModule};
 use snnc_runtime::synapse_values::SynapseTable;
 use snnc_runtime::RuntimeError;

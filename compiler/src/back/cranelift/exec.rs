@@ -20,8 +20,9 @@ use super::rt::pack_key;
 use super::{Compiled, JitCache, KernelFn};
 use crate::back::init::{neuron_initial_values, synapse_initial_values, InitEnv};
 use crate::back::reference::eval::eval;
-use crate::back::reference::{Outcome, PopState, Setup, SYNAPSE_KEY_BIT};
 use crate::back::BoundInput;
+use crate::back::{Outcome, PopState, Setup};
+use crate::ir::SYNAPSE_KEY_BIT;
 use crate::ir::{Expr, Module, Record, SynapseLayout, ValidModule};
 use snnc_runtime::alloc::vec_filled;
 use snnc_runtime::rng::{key_for, Purpose};
@@ -386,6 +387,26 @@ fn rows_sorted(st: &snnc_runtime::connectivity::Structure) -> bool {
         let b = st.row_ptr[r + 1] as usize;
         st.cols[a..b].windows(2).all(|w| w[0] <= w[1])
     })
+}
+
+/// The JIT as an [`Executor`](crate::back::Executor): runs with `options`,
+/// taking kernels compiled before from `cache`.
+pub struct Jit<'c> {
+    pub options: JitOptions,
+    pub cache: &'c mut JitCache,
+}
+
+impl crate::back::Executor for Jit<'_> {
+    fn name(&self) -> &'static str {
+        "cranelift"
+    }
+    fn execute(
+        &mut self,
+        valid: ValidModule<'_>,
+        setup: Setup<'_>,
+    ) -> Result<Outcome, RuntimeError> {
+        execute_cached(valid, setup, &self.options, self.cache)
+    }
 }
 
 /// Run with `opts`, compiling the kernels for this run alone.

@@ -31,7 +31,7 @@ use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
 
 use super::math::{self, fconst, fsel, Shape};
 use super::rt;
-use crate::back::reference::SYNAPSE_KEY_BIT;
+use crate::ir::SYNAPSE_KEY_BIT;
 use crate::ir::{
     AssignOp, BinaryOp, Expr, Handle, InputKind, MathOp, Method, Module, Ode, RandomKind,
     SynapseLayout, UnaryOp, Var,

@@ -30,7 +30,7 @@ use cranelift_jit::{JITBuilder, JITModule};
 use cranelift_module::{default_libcall_names, Linkage, Module as _};
 
 use crate::ir::{MathOp, Module, ValidModule};
-pub use exec::{execute, execute_cached, execute_with, JitOptions};
+pub use exec::{execute, execute_cached, execute_with, Jit, JitOptions};
 use lower::{Kernel, KernelKind, Plan, Slot};
 use math::Shape;
 

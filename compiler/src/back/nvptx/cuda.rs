@@ -38,7 +38,7 @@ use super::driver::{self, Data, Device, Region};
 use super::host::{decode, HostOptions};
 use super::kernels::{kernel_list, Elem, KernelKind, Plan};
 use super::{backend_error, ptx_for, SUPPORTED_SM};
-use crate::back::reference::{Outcome, Setup};
+use crate::back::{Outcome, Setup};
 use crate::ir::ValidModule;
 use snnc_runtime::error::human_bytes;
 use snnc_runtime::RuntimeError;
@@ -418,6 +418,22 @@ impl Device for CudaDevice {
     fn sync(&mut self) -> Result<(), RuntimeError> {
         self.stream.synchronize().map_err(cuda_err)?;
         self.copy.synchronize().map_err(cuda_err)
+    }
+}
+
+/// The GPU as an [`Executor`](crate::back::Executor).
+pub struct Cuda;
+
+impl crate::back::Executor for Cuda {
+    fn name(&self) -> &'static str {
+        "cuda"
+    }
+    fn execute(
+        &mut self,
+        valid: ValidModule<'_>,
+        setup: Setup<'_>,
+    ) -> Result<Outcome, RuntimeError> {
+        execute_cuda(valid, setup)
     }
 }
 

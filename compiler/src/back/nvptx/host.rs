@@ -13,7 +13,7 @@ use inkwell::OptimizationLevel;
 use super::driver::{self, Data, Device, Region};
 use super::kernels::{kernel_list, Elem, KernelKind, Plan};
 use super::{backend_error, generate, optimise};
-use crate::back::reference::{Outcome, Setup};
+use crate::back::{Outcome, Setup};
 use crate::ir::ValidModule;
 use snnc_runtime::RuntimeError;
 

@@ -49,7 +49,7 @@ use inkwell::{FloatPredicate as P, IntPredicate as I};
 use super::llvm::Ir;
 use super::math::MathLib;
 use super::philox;
-use crate::back::reference::SYNAPSE_KEY_BIT;
+use crate::ir::SYNAPSE_KEY_BIT;
 use crate::ir::{
     AssignOp, BinaryOp, Connect, Expr, Handle, Method, Module, Ode, SynapseLayout, UnaryOp, Var,
 };

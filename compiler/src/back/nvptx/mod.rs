@@ -42,7 +42,7 @@ use kernels::{Gen, Plan};
 use llvm::Ir;
 use snnc_runtime::RuntimeError;
 
-pub use cuda::execute_cuda;
+pub use cuda::{execute_cuda, Cuda};
 pub use host::{execute_host, execute_host_with, HostOptions};
 
 /// GPU architectures `emit_ptx` accepts (LLVM 19 knows them all).

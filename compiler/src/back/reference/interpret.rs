@@ -223,7 +223,7 @@ impl<'p> Run<'p> {
         batch: u32,
         mut memory: Memory<'_>,
         params: &[Vec<f64>],
-        on_spikes: &mut super::SpikeSink<'_>,
+        on_spikes: &mut crate::back::SpikeSink<'_>,
     ) -> Result<(), RuntimeError> {
         for (k, kernel) in self.program.kernels.iter().enumerate() {
             if let Domain::Neurons { pop } | Domain::SpikeSource { pop } = kernel.domain {

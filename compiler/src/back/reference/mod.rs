@@ -10,62 +10,12 @@ mod interpret;
 use std::time::Instant;
 
 use super::init::{neuron_initial_values, synapse_initial_values};
-use super::BoundInput;
+use super::{Outcome, PopState, Setup};
 use crate::ir::{Module, SynapseLayout, ValidModule};
 use interpret::{Memory, ProjState, Run};
 use snnc_runtime::alloc::vec_filled;
 use snnc_runtime::synapse_values::SynapseTable;
 use snnc_runtime::RuntimeError;
-
-/// Objects ids at or above this in a `Purpose` population field name a
-/// projection (its synapse states) rather than a population.
-pub const SYNAPSE_KEY_BIT: u32 = 0x8000_0000;
-
-/// Receives (population, step, batch item, spiking neurons).
-pub type SpikeSink<'a> = dyn FnMut(u32, u32, u32, &[u32]) -> Result<(), RuntimeError> + 'a;
-/// Receives (step, state of every batch item) at the start of each step.
-pub type StepSink<'a> = dyn FnMut(u64, &[Vec<PopState>]) -> Result<(), RuntimeError> + 'a;
-
-/// Everything the executor is given besides the module.
-pub struct Setup<'a> {
-    pub steps: u64,
-    pub batch: u32,
-    pub seed: u64,
-    pub f32: bool,
-    /// Per batch item, per population: parameter values (sweeps applied).
-    pub params: Vec<Vec<Vec<f64>>>,
-    /// One per `module.inputs`, validated.
-    pub inputs: &'a [BoundInput],
-    /// One per `module.projections`.
-    pub tables: &'a [SynapseTable],
-    /// Called with (population, step, batch, spiking neurons).
-    pub on_spikes: &'a mut SpikeSink<'a>,
-    /// Called at the start of each step with every item's state:
-    /// `states[batch][population][state][neuron]`.
-    pub on_step: &'a mut StepSink<'a>,
-    /// The divergence guard's view of the states (see [`super::guard`]).
-    pub watch: Option<super::guard::Watch<'a>>,
-}
-
-/// What the run produced besides the recordings.
-#[derive(Debug, Clone)]
-pub struct Outcome {
-    /// Spikes per population, summed over batch items.
-    pub spikes: Vec<u64>,
-    pub synaptic_events: u64,
-    pub wall_s: f64,
-    /// CPU threads that stepped the network.
-    pub threads: u32,
-}
-
-/// One population's state for one batch item.
-#[derive(Debug, Clone)]
-pub struct PopState {
-    /// `states[s][i]`.
-    pub states: Vec<Vec<f64>>,
-    pub currents: Vec<Vec<f64>>,
-    pub refractory: Vec<u32>,
-}
 
 /// Initial state of population `k` for batch item `b`.
 fn init_population(
@@ -121,6 +71,22 @@ fn init_projection(
 /// model, and a failed allocation is an error, not an abort.
 fn zeroed_rows(rows: usize, len: usize, what: &str) -> Result<Vec<Vec<f64>>, RuntimeError> {
     (0..rows).map(|_| vec_filled(0.0, len, what)).collect()
+}
+
+/// The reference interpreter as an [`Executor`](super::Executor).
+pub struct Reference;
+
+impl super::Executor for Reference {
+    fn name(&self) -> &'static str {
+        "reference"
+    }
+    fn execute(
+        &mut self,
+        valid: ValidModule<'_>,
+        setup: Setup<'_>,
+    ) -> Result<Outcome, RuntimeError> {
+        execute(valid, setup)
+    }
 }
 
 /// Run `valid` for `setup.steps` steps.
