@@ -279,6 +279,19 @@ pub struct Module {
 }
 
 impl Module {
+    /// The sampling interval, in steps, of every trace record (the steps
+    /// whose state a backend must hand to the recorders).
+    #[must_use]
+    pub fn trace_intervals(&self) -> Vec<u64> {
+        self.records
+            .iter()
+            .filter_map(|r| match r {
+                Record::Trace { every, .. } => Some(u64::from(*every).max(1)),
+                Record::Spikes { .. } => None,
+            })
+            .collect()
+    }
+
     #[must_use]
     pub fn new(name: &str, dt: f64, duration: f64, seed: u64) -> Self {
         Self {

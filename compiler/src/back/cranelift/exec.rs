@@ -23,7 +23,7 @@ use crate::back::reference::eval::eval;
 use crate::back::BoundInput;
 use crate::back::{Outcome, PopState, Setup};
 use crate::ir::SYNAPSE_KEY_BIT;
-use crate::ir::{Expr, Module, Record, SynapseLayout, ValidModule};
+use crate::ir::{Expr, Module, SynapseLayout, ValidModule};
 use snnc_runtime::alloc::vec_filled;
 use snnc_runtime::rng::{key_for, Purpose};
 use snnc_runtime::spike_train::SpikeTrain;
@@ -754,15 +754,10 @@ pub fn execute_cached(
         .collect();
     let spk_counts: Vec<AtomicUsize> = (0..spk_store.len()).map(|_| AtomicUsize::new(0)).collect();
 
-    let state_every: Vec<u64> = opts.state_every.clone().unwrap_or_else(|| {
-        m.records
-            .iter()
-            .filter_map(|r| match r {
-                Record::Trace { every, .. } => Some(u64::from(*every).max(1)),
-                Record::Spikes { .. } => None,
-            })
-            .collect()
-    });
+    let state_every: Vec<u64> = opts
+        .state_every
+        .clone()
+        .unwrap_or_else(|| m.trace_intervals());
     let traced = |step: u64| state_every.iter().any(|e| step.is_multiple_of(*e));
     let watch_every = setup.watch.as_ref().map_or(0, |w| w.every);
     let watched = |step: u64| watch_every > 0 && step.is_multiple_of(watch_every);

@@ -30,7 +30,7 @@ use super::kernels::{kernel_list, neuron_offsets, Elem, KernelKind, Plan};
 use crate::back::init::{delay_of, neuron_initial_values, synapse_initial_values};
 use crate::back::BoundInput;
 use crate::back::{Outcome, PopState, Setup};
-use crate::ir::{Module, Record, SynapseLayout, ValidModule};
+use crate::ir::{Module, SynapseLayout, ValidModule};
 use snnc_runtime::synapse_values::{Delays, SynapseTable, Weights};
 use snnc_runtime::RuntimeError;
 
@@ -193,15 +193,9 @@ pub fn state_every(m: &Module, setup: &Setup<'_>, opts: &HostOptions) -> Vec<u64
 /// The steps whose state `on_step` receives (the rest of [`state_every`] is
 /// for the divergence guard).
 fn traced_every(m: &Module, opts: &HostOptions) -> Vec<u64> {
-    opts.state_every.clone().unwrap_or_else(|| {
-        m.records
-            .iter()
-            .filter_map(|r| match r {
-                Record::Trace { every, .. } => Some(u64::from(*every).max(1)),
-                Record::Spikes { .. } => None,
-            })
-            .collect()
-    })
+    opts.state_every
+        .clone()
+        .unwrap_or_else(|| m.trace_intervals())
 }
 
 /// At most how many recorded steps a window of `k` steps holds.
