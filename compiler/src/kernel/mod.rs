@@ -30,7 +30,7 @@
 pub mod print;
 pub mod schedule;
 
-pub use schedule::schedule;
+pub use schedule::{schedule, schedule_module};
 
 use crate::ir::{Arena, AssignOp, Expr, Handle};
 use snnc_runtime::rng::Purpose;
@@ -50,6 +50,9 @@ pub struct StepProgram {
 pub struct Kernel {
     /// What the kernel does, for printing and profiles (`E.update`).
     pub name: String,
+    /// Which phase of the step it implements (a compiled backend fuses or
+    /// places kernels by it; the statements still say what they do).
+    pub phase: Phase,
     pub domain: Domain,
     /// The random stream its draws come from.
     pub draws: Purpose,
@@ -60,6 +63,27 @@ pub struct Kernel {
     /// of the step are exactly those it emits.
     pub fires: bool,
     pub body: Vec<Stmt>,
+}
+
+/// The phases of a step (spec/language.md "one time step"), in order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    /// 1a. A population's currents start at 0.
+    ZeroCurrents,
+    /// 1b. A projection's output: its sum cleared, summed over synapses,
+    /// added to the post current.
+    ClearSum,
+    Output,
+    AddOutput,
+    /// 1c. An injection adds to a current.
+    Injection,
+    /// 2–3. A population's integration, refractoriness, threshold, reset
+    /// (or its spike train).
+    Update,
+    /// 4. A projection's synapse ODEs.
+    SynapseDynamics,
+    /// 5. A projection's `on_pre` for every arriving event.
+    Events,
 }
 
 /// The elements a kernel runs for, and what each element's loads address.
@@ -133,4 +157,14 @@ pub enum Cond {
     Refractory,
     /// Every one of these locals is finite at the run's precision.
     AllFinite(Vec<u32>),
+}
+
+impl StepProgram {
+    /// The kernel of `phase` whose domain is `domain`, if the step has one.
+    #[must_use]
+    pub fn kernel(&self, phase: Phase, domain: Domain) -> Option<&Kernel> {
+        self.kernels
+            .iter()
+            .find(|k| k.phase == phase && k.domain == domain)
+    }
 }

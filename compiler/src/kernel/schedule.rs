@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 
-use super::{Cond, Domain, Kernel, Place, StepProgram, Stmt};
+use super::{Cond, Domain, Kernel, Phase, Place, StepProgram, Stmt};
 use crate::ir::SYNAPSE_KEY_BIT;
 use crate::ir::{Arena, AssignOp, BinaryOp, Expr, Handle, Method, Module, Ode, ValidModule, Var};
 use snnc_runtime::rng::Purpose;
@@ -13,7 +13,13 @@ use snnc_runtime::rng::Purpose;
 /// The step program of `valid`.
 #[must_use]
 pub fn schedule(valid: &ValidModule<'_>) -> StepProgram {
-    let m = valid.module();
+    schedule_module(valid.module())
+}
+
+/// The step program of a module the caller has validated (a backend that
+/// was handed a [`ValidModule`] and kept only its module).
+#[must_use]
+pub fn schedule_module(m: &Module) -> StepProgram {
     let mut s = Scheduler {
         m,
         exprs: m.exprs.clone(),
@@ -61,9 +67,19 @@ impl Locals {
 }
 
 impl Scheduler<'_> {
-    fn push(&mut self, name: String, domain: Domain, draws: Purpose, locals: u32, body: Vec<Stmt>) {
+    #[allow(clippy::too_many_arguments)]
+    fn push(
+        &mut self,
+        phase: Phase,
+        name: String,
+        domain: Domain,
+        draws: Purpose,
+        locals: u32,
+        body: Vec<Stmt>,
+    ) {
         self.kernels.push(Kernel {
             name,
+            phase,
             domain,
             draws,
             locals,
@@ -81,7 +97,7 @@ impl Scheduler<'_> {
         locals: u32,
         body: Vec<Stmt>,
     ) {
-        self.push(name, domain, draws, locals, body);
+        self.push(Phase::Update, name, domain, draws, locals, body);
         if let Some(k) = self.kernels.last_mut() {
             k.fires = true;
         }
@@ -179,6 +195,7 @@ impl Scheduler<'_> {
             };
             let domain = Domain::Neurons { pop: p as u32 };
             self.push(
+                Phase::ZeroCurrents,
                 format!("{}.zero_currents", pop.name),
                 domain,
                 draws,
@@ -203,7 +220,14 @@ impl Scheduler<'_> {
                 op: AssignOp::Set,
                 value: zero,
             }];
-            self.push(format!("{}.clear_sum", j.name), post, draws, 0, clear);
+            self.push(
+                Phase::ClearSum,
+                format!("{}.clear_sum", j.name),
+                post,
+                draws,
+                0,
+                clear,
+            );
             let value = self.substitute(out.value, &|v| match v {
                 Var::PostCurrent(_) => Some(Expr::Const(0.0)),
                 _ => None,
@@ -214,14 +238,28 @@ impl Scheduler<'_> {
                 value,
             }];
             let domain = Domain::Synapses { proj: k as u32 };
-            self.push(format!("{}.output", j.name), domain, draws, 0, sum);
+            self.push(
+                Phase::Output,
+                format!("{}.output", j.name),
+                domain,
+                draws,
+                0,
+                sum,
+            );
             let total = self.load(Var::Sum(k as u32));
             let add = vec![Stmt::Store {
                 place: Place::Current(out.current),
                 op: AssignOp::Add,
                 value: total,
             }];
-            self.push(format!("{}.add_output", j.name), post, draws, 0, add);
+            self.push(
+                Phase::AddOutput,
+                format!("{}.add_output", j.name),
+                post,
+                draws,
+                0,
+                add,
+            );
         }
     }
 
@@ -242,7 +280,14 @@ impl Scheduler<'_> {
             let domain = Domain::Neurons {
                 pop: inj.population,
             };
-            self.push(format!("{}.inject{k}", pop.name), domain, draws, 0, body);
+            self.push(
+                Phase::Injection,
+                format!("{}.inject{k}", pop.name),
+                domain,
+                draws,
+                0,
+                body,
+            );
         }
     }
 
@@ -409,6 +454,7 @@ impl Scheduler<'_> {
             let domain = Domain::Synapses { proj: k as u32 };
             let draws = synapse_draws(k);
             self.push(
+                Phase::SynapseDynamics,
                 format!("{}.dynamics", j.name),
                 domain,
                 draws,
@@ -448,7 +494,14 @@ impl Scheduler<'_> {
                 .collect();
             let domain = Domain::PreEvents { proj: k as u32 };
             let draws = synapse_draws(k);
-            self.push(format!("{}.on_pre", j.name), domain, draws, 0, body);
+            self.push(
+                Phase::Events,
+                format!("{}.on_pre", j.name),
+                domain,
+                draws,
+                0,
+                body,
+            );
         }
     }
 

@@ -17,6 +17,12 @@
 //!   returns synapses delivered): `on_pre` for every synapse of the rows of
 //!   the spiking neurons in `list` (homogeneous delay), or of the synapses in
 //!   `list` (per-synapse delays).
+//!
+//! Synapse dynamics and `on_pre` are lowered from the step program's
+//! kernels ([`crate::kernel`], `Gen::synapse_statements`): statements in
+//! order, each loading what it reads where it stands. Population kernels
+//! still lower the module's ODEs, threshold and reset themselves (porting
+//! them to the step program is the rest of issue 14).
 
 use std::collections::{HashMap, HashSet};
 
@@ -201,6 +207,7 @@ pub fn host_computable(module: &Module, h: Handle<Expr>) -> bool {
 }
 
 use crate::ir::info::loads as used_vars;
+use crate::kernel::{Domain, Phase, Place, StepProgram, Stmt};
 
 /// One generated function with its context layout.
 pub struct Kernel {
@@ -244,6 +251,8 @@ struct Scope {
     post_state: Vec<Option<Value>>,
     post_cur: Vec<Option<Value>>,
     pre_state: Vec<Option<Value>>,
+    /// The kernel element's locals (step-program code).
+    local: Vec<Option<Value>>,
     input: Vec<Option<Value>>,
     weight: Option<Value>,
     time: Value,
@@ -255,8 +264,25 @@ fn some(v: &[Value]) -> Vec<Option<Value>> {
     v.iter().copied().map(Some).collect()
 }
 
+/// One element of a synapse kernel: its stored state element `x` (post
+/// neuron for align-post, else the synapse), its post neuron, the synapse
+/// (to find its presynaptic neuron) and, for events, the presynaptic neuron
+/// when the caller has it and the weight.
+#[derive(Clone, Copy)]
+struct SynapseSite {
+    k: usize,
+    x: Value,
+    target: Value,
+    synapse: Option<Value>,
+    pre: Option<Value>,
+    weight: Option<Value>,
+}
+
 struct Gen<'a, 'f> {
+    /// The module, its expressions those of `program` (a superset).
     m: &'a Module,
+    /// The step program: synapse dynamics and `on_pre` are lowered from it.
+    program: &'a StepProgram,
     plan: &'a Plan,
     cc: CallConv,
     fb: FunctionBuilder<'f>,
@@ -745,8 +771,9 @@ impl Gen<'_, '_> {
                     Var::Time => Some(sc.time),
                     Var::Dt => Some(sc.dt),
                     Var::Input(i) => at(&sc.input, i),
-                    // Kernel-IR variables: not in a module (ir::validate).
-                    Var::Local(_) | Var::Sum(_) => None,
+                    Var::Local(l) => at(&sc.local, l),
+                    // Output sums are kept in `Scratch` (see `syn_out_kernel`).
+                    Var::Sum(_) => None,
                 };
                 match v {
                     Some(v) => v,
@@ -977,6 +1004,7 @@ impl Gen<'_, '_> {
             post_state: Vec::new(),
             post_cur: Vec::new(),
             pre_state: Vec::new(),
+            local: Vec::new(),
             input: Vec::new(),
             weight: None,
             time,
@@ -1050,13 +1078,12 @@ impl Gen<'_, '_> {
         sh: Shape,
         k: usize,
         index: Value,
-        all: bool,
         used: &HashSet<Var>,
     ) -> Vec<Option<Value>> {
         let ns = self.m.projections[k].synapse.states.len();
         (0..ns)
             .map(|q| {
-                (all || used.contains(&Var::Syn(q as u32))).then(|| {
+                used.contains(&Var::Syn(q as u32)).then(|| {
                     self.load_f(
                         sh,
                         Slot::Syn {
@@ -1222,7 +1249,7 @@ impl Gen<'_, '_> {
             let v = match j.synapse.layout {
                 SynapseLayout::AlignPost => {
                     let used = used_vars(m, &[o.value]);
-                    let syn = self.syn_loads(sh, k, i, false, &used);
+                    let syn = self.syn_loads(sh, k, i, &used);
                     let synparam = self.synparams(sh, k);
                     let rand = self.rand(Slot::KeySyn { proj: k as u32 }, i, step);
                     let sc = Scope {
@@ -1474,7 +1501,7 @@ impl Gen<'_, '_> {
             {
                 continue;
             }
-            self.decay(sh, k, i, step, Some((&s1, &acc)));
+            self.decay(sh, k, i, step);
         }
         let inext = self.fb.ins().iadd_imm_s(i, l);
         let more = self.fb.ins().icmp(IntCC::SignedLessThan, inext, hi);
@@ -1485,78 +1512,112 @@ impl Gen<'_, '_> {
         self.fb.ins().return_(&[r]);
     }
 
-    /// Integrate projection `k`'s synapse states at `index` (post neuron
-    /// for align-post, else synapse); post values given, or loaded at the
-    /// synapse's target.
-    fn decay(
+    /// Projection `k`'s synapse dynamics (its step-program kernel) at
+    /// `index`: the post neuron for align-post, else the synapse.
+    fn decay(&mut self, sh: Shape, k: usize, index: Value, step: Value) {
+        let j = &self.m.projections[k];
+        let program = self.program;
+        let Some(kernel) =
+            program.kernel(Phase::SynapseDynamics, Domain::Synapses { proj: k as u32 })
+        else {
+            return;
+        };
+        let (target, synapse) = if j.synapse.layout == SynapseLayout::AlignPost {
+            (index, None)
+        } else {
+            let cols = self.slot(Slot::Cols { proj: k as u32 });
+            let a = self.addr(cols, index, 4);
+            (self.fb.ins().uload32(mem(), a, 0), Some(index))
+        };
+        let site = SynapseSite {
+            k,
+            x: index,
+            target,
+            synapse,
+            pre: None,
+            weight: None,
+        };
+        self.synapse_statements(sh, site, &kernel.body, kernel.locals, step);
+    }
+
+    /// The statements of a synapse kernel (`Let` and `Store`, which is all
+    /// the scheduler gives synapse domains) for one element: every
+    /// statement loads what it reads from memory where it stands.
+    fn synapse_statements(
         &mut self,
         sh: Shape,
-        k: usize,
-        index: Value,
+        site: SynapseSite,
+        body: &[Stmt],
+        locals: u32,
         step: Value,
-        post: Option<(&[Value], &[Value])>,
     ) {
-        let m = self.m;
-        let j = &m.projections[k];
-        let syn0: Vec<Value> = self
-            .syn_loads(sh, k, index, true, &HashSet::new())
-            .into_iter()
-            .map(|v| v.expect("all loaded"))
-            .collect();
-        let roots: Vec<Handle<Expr>> = j
-            .synapse
-            .odes
-            .iter()
-            .flat_map(|o| [Some(o.rhs), o.update].into_iter().flatten())
-            .collect();
-        let used = used_vars(m, &roots);
-        // Only a per-synapse state reads `pre.X` (see ir::validate).
-        let pre_state = if used.iter().any(|v| matches!(v, Var::PreState(_))) {
-            let pre = self.pre_of(k, index);
-            self.pre_loads(sh, k, pre, &used)
-        } else {
-            Vec::new()
-        };
-        let (post_state, post_cur) = match post {
-            Some((s, c)) => (some(s), some(c)),
-            None => {
-                let target = if j.synapse.layout == SynapseLayout::AlignPost {
-                    index
-                } else {
-                    let cols = self.slot(Slot::Cols { proj: k as u32 });
-                    let a = self.addr(cols, index, 4);
-                    self.fb.ins().uload32(mem(), a, 0)
-                };
-                self.post_loads(sh, k, target, &used)
-            }
-        };
+        let k = site.k;
+        let post = self.m.projections[k].post;
         let synparam = self.synparams(sh, k);
-        let rand = self.rand(Slot::KeySyn { proj: k as u32 }, index, step);
+        let rand = self.rand(Slot::KeySyn { proj: k as u32 }, site.x, step);
         let base = self.base_scope(sh, step);
-        let sc = Scope {
-            synparam,
-            post_state,
-            post_cur,
-            pre_state,
-            rand: Some(rand),
-            ..base
-        };
-        let mk = |s: &[Value]| Scope {
-            syn: some(s),
-            ..sc.clone()
-        };
-        let syn1 = self.integrate(sh, &j.synapse.odes, &syn0, &mk);
-        for o in &j.synapse.odes {
-            let q = o.state as usize;
-            self.store_f(
-                sh,
-                Slot::Syn {
-                    proj: k as u32,
-                    state: q as u32,
-                },
-                index,
-                syn1[q],
-            );
+        let mut local: Vec<Option<Value>> = vec![None; locals as usize];
+        let mut pre = site.pre;
+        for stmt in body {
+            let value = match stmt {
+                Stmt::Let { value, .. } | Stmt::Store { value, .. } => *value,
+                _ => continue,
+            };
+            let used = used_vars(self.m, &[value]);
+            if pre.is_none() && used.iter().any(|v| matches!(v, Var::PreState(_))) {
+                pre = site.synapse.map(|s| self.pre_of(k, s));
+            }
+            let syn = self.syn_loads(sh, k, site.x, &used);
+            let (post_state, post_cur) = self.post_loads(sh, k, site.target, &used);
+            let pre_state = match pre {
+                Some(p) => self.pre_loads(sh, k, p, &used),
+                None => Vec::new(),
+            };
+            let sc = Scope {
+                syn,
+                synparam: synparam.clone(),
+                post_state,
+                post_cur,
+                pre_state,
+                local: local.clone(),
+                weight: site.weight,
+                rand: Some(rand),
+                ..base.clone()
+            };
+            let v = self.lower(sh, value, &sc, &mut HashMap::new());
+            let (place, op) = match stmt {
+                Stmt::Let { local: l, .. } => {
+                    local[*l as usize] = Some(v);
+                    continue;
+                }
+                Stmt::Store { place, op, .. } => (*place, *op),
+                _ => continue,
+            };
+            let (slot, idx) = match place {
+                Place::Syn(q) => (
+                    Slot::Syn {
+                        proj: k as u32,
+                        state: q,
+                    },
+                    site.x,
+                ),
+                Place::PostState(q) => (
+                    Slot::State {
+                        pop: post,
+                        state: q,
+                    },
+                    site.target,
+                ),
+                _ => continue,
+            };
+            let nv = match op {
+                AssignOp::Set => v,
+                AssignOp::Add => {
+                    let old = self.load_f(sh, slot, idx);
+                    self.fb.ins().fadd(old, v)
+                }
+            };
+            self.store_f(sh, slot, idx, nv);
         }
     }
 
@@ -1657,7 +1718,7 @@ impl Gen<'_, '_> {
             let cols = g.slot(Slot::Cols { proj: k as u32 });
             let a = g.addr(cols, x, 4);
             let target = g.fb.ins().uload32(mem(), a, 0);
-            let syn = g.syn_loads(sh, k, x, false, &used);
+            let syn = g.syn_loads(sh, k, x, &used);
             let (post_state, _) = g.post_loads(sh, k, target, &used);
             let synparam = g.synparams(sh, k);
             let rand = g.rand(Slot::KeySyn { proj: k as u32 }, x, step);
@@ -1682,7 +1743,7 @@ impl Gen<'_, '_> {
         let sh = Shape::scalar(self.plan.f32);
         let params = self.simple_open();
         let (step, list, len) = (params[1], params[2], params[3]);
-        self.list_loop(list, len, &mut |g, x| g.decay(sh, k, x, step, None));
+        self.list_loop(list, len, &mut |g, x| g.decay(sh, k, x, step));
         let z = self.fb.ins().iconst(types::I64, 0);
         self.fb.ins().return_(&[z]);
     }
@@ -1701,7 +1762,7 @@ impl Gen<'_, '_> {
         let c = self.fb.ins().icmp(IntCC::SignedLessThan, i, hi);
         self.fb.ins().brif(c, bodyb, &[], exit, &[]);
         self.fb.switch_to_block(bodyb);
-        self.decay(sh, k, i, step, None);
+        self.decay(sh, k, i, step);
         let next = self.fb.ins().iadd_imm_s(i, 1);
         self.jump(header, &[next]);
         self.fb.switch_to_block(exit);
@@ -1742,59 +1803,20 @@ impl Gen<'_, '_> {
                 self.fb.ins().fpromote(types::F64, w)
             }
         };
-        let synparam = self.synparams(sh, k);
-        let rand = self.rand(Slot::KeySyn { proj: k as u32 }, sidx, step);
-        let base = self.base_scope(sh, step);
-        let reads_pre = !crate::ir::info::pre_reads(m, k).in_on_pre.is_empty();
-        let pre = match pre {
-            Some(p) => Some(p),
-            None if reads_pre => Some(self.pre_of(k, x)),
-            None => None,
+        let program = self.program;
+        let Some(kernel) = program.kernel(Phase::Events, Domain::PreEvents { proj: k as u32 })
+        else {
+            return;
         };
-        for r in &j.synapse.on_pre {
-            let used = used_vars(m, &[r.value]);
-            let syn = self.syn_loads(sh, k, sidx, false, &used);
-            let (post_state, _) = self.post_loads(sh, k, target, &used);
-            let pre_state = match pre {
-                Some(p) => self.pre_loads(sh, k, p, &used),
-                None => Vec::new(),
-            };
-            let sc = Scope {
-                syn,
-                synparam: synparam.clone(),
-                post_state,
-                pre_state,
-                weight: Some(w),
-                rand: Some(rand),
-                ..base.clone()
-            };
-            let v = self.lower(sh, r.value, &sc, &mut HashMap::new());
-            let (slot, idx) = match r.target {
-                Var::Syn(q) => (
-                    Slot::Syn {
-                        proj: k as u32,
-                        state: q,
-                    },
-                    sidx,
-                ),
-                Var::PostState(q) => (
-                    Slot::State {
-                        pop: j.post,
-                        state: q,
-                    },
-                    target,
-                ),
-                _ => continue,
-            };
-            let nv = match r.op {
-                AssignOp::Set => v,
-                AssignOp::Add => {
-                    let old = self.load_f(sh, slot, idx);
-                    self.fb.ins().fadd(old, v)
-                }
-            };
-            self.store_f(sh, slot, idx, nv);
-        }
+        let site = SynapseSite {
+            k,
+            x: sidx,
+            target,
+            synapse: Some(x),
+            pre,
+            weight: Some(w),
+        };
+        self.synapse_statements(sh, site, &kernel.body, kernel.locals, step);
     }
 
     fn deliver_kernel(&mut self, k: usize, rows: bool) {
@@ -1867,6 +1889,7 @@ impl Gen<'_, '_> {
 /// Generate one kernel.
 fn gen(
     m: &Module,
+    program: &StepProgram,
     plan: &Plan,
     fc: TargetFrontendConfig,
     kind: KernelKind,
@@ -1879,6 +1902,7 @@ fn gen(
         let fb = FunctionBuilder::new(&mut func, &mut fctx);
         let mut g = Gen {
             m,
+            program,
             plan,
             cc,
             fb,
@@ -1912,7 +1936,18 @@ fn gen(
 
 /// Every kernel the module needs, in a fixed order.
 #[must_use]
-pub fn kernels(m: &Module, plan: &Plan, cc: TargetFrontendConfig) -> Vec<Kernel> {
+pub fn kernels(module: &Module, plan: &Plan, cc: TargetFrontendConfig) -> Vec<Kernel> {
+    let program = crate::kernel::schedule_module(module);
+    // The module with the program's expressions (the module's, then the
+    // scheduler's), so one arena serves both.
+    let m = &Module {
+        exprs: program.exprs.clone(),
+        ..module.clone()
+    };
+    let gen =
+        |m: &Module, plan: &Plan, cc: TargetFrontendConfig, kind: KernelKind, name: String| {
+            gen(m, &program, plan, cc, kind, name)
+        };
     let mut out = Vec::new();
     for (k, j) in m.projections.iter().enumerate() {
         if j.synapse.layout == SynapseLayout::PerSynapse && j.output.is_some() {
