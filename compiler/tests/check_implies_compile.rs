@@ -301,9 +301,10 @@ fn neuron(c: &mut Choices, name: &str) -> NeuronModel {
     ];
     for k in 0..c.below(3) {
         let dim = c.pick(DIMS);
-        let sofar = params
+        let mut sofar = params
             .iter()
             .fold(Site::default(), |s, (n, d, _)| s.with(n.clone(), *d));
+        sofar.draws = c.chance(5);
         params.push((format!("p{k}"), dim, expr(c, &sofar, dim, 1)));
     }
     for (n, d, v) in &params {
@@ -669,8 +670,19 @@ fn model(c: &mut Choices) -> Case {
     ]);
     let mut net = format!(
         "network random {{\n    dt = {dt_text}\n    duration = {} ms\n    seed = {}\n",
-        c.pick(&["1", "2", "0"]),
-        c.below(5)
+        c.pick(&["1", "2", "0", "0.15", "1", "2"]),
+        // Seeds at and past the edges of what a seed can be.
+        if c.chance(10) {
+            c.pick(&[
+                "18446744073709551615",
+                "18446744073709551616",
+                "2.5",
+                "1e30",
+                "-1",
+            ])
+        } else {
+            c.pick(&["0", "3", "42"])
+        }
     );
     // Populations that can be a projection's target (they have V and I),
     // and sources (those plus spike sources).
@@ -780,15 +792,19 @@ fn model(c: &mut Choices) -> Case {
             let (s, o) = synapse_and_output(c, k, kind, &pre, &post);
             models.push_str(&s);
             models.push('\n');
-            let args = if c.chance(30) {
-                format!("(tau_s = {})", Dim::Time.constant(c))
-            } else {
-                String::new()
+            let args = match c.below(5) {
+                1 => format!("(tau_s = {})", Dim::Time.constant(c)),
+                2 => format!("(g = {})", drawn(c, kind.dim())),
+                _ => String::new(),
             };
             let out = o.map(|o| {
                 models.push_str(&o);
                 models.push('\n');
-                format!("O{k}")
+                if kind == WeightKind::Conductance && c.chance(40) {
+                    format!("O{k}(E = {})", Dim::Voltage.constant(c))
+                } else {
+                    format!("O{k}")
+                }
             });
             (format!("S{k}{args}"), out)
         };
@@ -835,8 +851,21 @@ fn model(c: &mut Choices) -> Case {
         let t = &targets[c.below(targets.len())];
         let mut recordable: Vec<&str> = t.states.iter().map(|(n, _)| n.as_str()).collect();
         recordable.extend(t.drawn.iter().map(String::as_str));
+        if c.chance(10) {
+            // A param the same for every neuron: not a state.
+            recordable.extend(t.params.iter().map(|(n, _)| n.as_str()));
+        }
         let n = recordable[c.below(recordable.len())];
-        let _ = writeln!(net, "    record {n} of {}[0:1] every {dt_text}", t.pop);
+        // Mostly a range inside the population, sometimes one past it,
+        // empty or reversed; mostly every step, sometimes a period that is
+        // no whole number of steps.
+        let (from, to) = c.pick(&[(0, 1), (0, t.size), (1, t.size + 1), (2, 2), (3, 1), (0, 1)]);
+        let every = c.pick(&[dt_text, dt_text, dt_text, "1 ms", "0.15 ms", "0 ms"]);
+        let _ = writeln!(
+            net,
+            "    record {n} of {}[{from}:{to}] every {every}",
+            t.pop
+        );
     }
     net.push_str("}\n");
     text.push_str(&models);
@@ -952,7 +981,8 @@ fn inputs(case: &Case) -> Vec<(String, NumericArray)> {
 enum Outcome {
     /// Check refused it; the code of its first error.
     Refused(&'static str),
-    Compiled,
+    /// Compiled; `ran`: both short runs ended without an error.
+    Compiled { ran: bool },
 }
 
 /// The property for one model text: if check accepts it, compile accepts it
@@ -984,22 +1014,24 @@ fn check_then_compile(case: &Case) -> Result<Outcome, String> {
     }
     let inputs = inputs(case);
     let mut sim = Simulator::new(module, PathBuf::from("."));
-    for (backend, precision) in [
-        (Backend::Reference, Precision::F64),
-        (Backend::Cranelift, Precision::F32),
+    let mut ran = true;
+    for (backend, precision, batch) in [
+        (Backend::Reference, Precision::F64, 1),
+        (Backend::Cranelift, Precision::F32, 2),
     ] {
         let mut opts = RunOptions::new(PathBuf::from("unused"));
         opts.duration = Some(case.dt * 3.0);
         opts.memory_limit = Some(1 << 28);
         opts.backend = backend;
         opts.precision = precision;
+        opts.batch = batch;
         match sim.run(&opts, &inputs, None) {
             Ok(_) => {}
-            Err(e) if legitimate(&e) => {}
+            Err(e) if legitimate(&e) => ran = false,
             Err(e) => return Err(format!("{backend:?} run failed: {e}")),
         }
     }
-    Ok(Outcome::Compiled)
+    Ok(Outcome::Compiled { ran })
 }
 
 fn case_from(choices: &[u32]) -> Case {
@@ -1018,7 +1050,7 @@ fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
 
 /// Cases per run: enough to reach every generator branch, few enough for
 /// about a minute in a debug build.
-const CASES: u32 = 150;
+const CASES: u32 = 600;
 
 #[test]
 fn whatever_check_accepts_compiles() {
@@ -1034,14 +1066,16 @@ fn whatever_check_accepts_compiles() {
     let rng = TestRng::from_seed(RngAlgorithm::ChaCha, &[seed; 32]);
     let mut runner = TestRunner::new_with_rng(config, rng);
     let accepted = std::cell::Cell::new(0u32);
+    let ran = std::cell::Cell::new(0u32);
     let refusals = std::cell::RefCell::new(std::collections::BTreeMap::<&str, u32>::new());
     let result = runner.run(&prop::collection::vec(any::<u32>(), 0..600), |choices| {
         let case = case_from(&choices);
         let outcome = std::panic::catch_unwind(|| check_then_compile(&case))
             .map_err(|_| TestCaseError::fail(format!("panicked on\n{}", case.text)))?;
         match outcome {
-            Ok(Outcome::Compiled) => {
+            Ok(Outcome::Compiled { ran: both }) => {
                 accepted.set(accepted.get() + 1);
+                ran.set(ran.get() + u32::from(both));
                 Ok(())
             }
             Ok(Outcome::Refused(code)) => {
@@ -1062,13 +1096,20 @@ fn whatever_check_accepts_compiles() {
         Err(e) => panic!("{e}"),
     }
     println!(
-        "{} of {cases} random models passed check and compiled; refused by check: {:?}",
+        "{} of {cases} random models passed check and compiled ({} ran 3 steps without a runtime error); refused by check: {:?}",
         accepted.get(),
+        ran.get(),
         refusals.borrow()
     );
     assert!(
         accepted.get() >= cases / 2,
         "the generator should mostly make models check accepts: {} of {cases}",
+        accepted.get()
+    );
+    assert!(
+        ran.get() >= accepted.get() / 2,
+        "most accepted models should run: {} of {}",
+        ran.get(),
         accepted.get()
     );
 }
@@ -1148,4 +1189,21 @@ fn degree_without_autapses_onto_itself_counts_one_neuron_less() {
         let with_autapses = onto_itself(3, &format!("{rule}(3)"));
         assert_eq!(first_error(&with_autapses), None, "{rule}");
     }
+}
+
+#[test]
+fn seed_out_of_range_is_refused_by_the_checker() {
+    // Lowering refused these too (E0401); the checker now says which setting
+    // is out of range, as it does for `dt` and `duration`.
+    for seed in ["-1", "2.5", "1e30"] {
+        let text = format!(
+            "import std.LIF\nnetwork n {{\n    seed = {seed}\n    population P = LIF[1]\n}}\n"
+        );
+        let checked = snnc::front::check::check_source("seed.snn", &text, &DiskLoader);
+        let codes: Vec<&str> = checked.diagnostics.iter().map(|d| d.code).collect();
+        assert_eq!(codes, ["E0307"], "seed = {seed}");
+        assert_eq!(first_error(&text), Some(("E0307", seed.to_string())));
+    }
+    let largest = "import std.LIF\nnetwork n {\n    seed = 18446744073709551615\n    population P = LIF[1]\n}\n";
+    assert_eq!(first_error(largest), None);
 }

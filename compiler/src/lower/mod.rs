@@ -28,7 +28,7 @@ use crate::front::ast::{
     self, Arg, ExprKind, Member, ModelDef, NetItem, NetworkDef, PopulationDecl, ProjClause,
     RecordDecl, StimulusKind,
 };
-use crate::front::check::{CheckOutput, Scope};
+use crate::front::check::{CheckOutput, Scope, SEED_MAX};
 use crate::ir::build::Builder;
 use crate::ir::classify::{classify, synapse_layout};
 use crate::ir::{
@@ -286,7 +286,7 @@ fn lower_network(n: &NetworkDef, scope: &Scope) -> Result<Module, LowerError> {
                 "dt" => module.dt = v,
                 "duration" => module.duration = v,
                 "seed" => {
-                    if !(v >= 0.0 && v.fract() == 0.0 && v <= u64::MAX as f64) {
+                    if !((0.0..=SEED_MAX).contains(&v) && v.fract() == 0.0) {
                         return err(s.value.span, "the seed is a non-negative integer");
                     }
                     module.seed = v as u64;

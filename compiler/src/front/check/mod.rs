@@ -17,6 +17,7 @@ mod suggest;
 mod ty;
 
 pub use model::{declare, Env, NameKind};
+pub use statements::SEED_MAX;
 pub use ty::{unit_text, unit_ty, Ty};
 
 use crate::diagnostic::Diagnostic;

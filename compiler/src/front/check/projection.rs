@@ -566,31 +566,23 @@ fn degrees_fit(
                 continue;
             }
             let p = &drawn_from.name;
-            let d = if onto_itself {
-                Diagnostic::error(
-                    "E0304",
-                    format!(
-                        "`{name}({k})` with `autapses = false` needs {k} distinct {role} per {each} other than the {each} itself, but `{p}` projects onto itself and has only {n} neurons"
-                    ),
+            let (message, primary, help) = if onto_itself {
+                (
+                    format!("`{name}({k})` with `autapses = false` needs {k} distinct {role} per {each} other than the {each} itself, but `{p}` projects onto itself and has only {n} neurons"),
+                    format!("more than the {available} other neurons of `{p}`"),
+                    format!("use at most `{name}({available}, autapses = false)`, or allow autapses"),
                 )
-                .with_primary(at, format!("more than the {available} other neurons of `{p}`"))
-                .with_secondary(pop.size_span, format!("`{p}` has {n} neurons"))
-                .with_help(format!(
-                    "use at most `{name}({available}, autapses = false)`, or allow autapses"
-                ))
             } else {
-                Diagnostic::error(
-                    "E0304",
-                    format!(
-                        "`{name}({k})` needs {k} distinct {role} per {each}, but `{p}` has only {n} neurons"
-                    ),
+                (
+                    format!("`{name}({k})` needs {k} distinct {role} per {each}, but `{p}` has only {n} neurons"),
+                    format!("more than the {n} neurons of `{p}`"),
+                    format!("use at most `{name}({n})`, or `fixed_prob` for a random number of {role}"),
                 )
-                .with_primary(at, format!("more than the {n} neurons of `{p}`"))
-                .with_secondary(pop.size_span, format!("`{p}` has {n} neurons"))
-                .with_help(format!(
-                    "use at most `{name}({n})`, or `fixed_prob` for a random number of {role}"
-                ))
             };
+            let d = Diagnostic::error("E0304", message)
+                .with_primary(at, primary)
+                .with_secondary(pop.size_span, format!("`{p}` has {n} neurons"))
+                .with_help(help);
             diags.push(d);
         }
     }
