@@ -193,6 +193,20 @@ fn expr(c: &mut Choices, site: &Site, dim: Dim, depth: u32) -> String {
 }
 
 impl Dim {
+    /// Bounds lo < hi of this dimension, for `clip`.
+    fn bounds(self) -> (&'static str, &'static str) {
+        match self {
+            Dim::Voltage => ("-70 mV", "10 mV"),
+            Dim::Current => ("-0.3 nA", "2 nA"),
+            Dim::Time => ("0.1 ms", "5 ms"),
+            Dim::One => ("-1", "1"),
+            Dim::Conductance => ("0 nS", "10 nS"),
+            Dim::Resistance => ("1 Mohm", "100 Mohm"),
+            Dim::Rate => ("1 Hz", "100 Hz"),
+            Dim::Weight => ("0", "0"),
+        }
+    }
+
     /// The unit as a value (`mV` in an expression is one millivolt).
     fn unit_value(self) -> &'static str {
         match self {
@@ -511,6 +525,11 @@ fn synapse_and_output(
         site = site.with(n.clone(), *d);
     }
     site.draws = c.chance(10);
+    for k in 0..c.below(2) {
+        let dim = c.pick(&[Dim::One, Dim::Weight, Dim::Voltage]);
+        let _ = writeln!(text, "    let sl{k} = {}", expr(c, &site, dim, 2));
+        site = site.with(format!("sl{k}"), dim);
+    }
     let h = if states.iter().any(|(n, _)| n == "h") {
         "h"
     } else {
@@ -538,6 +557,17 @@ fn synapse_and_output(
     let mut targets = states.clone();
     if kind == WeightKind::Voltage || c.chance(15) {
         targets.push(("post.V".to_string(), Dim::Voltage));
+    }
+    if c.chance(10) {
+        // Any state of the target neuron; rarely a param (refused).
+        for (n, d) in post.states.iter().skip(1) {
+            targets.push((format!("post.{n}"), *d));
+        }
+        if c.chance(20) {
+            for (n, d) in &post.params {
+                targets.push((format!("post.{n}"), *d));
+            }
+        }
     }
     let first = if kind == WeightKind::Voltage {
         "post.V += w".to_string()
@@ -743,14 +773,26 @@ fn model(c: &mut Choices) -> Case {
     }
     if c.chance(30) {
         let size = c.pick(&[2u32, 5]);
+        // The standard Poisson source, or a generated source without states.
+        let model = if c.chance(50) {
+            "PoissonSource"
+        } else {
+            let site = Site::default().with("rate", Dim::Rate);
+            let _ = writeln!(
+                text,
+                "neuron Source {{\n    param rate: Hz = 10 Hz\n    spike when rand() < rate * dt or {}\n}}\n",
+                cond(c, &site, 1)
+            );
+            "Source"
+        };
         let _ = writeln!(
             net,
-            "    population Src = PoissonSource[{size}] {{ rate = {} }}",
+            "    population Src = {model}[{size}] {{ rate = {} }}",
             c.pick(&["50 Hz", "200 Hz", "1 kHz"])
         );
         sources.push(Side {
             pop: "Src".into(),
-            model: "PoissonSource".into(),
+            model: model.into(),
             size,
             states: Vec::new(),
             params: vec![("rate".into(), Dim::Rate)],
@@ -859,8 +901,16 @@ fn model(c: &mut Choices) -> Case {
         // Mostly a range inside the population, sometimes one past it,
         // empty or reversed; mostly every step, sometimes a period that is
         // no whole number of steps.
-        let (from, to) = c.pick(&[(0, 1), (0, t.size), (1, t.size + 1), (2, 2), (3, 1), (0, 1)]);
-        let every = c.pick(&[dt_text, dt_text, dt_text, "1 ms", "0.15 ms", "0 ms"]);
+        let (from, to) = if c.chance(10) {
+            c.pick(&[(1, t.size + 1), (2, 2), (3, 1)])
+        } else {
+            c.pick(&[(0, 1), (0, t.size), (t.size - 1, t.size)])
+        };
+        let every = if c.chance(10) {
+            c.pick(&["0.15 ms", "0 ms"])
+        } else {
+            c.pick(&[dt_text, "1 ms"])
+        };
         let _ = writeln!(
             net,
             "    record {n} of {}[{from}:{to}] every {every}",
@@ -926,11 +976,15 @@ fn drawn(c: &mut Choices, dim: Dim) -> String {
         0 => format!("uniform({a}, {b})"),
         1 => format!("normal({a}, {b})"),
         2 => format!("lognormal({a}, {})", c.pick(&["0.1", "0.5"])),
-        3 => format!(
-            "clip(normal({a}, {b}), {}, {})",
-            dim.constant(c),
-            dim.constant(c)
-        ),
+        3 => {
+            // Mostly lo ≤ hi (lo > hi is refused).
+            let (lo, hi) = dim.bounds();
+            if c.chance(10) {
+                format!("clip(normal({a}, {b}), {hi}, {lo})")
+            } else {
+                format!("clip(normal({a}, {b}), {lo}, {hi})")
+            }
+        }
         _ => a,
     }
 }
