@@ -1261,3 +1261,31 @@ fn seed_out_of_range_is_refused_by_the_checker() {
     let largest = "import std.LIF\nnetwork n {\n    seed = 18446744073709551615\n    population P = LIF[1]\n}\n";
     assert_eq!(first_error(largest), None);
 }
+
+#[test]
+fn record_range_and_period_are_checked_against_size_and_dt() {
+    // Refused by lowering (E0401) before, and so only by `snnc check`, not
+    // by the checker the language server runs; now by the checker (E0308).
+    let model = |record: &str| {
+        format!("import std.LIF\nnetwork n {{\n    dt = 0.25 ms\n    population P = LIF[4]\n    {record}\n}}\n")
+    };
+    for (record, at) in [
+        ("record V of P[2:5]", "P[2:5]"),
+        ("record V of P[3:3]", "P[3:3]"),
+        ("record V of P[0:1] every 0.3 ms", "0.3 ms"),
+        ("record V of P every 0 ms", "0 ms"),
+    ] {
+        let text = model(record);
+        let checked = snnc::front::check::check_source("record.snn", &text, &DiskLoader);
+        let codes: Vec<&str> = checked.diagnostics.iter().map(|d| d.code).collect();
+        assert_eq!(codes, ["E0308"], "{record}");
+        assert_eq!(
+            first_error(&text),
+            Some(("E0308", at.to_string())),
+            "{record}"
+        );
+    }
+    for record in ["record V of P[0:4]", "record V of P[3:4] every 0.5 ms"] {
+        assert_eq!(first_error(&model(record)), None, "{record}");
+    }
+}
