@@ -322,7 +322,12 @@ fn neuron(c: &mut Choices, name: &str) -> NeuronModel {
         params.push((format!("p{k}"), dim, expr(c, &sofar, dim, 1)));
     }
     for (n, d, v) in &params {
-        let _ = writeln!(text, "    param {n}: {} = {v}", d.unit());
+        if n.starts_with('p') && c.chance(10) {
+            // No default: a population must set it.
+            let _ = writeln!(text, "    param {n}: {}", d.unit());
+        } else {
+            let _ = writeln!(text, "    param {n}: {} = {v}", d.unit());
+        }
         site = site.with(n.clone(), *d);
     }
     let init_site = Site {
@@ -392,6 +397,8 @@ fn neuron(c: &mut Choices, name: &str) -> NeuronModel {
     }
     if c.chance(70) {
         text.push_str("    refractory t_ref\n");
+    } else if c.chance(10) {
+        let _ = writeln!(text, "    refractory {}", expr(c, &site, Dim::Time, 2));
     }
     if c.chance(40) {
         let m = c.pick(&["euler", "rk2", "rk4", "exact", "exp_euler"]);
@@ -681,6 +688,8 @@ struct Case {
     spike_inputs: Vec<(String, u32)>,
     current_inputs: Vec<(String, u32)>,
     dt: f64,
+    /// Networks besides `random` (compiled, not run).
+    others: Vec<&'static str>,
 }
 
 fn model(c: &mut Choices) -> Case {
@@ -836,6 +845,7 @@ fn model(c: &mut Choices) -> Case {
             models.push('\n');
             let args = match c.below(5) {
                 1 => format!("(tau_s = {})", Dim::Time.constant(c)),
+                3 if c.chance(30) => format!("(tau_s = {})", drawn(c, Dim::Time)),
                 2 => format!("(g = {})", drawn(c, kind.dim())),
                 _ => String::new(),
             };
@@ -843,7 +853,12 @@ fn model(c: &mut Choices) -> Case {
                 models.push_str(&o);
                 models.push('\n');
                 if kind == WeightKind::Conductance && c.chance(40) {
-                    format!("O{k}(E = {})", Dim::Voltage.constant(c))
+                    let e = if c.chance(15) {
+                        drawn(c, Dim::Voltage)
+                    } else {
+                        Dim::Voltage.constant(c)
+                    };
+                    format!("O{k}(E = {e})")
                 } else {
                     format!("O{k}")
                 }
@@ -920,11 +935,29 @@ fn model(c: &mut Choices) -> Case {
     net.push_str("}\n");
     text.push_str(&models);
     text.push_str(&net);
+    let mut others = Vec::new();
+    if c.chance(10) {
+        // A second network of the same models: `check` lowers both.
+        let n = &neurons[c.below(neurons.len())];
+        let site = Site {
+            draws: true,
+            ..Site::default()
+        };
+        let _ = writeln!(
+            text,
+            "network other {{\n    dt = {}\n    population Q = {}[2]\n    Q.I += {}\n    record spikes of Q\n}}",
+            c.pick(&["0.1 ms", "0.5 ms"]),
+            n.name,
+            expr(c, &site, Dim::Current, 2)
+        );
+        others.push("other");
+    }
     Case {
         text,
         spike_inputs,
         current_inputs,
         dt,
+        others,
     }
 }
 
@@ -1048,24 +1081,10 @@ fn check_then_compile(case: &Case) -> Result<Outcome, String> {
     if let Some(first) = checked.diagnostics.iter().find(|d| d.is_error()) {
         return Ok(Outcome::Refused(first.code));
     }
-    let compiled = compile_source(name, &case.text, &DiskLoader, None);
-    let Some(module) = compiled.module else {
-        let codes: Vec<String> = compiled
-            .diagnostics
-            .iter()
-            .map(|d| format!("{}: {}", d.code, d.message))
-            .collect();
-        return Err(format!("check accepted, compile refused: {codes:?}"));
-    };
-    snnc::ir::validate(&module).map_err(|e| format!("invalid module: {e:?}"))?;
-    let folded = snnc::ir::fold::fold_params(&module, &|_, _| false);
-    let valid = snnc::ir::validate(&folded).map_err(|e| format!("invalid folded module: {e:?}"))?;
-    for f32 in [true, false] {
-        snnc::back::cranelift::emit_clif(valid, f32)
-            .map_err(|e| format!("--emit clif (f32 {f32}) failed: {e}"))?;
-        snnc::back::cranelift::compile_seconds(valid, f32)
-            .map_err(|e| format!("JIT compile (f32 {f32}) failed: {e}"))?;
+    for other in &case.others {
+        compile(&case.text, other)?;
     }
+    let module = compile(&case.text, "random")?;
     let inputs = inputs(case);
     let mut sim = Simulator::new(module, PathBuf::from("."));
     let mut ran = true;
@@ -1086,6 +1105,32 @@ fn check_then_compile(case: &Case) -> Result<Outcome, String> {
         }
     }
     Ok(Outcome::Compiled { ran })
+}
+
+/// What `snnc compile --network NAME` does, and the JIT's code generation
+/// in both precisions: the module, or why it failed.
+fn compile(text: &str, network: &str) -> Result<snnc::ir::Module, String> {
+    let compiled = compile_source("random.snn", text, &DiskLoader, Some(network));
+    let Some(module) = compiled.module else {
+        let codes: Vec<String> = compiled
+            .diagnostics
+            .iter()
+            .map(|d| format!("{}: {}", d.code, d.message))
+            .collect();
+        return Err(format!(
+            "check accepted, compile refused {network}: {codes:?}"
+        ));
+    };
+    snnc::ir::validate(&module).map_err(|e| format!("invalid module: {e:?}"))?;
+    let folded = snnc::ir::fold::fold_params(&module, &|_, _| false);
+    let valid = snnc::ir::validate(&folded).map_err(|e| format!("invalid folded module: {e:?}"))?;
+    for f32 in [true, false] {
+        snnc::back::cranelift::emit_clif(valid, f32)
+            .map_err(|e| format!("--emit clif (f32 {f32}) failed: {e}"))?;
+        snnc::back::cranelift::compile_seconds(valid, f32)
+            .map_err(|e| format!("JIT compile (f32 {f32}) failed: {e}"))?;
+    }
+    Ok(module)
 }
 
 fn case_from(choices: &[u32]) -> Case {
@@ -1288,4 +1333,29 @@ fn record_range_and_period_are_checked_against_size_and_dt() {
     for record in ["record V of P[0:4]", "record V of P[3:4] every 0.5 ms"] {
         assert_eq!(first_error(&model(record)), None, "{record}");
     }
+}
+
+#[test]
+fn params_without_default_must_be_set_where_the_model_is_used() {
+    // Lowering refused these (E0401, "set it here"); the checker now does.
+    let model = |population: &str, synapse: &str| {
+        format!(
+            "import std.CUBA\n\
+             neuron N {{\n    param tau: ms\n    state V: mV = 0 mV\n    current I: nA\n    dV/dt = -V / tau\n    spike when V > 1 mV\n}}\n\
+             synapse S {{\n    param tau_s: ms\n    state g: [w] = 0\n    dg/dt = -g / tau_s\n    on_pre {{ g += w }}\n}}\n\
+             network n {{\n    population P = {population}\n    projection P -> P {{\n        connect all_to_all\n        weight 1 nA\n        synapse {synapse}\n        output CUBA\n    }}\n}}\n"
+        )
+    };
+    assert_eq!(
+        first_error(&model("N[2]", "S(tau_s = 2 ms)")),
+        Some(("E0302", "N".to_string()))
+    );
+    assert_eq!(
+        first_error(&model("N[2] { tau = 5 ms }", "S")),
+        Some(("E0302", "S".to_string()))
+    );
+    assert_eq!(
+        first_error(&model("N[2] { tau = 5 ms }", "S(tau_s = 2 ms)")),
+        None
+    );
 }

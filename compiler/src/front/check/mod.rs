@@ -13,6 +13,7 @@ mod network;
 mod pairing;
 mod projection;
 mod record;
+mod required;
 mod statements;
 mod suggest;
 mod ty;

@@ -103,6 +103,13 @@ pub fn check_network(n: &NetworkDef, scope: &Scope, file: &File) -> Vec<Diagnost
                 };
                 // Declarations are checked with the model; only the names here.
                 let vars = declare(model, &mut Vec::new());
+                let given: Vec<&str> = p.overrides.iter().map(|o| o.name.name.as_str()).collect();
+                diags.extend(super::required::missing_params(
+                    model,
+                    &given,
+                    p.model.span,
+                    |x| format!("`{} = {}[…] {{ {x} = … }}`", p.name.name, p.model.name),
+                ));
                 diags.extend(super::constant::instance_faults(
                     model,
                     super::constant::population_overrides(&p.overrides),

@@ -685,6 +685,17 @@ fn model_ref<'s>(
         .iter()
         .filter_map(|a| Some((a.name.as_ref()?.name.as_str(), &a.value)));
     diags.extend(super::constant::instance_faults(model, named));
+    let given: Vec<&str> = r
+        .args
+        .iter()
+        .filter_map(|a| Some(a.name.as_ref()?.name.as_str()))
+        .collect();
+    diags.extend(super::required::missing_params(
+        model,
+        &given,
+        r.name.span,
+        |x| format!("`{}({x} = …)`", r.name.name),
+    ));
     for arg in &r.args {
         let Some(name) = &arg.name else {
             diags.push(
