@@ -1359,3 +1359,31 @@ fn params_without_default_must_be_set_where_the_model_is_used() {
         None
     );
 }
+
+#[test]
+fn time_cannot_be_read_by_a_param_default_or_an_initial_value() {
+    // Lowering refused these (E0401); the checker now does, as it does for a
+    // state read there.
+    let model = |member: &str| {
+        format!(
+            "import std.LIF\nneuron N {{\n    {member}\n    state V: mV = 0 mV\n    dV/dt = -V / (10 ms)\n    spike when V > 1 mV\n}}\n\
+             network n {{\n    population P = N[2]\n}}\n"
+        )
+    };
+    for (member, at) in [
+        ("param tau: ms = dt", "dt"),
+        ("param tau: ms = 2 * t", "t"),
+        ("state u: ms = dt", "dt"),
+    ] {
+        let text = model(member);
+        let checked = snnc::front::check::check_source("time.snn", &text, &DiskLoader);
+        let codes: Vec<&str> = checked.diagnostics.iter().map(|d| d.code).collect();
+        assert_eq!(codes, ["E0103"], "{member}");
+        assert_eq!(
+            first_error(&text),
+            Some(("E0103", at.to_string())),
+            "{member}"
+        );
+    }
+    assert_eq!(first_error(&model("param tau: ms = 2 ms")), None);
+}
