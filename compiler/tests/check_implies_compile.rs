@@ -1247,6 +1247,17 @@ fn first_error(text: &str) -> Option<(&'static str, String)> {
     Some((d.code, text[at].to_string()))
 }
 
+/// The checker alone (what the language server runs) reports exactly one
+/// diagnostic for `text`, with `code`, and `snnc check` reports it first, its
+/// primary label on `at`.
+fn checker_refuses(text: &str, code: &str, at: &str) {
+    let checked = snnc::front::check::check_source("found.snn", text, &DiskLoader);
+    let codes: Vec<&str> = checked.diagnostics.iter().map(|d| d.code).collect();
+    assert_eq!(codes, [code], "{text}");
+    let (first, label) = first_error(text).expect("an error");
+    assert_eq!((first, label.as_str()), (code, at), "{text}");
+}
+
 /// A network of one std.LIF population `P` of `size` neurons projecting onto
 /// itself by `rule`.
 fn onto_itself(size: u32, rule: &str) -> String {
@@ -1298,10 +1309,7 @@ fn seed_out_of_range_is_refused_by_the_checker() {
         let text = format!(
             "import std.LIF\nnetwork n {{\n    seed = {seed}\n    population P = LIF[1]\n}}\n"
         );
-        let checked = snnc::front::check::check_source("seed.snn", &text, &DiskLoader);
-        let codes: Vec<&str> = checked.diagnostics.iter().map(|d| d.code).collect();
-        assert_eq!(codes, ["E0307"], "seed = {seed}");
-        assert_eq!(first_error(&text), Some(("E0307", seed.to_string())));
+        checker_refuses(&text, "E0307", seed);
     }
     let largest = "import std.LIF\nnetwork n {\n    seed = 18446744073709551615\n    population P = LIF[1]\n}\n";
     assert_eq!(first_error(largest), None);
@@ -1321,14 +1329,7 @@ fn record_range_and_period_are_checked_against_size_and_dt() {
         ("record V of P every 0 ms", "0 ms"),
     ] {
         let text = model(record);
-        let checked = snnc::front::check::check_source("record.snn", &text, &DiskLoader);
-        let codes: Vec<&str> = checked.diagnostics.iter().map(|d| d.code).collect();
-        assert_eq!(codes, ["E0308"], "{record}");
-        assert_eq!(
-            first_error(&text),
-            Some(("E0308", at.to_string())),
-            "{record}"
-        );
+        checker_refuses(&text, "E0308", at);
     }
     for record in ["record V of P[0:4]", "record V of P[3:4] every 0.5 ms"] {
         assert_eq!(first_error(&model(record)), None, "{record}");
@@ -1376,14 +1377,7 @@ fn time_cannot_be_read_by_a_param_default_or_an_initial_value() {
         ("state u: ms = dt", "dt"),
     ] {
         let text = model(member);
-        let checked = snnc::front::check::check_source("time.snn", &text, &DiskLoader);
-        let codes: Vec<&str> = checked.diagnostics.iter().map(|d| d.code).collect();
-        assert_eq!(codes, ["E0103"], "{member}");
-        assert_eq!(
-            first_error(&text),
-            Some(("E0103", at.to_string())),
-            "{member}"
-        );
+        checker_refuses(&text, "E0103", at);
     }
     assert_eq!(first_error(&model("param tau: ms = 2 ms")), None);
 }
