@@ -125,6 +125,9 @@ const DIMS: &[Dim] = &[
 struct Site {
     names: Vec<(String, Dim)>,
     draws: bool,
+    /// `t` and `dt` may be read (a model body, an injection; not a param's
+    /// default or an initial value, where they are drawn rarely).
+    time: bool,
 }
 
 impl Site {
@@ -270,7 +273,7 @@ fn leaf(c: &mut Choices, site: &Site, dim: Dim) -> String {
         2 if dim == Dim::One && site.draws => {
             c.pick(&["rand()", "randn()", "uniform(0, 1)"]).to_string()
         }
-        2 if dim == Dim::Time => c.pick(&["dt", "t"]).to_string(),
+        2 if dim == Dim::Time && (site.time || c.chance(5)) => c.pick(&["dt", "t"]).to_string(),
         _ => dim.constant(c),
     }
 }
@@ -352,6 +355,7 @@ fn neuron(c: &mut Choices, name: &str) -> NeuronModel {
     text.push_str("    current I: nA\n");
     site = site.with("I", Dim::Current);
     site.draws = c.chance(20);
+    site.time = true;
     for k in 0..c.below(3) {
         let dim = c.pick(DIMS);
         let value = expr(c, &site, dim, 2);
@@ -362,13 +366,14 @@ fn neuron(c: &mut Choices, name: &str) -> NeuronModel {
         }
         site = site.with(format!("l{k}"), dim);
     }
+    let depth = if c.chance(10) { 5 } else { 2 };
     let drive = if c.chance(70) {
         format!(
             "(-65 mV - V + R * I + {}) / tau",
-            expr(c, &site, Dim::Voltage, 2)
+            expr(c, &site, Dim::Voltage, depth)
         )
     } else {
-        format!("{} / tau", expr(c, &site, Dim::Voltage, 3))
+        format!("{} / tau", expr(c, &site, Dim::Voltage, depth + 1))
     };
     let _ = writeln!(text, "    dV/dt = {drive}");
     for (n, d) in states.iter().skip(1) {
@@ -501,6 +506,10 @@ fn synapse_and_output(
     for (n, d) in post.states.iter().chain(&post.params) {
         site = site.with(format!("post.{n}"), *d);
     }
+    if c.chance(5) {
+        // A current of the neuron (summed afresh every step).
+        site = site.with("post.I", Dim::Current);
+    }
     // `pre.X` of a param that is the same for every neuron works; of a state
     // or a drawn param it is refused by this version (E0401), so rarely.
     for (n, d) in &pre.params {
@@ -532,6 +541,7 @@ fn synapse_and_output(
         site = site.with(n.clone(), *d);
     }
     site.draws = c.chance(10);
+    site.time = true;
     for k in 0..c.below(2) {
         let dim = c.pick(&[Dim::One, Dim::Weight, Dim::Voltage]);
         let _ = writeln!(text, "    let sl{k} = {}", expr(c, &site, dim, 2));
@@ -892,6 +902,7 @@ fn model(c: &mut Choices) -> Case {
         let t = &targets[c.below(targets.len())];
         let site = Site {
             draws: true,
+            time: true,
             ..Site::default()
         };
         let op = c.pick(&["+=", "+=", "-=", "=", "*=", "/="]);
@@ -941,6 +952,7 @@ fn model(c: &mut Choices) -> Case {
         let n = &neurons[c.below(neurons.len())];
         let site = Site {
             draws: true,
+            time: true,
             ..Site::default()
         };
         let _ = writeln!(
