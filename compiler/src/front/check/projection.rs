@@ -561,7 +561,7 @@ fn degrees_fit(
                 continue;
             };
             let onto_itself = no_autapses && s.name == t.name;
-            let available = n - u32::from(onto_itself);
+            let available = n.saturating_sub(u32::from(onto_itself));
             if k <= f64::from(available) || !reported.insert((&drawn_from.name, onto_itself)) {
                 continue;
             }
