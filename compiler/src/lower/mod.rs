@@ -28,7 +28,7 @@ use crate::front::ast::{
     self, Arg, ExprKind, Member, ModelDef, NetItem, NetworkDef, PopulationDecl, ProjClause,
     RecordDecl, StimulusKind,
 };
-use crate::front::check::{CheckOutput, Scope};
+use crate::front::check::{is_neuron_range, period_steps, CheckOutput, Scope, SEED_MAX};
 use crate::ir::build::Builder;
 use crate::ir::classify::{classify, synapse_layout};
 use crate::ir::{
@@ -286,7 +286,7 @@ fn lower_network(n: &NetworkDef, scope: &Scope) -> Result<Module, LowerError> {
                 "dt" => module.dt = v,
                 "duration" => module.duration = v,
                 "seed" => {
-                    if !(v >= 0.0 && v.fract() == 0.0 && v <= u64::MAX as f64) {
+                    if !((0.0..=SEED_MAX).contains(&v) && v.fract() == 0.0) {
                         return err(s.value.span, "the seed is a non-negative integer");
                     }
                     module.seed = v as u64;
@@ -1146,8 +1146,7 @@ impl<'a> Net<'a> {
                     Some((a, b)) => {
                         let lo = constant(&mut self.module.exprs, a, "a neuron index")?;
                         let hi = constant(&mut self.module.exprs, b, "a neuron index")?;
-                        let ok = |v: f64| v >= 0.0 && v.fract() == 0.0 && v <= f64::from(size);
-                        if !(ok(lo) && ok(hi) && lo < hi) {
+                        if !is_neuron_range(lo, hi, size) {
                             return err(
                                 of.span,
                                 format!(
@@ -1163,9 +1162,7 @@ impl<'a> Net<'a> {
                     None => 1,
                     Some(e) => {
                         let v = constant(&mut self.module.exprs, e, "a sampling interval")?;
-                        let steps = v / self.module.dt;
-                        if !(steps >= 0.5 && (steps - steps.round()).abs() < 1e-6 * steps.max(1.0))
-                        {
+                        let Some(steps) = period_steps(v, self.module.dt) else {
                             return err(
                                 e.span,
                                 format!(
@@ -1173,8 +1170,8 @@ impl<'a> Net<'a> {
                                     self.module.dt
                                 ),
                             );
-                        }
-                        steps.round().min(f64::from(u32::MAX)) as u32
+                        };
+                        steps
                     }
                 };
                 for v in variables {

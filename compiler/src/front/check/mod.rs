@@ -12,11 +12,15 @@ mod model;
 mod network;
 mod pairing;
 mod projection;
+mod record;
+mod required;
 mod statements;
 mod suggest;
 mod ty;
 
 pub use model::{declare, Env, NameKind};
+pub use record::{is_neuron_range, period_steps};
+pub use statements::SEED_MAX;
 pub use ty::{unit_text, unit_ty, Ty};
 
 use crate::diagnostic::Diagnostic;

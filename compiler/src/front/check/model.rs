@@ -707,7 +707,17 @@ impl Cx {
                     }
                 }
                 match n {
-                    "t" | "dt" => return time(),
+                    "t" | "dt" => {
+                        // Params and initial values are computed once, before
+                        // the first step: there is no time to read yet.
+                        if let Some(readable) = &self.only {
+                            self.diags.push(
+                                Diagnostic::error("E0103", format!("`{n}` cannot be used here"))
+                                    .with_primary(one.span, readable.why),
+                            );
+                        }
+                        return time();
+                    }
                     "w" if self.env.kind == ModelKind::Synapse => {
                         let w = Ty::dim(Dimension::weight_var(), Some("[w]".into()));
                         return match &self.inst {

@@ -103,6 +103,13 @@ pub fn check_network(n: &NetworkDef, scope: &Scope, file: &File) -> Vec<Diagnost
                 };
                 // Declarations are checked with the model; only the names here.
                 let vars = declare(model, &mut Vec::new());
+                let given: Vec<&str> = p.overrides.iter().map(|o| o.name.name.as_str()).collect();
+                diags.extend(super::required::missing_params(
+                    model,
+                    &given,
+                    p.model.span,
+                    |x| format!("`{} = {}[…] {{ {x} = … }}`", p.name.name, p.model.name),
+                ));
                 diags.extend(super::constant::instance_faults(
                     model,
                     super::constant::population_overrides(&p.overrides),
@@ -181,6 +188,10 @@ pub fn check_network(n: &NetworkDef, scope: &Scope, file: &File) -> Vec<Diagnost
                     }
                 }
                 super::projection::check_projection(pr, scope, &info, &mut diags);
+            }
+            NetItem::Record(r) => {
+                super::statements::check_statement(item, &env, &pops, scope, &mut diags);
+                diags.extend(super::record::check_trace_shape(r, &info, step(n)));
             }
             other => super::statements::check_statement(other, &env, &pops, scope, &mut diags),
         }
@@ -322,6 +333,20 @@ pub fn kind_word(kind: ModelKind) -> &'static str {
         ModelKind::Neuron => "neuron",
         ModelKind::Synapse => "synapse",
         ModelKind::Output => "output",
+    }
+}
+
+/// The step a run takes: the network's `dt` (`None` when it is not a
+/// positive constant), or 0.1 ms when it sets none (spec §8).
+fn step(n: &NetworkDef) -> Option<f64> {
+    let sets_dt = n
+        .items
+        .iter()
+        .any(|item| matches!(item, NetItem::Setting(s) if s.name.name == "dt"));
+    if sets_dt {
+        network_dt(n)
+    } else {
+        Some(1e-4)
     }
 }
 

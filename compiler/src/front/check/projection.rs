@@ -502,8 +502,10 @@ fn check_connect(
         );
         return;
     }
+    let no_autapses = forbids_autapses(args);
     if name == "fixed_total_number" {
-        // Multapses are allowed: any count fits any populations.
+        // Multapses are allowed: any count fits any populations, except a
+        // one-neuron population onto itself without autapses.
         if x > f64::from(u32::MAX) {
             diags.push(
                 Diagnostic::error(
@@ -515,34 +517,106 @@ fn check_connect(
                 )
                 .with_primary(value.span, "too many synapses for one projection"),
             );
+        } else if x > 0.0 && no_autapses {
+            total_number_has_pairs(pr, x, value.span, pops, diags);
         }
         return;
     }
-    let (side, role, each) = if name == "fixed_in_degree" {
-        (&pr.sources, "sources", "target")
+    degrees_fit(pr, name, x, value.span, no_autapses, pops, diags);
+}
+
+/// `autapses = false` among a rule's arguments (every rule that takes the
+/// option allows autapses by default).
+fn forbids_autapses(args: &[Arg]) -> bool {
+    args.iter().any(|a| {
+        a.name.as_ref().is_some_and(|n| n.name == "autapses")
+            && matches!(a.value.kind, ExprKind::Bool(false))
+    })
+}
+
+/// `fixed_in_degree(k)` / `fixed_out_degree(k)`: every (source, target) pair
+/// of populations has k distinct partners to draw from on the side the rule
+/// draws from, one fewer when a population projects onto itself with
+/// `autapses = false`. Each population is reported once per case.
+fn degrees_fit(
+    pr: &ProjectionDecl,
+    name: &str,
+    k: f64,
+    at: Span,
+    no_autapses: bool,
+    pops: &HashMap<&str, Pop>,
+    diags: &mut Vec<Diagnostic>,
+) {
+    let in_degree = name == "fixed_in_degree";
+    let (role, each) = if in_degree {
+        ("sources", "target")
     } else {
-        (&pr.targets, "targets", "source")
+        ("targets", "source")
     };
-    for id in side {
-        let Some((n, pop)) = size_of(pops, id) else {
+    let mut reported: HashSet<(&str, bool)> = HashSet::new();
+    for s in &pr.sources {
+        for t in &pr.targets {
+            let drawn_from = if in_degree { s } else { t };
+            let Some((n, pop)) = size_of(pops, drawn_from) else {
+                continue;
+            };
+            let onto_itself = no_autapses && s.name == t.name;
+            let available = n.saturating_sub(u32::from(onto_itself));
+            if k <= f64::from(available) || !reported.insert((&drawn_from.name, onto_itself)) {
+                continue;
+            }
+            let p = &drawn_from.name;
+            let (message, primary, help) = if onto_itself {
+                (
+                    format!("`{name}({k})` with `autapses = false` needs {k} distinct {role} per {each} other than the {each} itself, but `{p}` projects onto itself and has only {n} neurons"),
+                    format!("more than the {available} other neurons of `{p}`"),
+                    format!("use at most `{name}({available}, autapses = false)`, or allow autapses"),
+                )
+            } else {
+                (
+                    format!("`{name}({k})` needs {k} distinct {role} per {each}, but `{p}` has only {n} neurons"),
+                    format!("more than the {n} neurons of `{p}`"),
+                    format!("use at most `{name}({n})`, or `fixed_prob` for a random number of {role}"),
+                )
+            };
+            let d = Diagnostic::error("E0304", message)
+                .with_primary(at, primary)
+                .with_secondary(pop.size_span, format!("`{p}` has {n} neurons"))
+                .with_help(help);
+            diags.push(d);
+        }
+    }
+}
+
+/// `fixed_total_number(n)` with n > 0 and `autapses = false`: a population
+/// of one neuron projecting onto itself has no (source, target) pair to
+/// draw a synapse from.
+fn total_number_has_pairs(
+    pr: &ProjectionDecl,
+    n: f64,
+    at: Span,
+    pops: &HashMap<&str, Pop>,
+    diags: &mut Vec<Diagnostic>,
+) {
+    for s in &pr.sources {
+        if !pr.targets.iter().any(|t| t.name == s.name) {
+            continue;
+        }
+        let Some((1, pop)) = size_of(pops, s) else {
             continue;
         };
-        if x > f64::from(n) {
-            diags.push(
-                Diagnostic::error(
-                    "E0304",
-                    format!(
-                        "`{name}({x})` needs {x} distinct {role} per {each}, but `{}` has only {n} neurons",
-                        id.name
-                    ),
-                )
-                .with_primary(value.span, format!("more than the {n} neurons of `{}`", id.name))
-                .with_secondary(pop.size_span, format!("`{}` has {n} neurons", id.name))
-                .with_help(format!(
-                    "use at most `{name}({n})`, or `fixed_prob` for a random number of {role}"
-                )),
-            );
-        }
+        diags.push(
+            Diagnostic::error(
+                "E0304",
+                format!(
+                    "`fixed_total_number({n})` with `autapses = false` has no pair to draw from: `{}` has one neuron and projects onto itself",
+                    s.name
+                ),
+            )
+            .with_primary(at, format!("{n} synapses, but no allowed (source, target) pair"))
+            .with_secondary(pop.size_span, format!("`{}` has 1 neuron", s.name))
+            .with_help("allow autapses, or give the population more than one neuron"),
+        );
     }
 }
 
@@ -611,6 +685,17 @@ fn model_ref<'s>(
         .iter()
         .filter_map(|a| Some((a.name.as_ref()?.name.as_str(), &a.value)));
     diags.extend(super::constant::instance_faults(model, named));
+    let given: Vec<&str> = r
+        .args
+        .iter()
+        .filter_map(|a| Some(a.name.as_ref()?.name.as_str()))
+        .collect();
+    diags.extend(super::required::missing_params(
+        model,
+        &given,
+        r.name.span,
+        |x| format!("`{}({x} = …)`", r.name.name),
+    ));
     for arg in &r.args {
         let Some(name) = &arg.name else {
             diags.push(

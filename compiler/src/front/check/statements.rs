@@ -120,7 +120,10 @@ pub fn check_statement(
                     expect(&found, &time(), &s.value, Some(&what), diags);
                     diags.extend(positive_time(&s.name.name, &s.value));
                 }
-                "seed" => expect(&found, &Ty::number(), &s.value, Some("`seed`"), diags),
+                "seed" => {
+                    expect(&found, &Ty::number(), &s.value, Some("`seed`"), diags);
+                    diags.extend(seed_in_range(&s.value));
+                }
                 other => {
                     let mut d = Diagnostic::error("E0103", format!("unknown setting `{other}`"))
                         .with_primary(s.name.span, "not a network setting");
@@ -182,6 +185,27 @@ pub fn check_statement(
         }
         NetItem::Population(_) | NetItem::Projection(_) | NetItem::Error(_) => {}
     }
+}
+
+/// The largest seed (2⁶⁴, read as a number; a seed keys the random streams
+/// as a `u64`, so 2⁶⁴ acts as 2⁶⁴ − 1, which a number cannot hold exactly).
+pub const SEED_MAX: f64 = 18_446_744_073_709_551_616.0;
+
+/// E0307: `seed` is a whole number from 0 to 2⁶⁴ (when it is a constant
+/// number; its unit is checked apart).
+fn seed_in_range(value: &Expr) -> Option<Diagnostic> {
+    let v = super::constant::network_value(value)?;
+    if (0.0..=SEED_MAX).contains(&v) && v.fract() == 0.0 {
+        return None;
+    }
+    Some(
+        Diagnostic::error(
+            "E0307",
+            format!("`seed` must be a whole number from 0 to 2^64, found {v}"),
+        )
+        .with_primary(value.span, "not a whole number in range")
+        .with_help("write e.g. `seed = 42`"),
+    )
 }
 
 /// E0307: `dt` must be a positive time, `duration` one that is not negative
