@@ -149,6 +149,26 @@ pub enum Stmt {
     CountDownRefractory,
 }
 
+/// Where the value of a `Let` or `Store` goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Target {
+    Local(u32),
+    Place(Place, AssignOp),
+}
+
+impl Stmt {
+    /// For `Let` and `Store`: the value computed and where it goes (the
+    /// only statements the scheduler gives synapse domains).
+    #[must_use]
+    pub fn assignment(&self) -> Option<(Handle<Expr>, Target)> {
+        match *self {
+            Stmt::Let { local, value } => Some((value, Target::Local(local))),
+            Stmt::Store { place, op, value } => Some((value, Target::Place(place, op))),
+            _ => None,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub enum Cond {
     /// The value is not 0.

@@ -22,7 +22,8 @@
 //! kernels ([`crate::kernel`], `Gen::synapse_statements`): statements in
 //! order, each loading what it reads where it stands. Population kernels
 //! still lower the module's ODEs, threshold and reset themselves (porting
-//! them to the step program is the rest of issue 14).
+//! them to the step program is the rest of issue 14; the NVPTX backend is
+//! at the same point).
 
 use std::collections::{HashMap, HashSet};
 
@@ -207,7 +208,7 @@ pub fn host_computable(module: &Module, h: Handle<Expr>) -> bool {
 }
 
 use crate::ir::info::loads as used_vars;
-use crate::kernel::{Domain, Phase, Place, StepProgram, Stmt};
+use crate::kernel::{Domain, Phase, Place, StepProgram, Stmt, Target};
 
 /// One generated function with its context layout.
 pub struct Kernel {
@@ -1559,9 +1560,8 @@ impl Gen<'_, '_> {
         let mut local: Vec<Option<Value>> = vec![None; locals as usize];
         let mut pre = site.pre;
         for stmt in body {
-            let value = match stmt {
-                Stmt::Let { value, .. } | Stmt::Store { value, .. } => *value,
-                _ => continue,
+            let Some((value, target)) = stmt.assignment() else {
+                continue;
             };
             let used = used_vars(self.m, &[value]);
             if pre.is_none() && used.iter().any(|v| matches!(v, Var::PreState(_))) {
@@ -1585,13 +1585,12 @@ impl Gen<'_, '_> {
                 ..base.clone()
             };
             let v = self.lower(sh, value, &sc, &mut HashMap::new());
-            let (place, op) = match stmt {
-                Stmt::Let { local: l, .. } => {
-                    local[*l as usize] = Some(v);
+            let (place, op) = match target {
+                Target::Local(l) => {
+                    local[l as usize] = Some(v);
                     continue;
                 }
-                Stmt::Store { place, op, .. } => (*place, *op),
-                _ => continue,
+                Target::Place(place, op) => (place, op),
             };
             let (slot, idx) = match place {
                 Place::Syn(q) => (

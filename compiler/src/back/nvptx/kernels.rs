@@ -28,7 +28,8 @@
 //!   column index: deterministic, no atomics), injections, integration,
 //!   refractory, threshold, reset, and spike compaction (atomic counter into
 //!   the population's index list of this slot).
-//! * `snn_syn_k`: synapse dynamics, one thread per (batch, x).
+//! * `snn_syn_k`: synapse dynamics, one thread per (batch, x), lowered from
+//!   the step program's kernel ([`crate::kernel`], as `on_pre` below).
 //! * `snn_events_k`: one thread per (delay class, batch, spike of that slot):
 //!   walks the presynaptic row, runs `on_pre`; additions to shared targets
 //!   (align-post state, post-synaptic state) are atomic float adds. With
@@ -53,6 +54,7 @@ use crate::ir::SYNAPSE_KEY_BIT;
 use crate::ir::{
     AssignOp, BinaryOp, Connect, Expr, Handle, Method, Module, Ode, SynapseLayout, UnaryOp, Var,
 };
+use crate::kernel::{Domain, Phase, Place, StepProgram, Stmt, Target};
 use snnc_runtime::rng::{key_for, Purpose};
 use snnc_runtime::synapse_values::{Delays, SynapseTable, Weights};
 
@@ -342,10 +344,26 @@ impl<'c> Env<'c> {
 }
 
 /// The generator: one LLVM module holding every kernel.
+/// One element of a synapse kernel: batch item `b`, stored state element
+/// `x` (post neuron for align-post, else the synapse), its post neuron, its
+/// presynaptic neuron where the code reads `pre.X`, and (events) the weight.
+#[derive(Clone, Copy)]
+struct SynapseSite<'c> {
+    k: usize,
+    b: IntValue<'c>,
+    x: IntValue<'c>,
+    target: IntValue<'c>,
+    src: Option<IntValue<'c>>,
+    weight: Option<FloatValue<'c>>,
+}
+
 pub struct Gen<'c, 'm> {
     pub ir: Ir<'c>,
     math: MathLib<'c>,
+    /// The module, its expressions those of `program` (a superset).
     m: &'m Module,
+    /// The step program: synapse dynamics and `on_pre` are lowered from it.
+    program: &'m StepProgram,
     plan: &'m Plan,
     /// Real type.
     rt: inkwell::types::FloatType<'c>,
@@ -354,12 +372,13 @@ pub struct Gen<'c, 'm> {
 }
 
 impl<'c, 'm> Gen<'c, 'm> {
-    pub fn new(ir: Ir<'c>, m: &'m Module, plan: &'m Plan) -> Self {
+    pub fn new(ir: Ir<'c>, m: &'m Module, program: &'m StepProgram, plan: &'m Plan) -> Self {
         let rt = if plan.f32 { ir.f32t } else { ir.f64t };
         Self {
             ir,
             math: MathLib::default(),
             m,
+            program,
             plan,
             rt,
             func: None,
@@ -1085,63 +1104,136 @@ impl<'c, 'm> Gen<'c, 'm> {
         v
     }
 
-    /// Step 4 for one (batch item, x) of projection `k`.
+    /// Step 4 for one (batch item, x) of projection `k`: its step-program
+    /// kernel.
     fn synapses(&mut self, k: usize, g: IntValue<'c>) {
+        let program = self.program;
+        let domain = Domain::Synapses { proj: k as u32 };
+        let Some(kernel) = program.kernel(Phase::SynapseDynamics, domain) else {
+            return;
+        };
+        let j = &self.m.projections[k];
+        let len = self.syn_len(k);
+        let b = self.ir.udiv(g, len);
+        let x = self.ir.urem(g, len);
+        let (target, src) = match j.synapse.layout {
+            SynapseLayout::AlignPost => (x, None),
+            SynapseLayout::PerSynapse => {
+                let jb = &self.plan.projs[k];
+                let target = self.ld_u32(jb.cols, x);
+                // Only per-synapse states read `pre.X` (see ir::validate).
+                let reads_pre = !crate::ir::info::pre_reads(self.m, k).in_odes.is_empty();
+                (target, reads_pre.then(|| self.row_of(k, x)))
+            }
+        };
+        let site = SynapseSite {
+            k,
+            b,
+            x,
+            target,
+            src,
+            weight: None,
+        };
+        self.synapse_statements(site, &kernel.body, kernel.locals);
+    }
+
+    /// The statements of a synapse kernel (`Let` and `Store`, all the
+    /// scheduler gives synapse domains) for one element: each statement
+    /// loads what it reads from memory where it stands. Additions to a place
+    /// other elements share (an align-post state, a post neuron's state)
+    /// are atomic.
+    fn synapse_statements(&mut self, site: SynapseSite<'c>, body: &[Stmt], locals: u32) {
         let m = self.m;
+        let k = site.k;
         let j = &m.projections[k];
         let jb = self.plan.projs[k].clone();
         let post = j.post as usize;
-        let pb = self.plan.pops[post].clone();
+        let pst = self.plan.pops[post].st;
         let nb = i64::from(self.plan.nb);
+        let b = site.b;
         let len = self.syn_len(k);
         let n_post = self.ir.i64c(i64::from(m.populations[post].size));
-        let b = self.ir.udiv(g, len);
-        let x = self.ir.urem(g, len);
-        let target = match j.synapse.layout {
-            SynapseLayout::AlignPost => x,
-            SynapseLayout::PerSynapse => self.ld_u32(jb.cols, x),
-        };
-        let at = |g: &Self, q: usize, len: IntValue<'c>, x: IntValue<'c>| -> IntValue<'c> {
-            let qb = g.ir.iadd(g.ir.i64c(q as i64 * nb), b);
+        let align = j.synapse.layout == SynapseLayout::AlignPost;
+        // (q·nb + b)·len + x
+        let at = |g: &Self, q: u32, len: IntValue<'c>, x: IntValue<'c>| -> IntValue<'c> {
+            let qb = g.ir.iadd(g.ir.i64c(i64::from(q) * nb), b);
             g.ir.iadd(g.ir.imul(qb, len), x)
         };
-        let s0: Vec<_> = (0..j.synapse.states.len())
-            .map(|q| self.ld_real(jb.syn, at(self, q, len, x)))
-            .collect();
-        let mut vars = self.syn_vars(k);
-        for q in 0..m.populations[post].states.len() {
-            vars.insert(
-                Var::PostState(q as u32),
-                self.ld_real(pb.st, at(self, q, n_post, target)),
-            );
-        }
-        for q in 0..m.populations[post].currents.len() {
-            vars.insert(
-                Var::PostCurrent(q as u32),
-                self.ld_real(pb.cur, at(self, q, n_post, target)),
-            );
-        }
-        // Only per-synapse states read `pre.X` (see ir::validate): x is a synapse.
-        let read = crate::ir::info::pre_reads(m, k).in_odes;
-        if !read.is_empty() {
-            let src = self.row_of(k, x);
-            self.pre_vars(k, &read, b, src, &mut vars);
-        }
+        let key = self.key(Purpose::ModelNoise {
+            population: SYNAPSE_KEY_BIT | k as u32,
+        });
         let step = self.ir.trunc32(self.step());
-        let env = Env {
-            kind: Kind::Syn,
-            states: s0,
-            vars,
-            key: self.key(Purpose::ModelNoise {
-                population: SYNAPSE_KEY_BIT | k as u32,
-            }),
-            index: self.ir.trunc32(x),
-            step,
-            batch: self.ir.trunc32(b),
-        };
-        let s1 = self.integrate(&j.synapse.odes, &env);
-        for (q, v) in s1.iter().enumerate() {
-            self.st_real(jb.syn, at(self, q, len, x), *v);
+        let mut local: Vec<Option<FloatValue<'c>>> = vec![None; locals as usize];
+        for stmt in body {
+            let Some((value, target)) = stmt.assignment() else {
+                continue;
+            };
+            let used = crate::ir::info::loads(m, &[value]);
+            let syn: Vec<_> = (0..j.synapse.states.len())
+                .map(|q| self.ld_real(jb.syn, at(self, q as u32, len, site.x)))
+                .collect();
+            let mut vars = self.syn_vars(k);
+            for v in &used {
+                match *v {
+                    Var::PostState(q) => {
+                        vars.insert(*v, self.ld_real(pst, at(self, q, n_post, site.target)));
+                    }
+                    Var::PostCurrent(q) => {
+                        let cur = self.plan.pops[post].cur;
+                        vars.insert(*v, self.ld_real(cur, at(self, q, n_post, site.target)));
+                    }
+                    Var::Local(l) => {
+                        if let Some(x) = local.get(l as usize).copied().flatten() {
+                            vars.insert(*v, x);
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            if let Some(src) = site.src {
+                let read = used
+                    .iter()
+                    .filter_map(|v| match v {
+                        Var::PreState(q) => Some(*q),
+                        _ => None,
+                    })
+                    .collect();
+                self.pre_vars(k, &read, b, src, &mut vars);
+            }
+            if let Some(w) = site.weight {
+                vars.insert(Var::Weight, w);
+            }
+            let env = Env {
+                kind: Kind::Syn,
+                states: syn,
+                vars,
+                key,
+                index: self.ir.trunc32(site.x),
+                step,
+                batch: self.ir.trunc32(b),
+            };
+            let v = self.expr(value, &env);
+            let (place, op) = match target {
+                Target::Local(l) => {
+                    local[l as usize] = Some(v);
+                    continue;
+                }
+                Target::Place(place, op) => (place, op),
+            };
+            let (buf, idx, shared) = match place {
+                Place::Syn(q) => (jb.syn, at(self, q, len, site.x), align),
+                Place::PostState(q) => (pst, at(self, q, n_post, site.target), true),
+                _ => continue,
+            };
+            let p = self.ir.gep(self.rty(), self.buf(buf), idx);
+            match (op, shared) {
+                (AssignOp::Add, true) => self.ir.atomic_fadd(p, v),
+                (AssignOp::Add, false) => {
+                    let old = self.ir.ld_f(self.rt, p);
+                    self.ir.st(p, self.ir.fadd(old, v));
+                }
+                (AssignOp::Set, _) => self.ir.st(p, v),
+            }
         }
     }
 
@@ -1151,13 +1243,10 @@ impl<'c, 'm> Gen<'c, 'm> {
         let j = &m.projections[k];
         let jb = self.plan.projs[k].clone();
         let pre = j.pre as usize;
-        let post = j.post as usize;
         let spk = self.plan.pops[pre].spk;
         let cnt = self.plan.pops[pre].cnt;
-        let pst = self.plan.pops[post].st;
         let nb = i64::from(self.plan.nb);
         let n_pre = i64::from(m.populations[pre].size);
-        let n_post = self.ir.i64c(i64::from(m.populations[post].size));
         let per = self.ir.i64c(nb * n_pre);
         let ir = &self.ir;
         let dd = ir.udiv(g, per);
@@ -1187,86 +1276,39 @@ impl<'c, 'm> Gen<'c, 'm> {
                     if jb.d_per_syn {
                         let ds = g.ld_u32(jb.dly, s);
                         let c = g.ir.icmp(I::EQ, ds, d);
-                        g.when(c, &mut |g| g.deliver(k, &jb, pst, n_post, b, src, s));
+                        g.when(c, &mut |g| g.deliver(k, b, src, s));
                     } else {
-                        g.deliver(k, &jb, pst, n_post, b, src, s);
+                        g.deliver(k, b, src, s);
                     }
                 });
             });
         });
     }
 
-    /// `on_pre` of synapse `s` of presynaptic neuron `src` (batch item `b`).
-    #[allow(clippy::too_many_arguments)]
-    fn deliver(
-        &mut self,
-        k: usize,
-        jb: &ProjBufs,
-        pst: usize,
-        n_post: IntValue<'c>,
-        b: IntValue<'c>,
-        src: IntValue<'c>,
-        s: IntValue<'c>,
-    ) {
-        let m = self.m;
-        let j = &m.projections[k];
-        let nb = i64::from(self.plan.nb);
+    /// `on_pre` of synapse `s` of presynaptic neuron `src` (batch item `b`):
+    /// its step-program kernel.
+    fn deliver(&mut self, k: usize, b: IntValue<'c>, src: IntValue<'c>, s: IntValue<'c>) {
+        let program = self.program;
+        let Some(kernel) = program.kernel(Phase::Events, Domain::PreEvents { proj: k as u32 })
+        else {
+            return;
+        };
+        let jb = &self.plan.projs[k];
         let target = self.ld_u32(jb.cols, s);
-        let align = j.synapse.layout == SynapseLayout::AlignPost;
-        let x = if align { target } else { s };
-        let len = self.syn_len(k);
+        let align = self.m.projections[k].synapse.layout == SynapseLayout::AlignPost;
         let w = if jb.w_per_syn {
             self.ld_real(jb.w, s)
         } else {
             self.ld_real(jb.w, self.ir.i64c(0))
         };
-        let at = |g: &Self, q: u32, len: IntValue<'c>, x: IntValue<'c>| -> IntValue<'c> {
-            let qb = g.ir.iadd(g.ir.i64c(i64::from(q) * nb), b);
-            g.ir.iadd(g.ir.imul(qb, len), x)
+        let site = SynapseSite {
+            k,
+            b,
+            x: if align { target } else { s },
+            target,
+            src: Some(src),
+            weight: Some(w),
         };
-        let key = self.key(Purpose::ModelNoise {
-            population: SYNAPSE_KEY_BIT | k as u32,
-        });
-        let step = self.ir.trunc32(self.step());
-        let npost_states = m.populations[j.post as usize].states.len();
-        let pre_read = crate::ir::info::pre_reads(m, k).in_on_pre;
-        for r in &j.synapse.on_pre {
-            let syn: Vec<_> = (0..j.synapse.states.len())
-                .map(|q| self.ld_real(jb.syn, at(self, q as u32, len, x)))
-                .collect();
-            let mut vars = self.syn_vars(k);
-            for q in 0..npost_states {
-                vars.insert(
-                    Var::PostState(q as u32),
-                    self.ld_real(pst, at(self, q as u32, n_post, target)),
-                );
-            }
-            vars.insert(Var::Weight, w);
-            self.pre_vars(k, &pre_read, b, src, &mut vars);
-            let env = Env {
-                kind: Kind::Syn,
-                states: syn,
-                vars,
-                key,
-                index: self.ir.trunc32(x),
-                step,
-                batch: self.ir.trunc32(b),
-            };
-            let v = self.expr(r.value, &env);
-            let (buf, idx, shared) = match r.target {
-                Var::Syn(q) => (jb.syn, at(self, q, len, x), align),
-                Var::PostState(q) => (pst, at(self, q, n_post, target), true),
-                _ => continue,
-            };
-            let p = self.ir.gep(self.rty(), self.buf(buf), idx);
-            match (r.op, shared) {
-                (AssignOp::Add, true) => self.ir.atomic_fadd(p, v),
-                (AssignOp::Add, false) => {
-                    let old = self.ir.ld_f(self.rt, p);
-                    self.ir.st(p, self.ir.fadd(old, v));
-                }
-                (AssignOp::Set, _) => self.ir.st(p, v),
-            }
-        }
+        self.synapse_statements(site, &kernel.body, kernel.locals);
     }
 }

@@ -67,7 +67,14 @@ pub(crate) fn generate<'c>(
 ) -> Result<Ir<'c>, String> {
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         let ir = Ir::new(cx, &m.name, nvptx);
-        let mut g = Gen::new(ir, m, plan);
+        let program = crate::kernel::schedule_module(m);
+        // The module with the program's expressions (the module's, then the
+        // scheduler's), so one arena serves both.
+        let m = &Module {
+            exprs: program.exprs.clone(),
+            ..m.clone()
+        };
+        let mut g = Gen::new(ir, m, &program, plan);
         g.all();
         g.ir
     }))
