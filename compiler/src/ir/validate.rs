@@ -279,8 +279,13 @@ pub fn validate(module: &Module) -> Result<ValidModule<'_>, Vec<ValidationError>
             if o.current as usize >= post.currents.len() {
                 ck.err(&place, format!("output current {} out of range", o.current));
             }
+            // Currents are being summed while outputs run: not readable.
             let output = Scope {
-                syn: Some(SynScope { pre_states: 0, ..s }),
+                syn: Some(SynScope {
+                    pre_states: 0,
+                    post_currents: 0,
+                    ..s
+                }),
                 ..scope
             };
             ck.expr(&place, o.value, output);

@@ -207,7 +207,7 @@ impl Scheduler<'_> {
 
     /// Phase 1b: each projection's output, summed per post neuron over its
     /// synapses (from synapse and post state at the start of the step), is
-    /// added to its current. An output reads post currents as 0.
+    /// added to its current.
     fn outputs(&mut self) {
         let m = self.m;
         for (k, j) in m.projections.iter().enumerate() {
@@ -228,14 +228,12 @@ impl Scheduler<'_> {
                 0,
                 clear,
             );
-            let value = self.substitute(out.value, &|v| match v {
-                Var::PostCurrent(_) => Some(Expr::Const(0.0)),
-                _ => None,
-            });
+            // Synapse code cannot read post currents (the checker refuses
+            // `post.I`, E0103; the validator checks the IR).
             let sum = vec![Stmt::Store {
                 place: Place::Sum(k as u32),
                 op: AssignOp::Add,
-                value,
+                value: out.value,
             }];
             let domain = Domain::Synapses { proj: k as u32 };
             self.push(
@@ -469,6 +467,7 @@ impl Scheduler<'_> {
     fn events(&mut self) {
         let m = self.m;
         for (k, j) in m.projections.iter().enumerate() {
+            // Post states read memory as earlier events of the step left it.
             let body = j
                 .synapse
                 .on_pre
@@ -479,17 +478,11 @@ impl Scheduler<'_> {
                         Var::PostState(q) => Place::PostState(q),
                         _ => return None,
                     };
-                    Some((place, a.op, a.value))
-                })
-                .collect::<Vec<_>>()
-                .into_iter()
-                .map(|(place, op, value)| {
-                    // `on_pre` reads post currents as 0.
-                    let value = self.substitute(value, &|v| match v {
-                        Var::PostCurrent(_) => Some(Expr::Const(0.0)),
-                        _ => None,
-                    });
-                    Stmt::Store { place, op, value }
+                    Some(Stmt::Store {
+                        place,
+                        op: a.op,
+                        value: a.value,
+                    })
                 })
                 .collect();
             let domain = Domain::PreEvents { proj: k as u32 };
