@@ -15,10 +15,12 @@
 //!
 //! # Semantics an executor must keep
 //! * Kernels run in program order; within a kernel every element runs the
-//!   body in domain order (ascending index). Elements of one kernel only
-//!   share the places named in [`Place`]'s docs as shared, and only through
-//!   `Add` stores: an executor that runs elements in parallel must add in
-//!   domain order (or prove the order does not matter) to stay bitwise.
+//!   body in domain order (ascending index; arrival order for events).
+//!   Elements of one kernel share only the places [`Place`]'s docs call
+//!   shared: an executor that runs elements in parallel must keep their
+//!   stores in domain order where the order changes the result (`Add`s in
+//!   f32/f64, any `Set`), or accept that its result is not bitwise the
+//!   reference's (the GPU adds atomically).
 //! * A load of a memory variable (`State`, `Current`, `Syn`, `PostState`,
 //!   `PreState`, `Sum`, …) reads memory at that point of the body; a
 //!   `Store` writes it at once, rounded to the run's precision (except
