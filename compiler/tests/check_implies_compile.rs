@@ -17,7 +17,6 @@
 //! Counterexamples found so far are plain regression tests at the end.
 
 use proptest::prelude::*;
-use proptest::strategy::ValueTree;
 use proptest::test_runner::{Config, RngAlgorithm, TestCaseError, TestRng, TestRunner};
 use snnc::pipeline::{check_all, compile_source};
 use snnc::run::{Backend, Precision, RunError, RunOptions, Simulator};
@@ -1223,26 +1222,6 @@ fn whatever_check_accepts_compiles() {
         ran.get(),
         accepted.get()
     );
-}
-
-/// `cargo test --test check_implies_compile -- --ignored --nocapture` prints
-/// a few generated models and what check said, to see what the generator
-/// makes.
-#[test]
-#[ignore = "prints sample models; run by hand"]
-fn print_sample_models() {
-    let mut runner = TestRunner::new_with_rng(
-        Config::default(),
-        TestRng::from_seed(RngAlgorithm::ChaCha, &[7u8; 32]),
-    );
-    let strategy = prop::collection::vec(any::<u32>(), 0..600);
-    for _ in 0..env_or("SNNC_CHECKPROP_SAMPLES", 8) {
-        let choices = strategy.new_tree(&mut runner).unwrap().current();
-        let case = case_from(&choices);
-        let checked = check_all("random.snn", &case.text, &DiskLoader);
-        let report = snnc::diagnostic::render_text(&checked.diagnostics, &checked.sources, false);
-        println!("{}\n{report}\n==========", case.text);
-    }
 }
 
 // ---------------------------------------------------------------- found cases

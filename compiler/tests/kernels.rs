@@ -34,7 +34,7 @@ fn phases_come_in_the_documented_order() {
     );
     // Every population's update is the kernel that decides its spikes.
     for k in &program.kernels {
-        assert_eq!(k.fires, k.name.ends_with(".update"), "{}", k.name);
+        assert_eq!(k.fires(), k.name.ends_with(".update"), "{}", k.name);
     }
     insta::assert_snapshot!(snnc::kernel::print::program(&m, &program));
 }
@@ -66,7 +66,7 @@ network quad {
         let update = program
             .kernels
             .iter()
-            .find(|k| k.domain == Domain::Neurons { pop: 0 } && k.fires)
+            .find(|k| k.domain == Domain::Neurons { pop: 0 } && k.fires())
             .expect("update kernel");
         // start value, slopes, shifted states, (rk4: combined slope), new value.
         let count = update

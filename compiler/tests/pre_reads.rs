@@ -8,31 +8,12 @@
 mod backend_support;
 mod run_support;
 
-use backend_support::{run_on, Opts, Run};
+use backend_support::{tables, Executor, Opts, Run, EXECUTORS};
 use run_support::compile_text;
-use snnc::back::cranelift::{self, JitOptions};
-use snnc::back::reference;
 use snnc::ir::Module;
 
-#[derive(Debug, Clone, Copy)]
-enum Executor {
-    Reference,
-    Jit {
-        threads: usize,
-    },
-    #[cfg(feature = "cuda")]
-    HostKernels,
-}
-
 fn executors() -> Vec<Executor> {
-    let v = vec![
-        Executor::Reference,
-        Executor::Jit { threads: 1 },
-        Executor::Jit { threads: 2 },
-    ];
-    #[cfg(feature = "cuda")]
-    let v = [v, vec![Executor::HostKernels]].concat();
-    v
+    EXECUTORS.to_vec()
 }
 
 /// The run's state at every step.
@@ -42,27 +23,7 @@ fn run(m: &Module, on: Executor, f32: bool) -> Run {
         state_every: Some(1),
         ..Opts::default()
     };
-    run_on(m, &o, &[], |valid, setup, every| match on {
-        Executor::Reference => reference::execute(valid, setup),
-        Executor::Jit { threads } => cranelift::execute_with(
-            valid,
-            setup,
-            &JitOptions {
-                threads: Some(threads),
-                state_every: every.map(|e| vec![e]),
-            },
-        ),
-        #[cfg(feature = "cuda")]
-        Executor::HostKernels => snnc::back::nvptx::execute_host_with(
-            valid,
-            setup,
-            &snnc::back::nvptx::HostOptions {
-                state_every: every.map(|e| vec![e]),
-                chunk: 7,
-                block: 32,
-            },
-        ),
-    })
+    on.run(m, &o, &[], &tables(m, m.seed))
 }
 
 /// State `state` of neuron `i` of population `pop`, batch item 0, at the

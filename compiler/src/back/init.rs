@@ -5,7 +5,7 @@
 
 use super::reference::eval::{eval, keyed_draw, Env};
 use crate::ir::SYNAPSE_KEY_BIT;
-use crate::ir::{Module, RandomKind, Var};
+use crate::ir::{Expr, Handle, Module, RandomKind, Var};
 use snnc_runtime::rng::{key_for, Purpose};
 use snnc_runtime::synapse_values::{Delays, SynapseTable};
 use snnc_runtime::RuntimeError;
@@ -71,9 +71,7 @@ pub fn pre_indices(
 
 /// The initial values of population `k`'s states for batch item `b` (with
 /// its `params`): `put(state, neuron, value)` for every state of every
-/// neuron. Each `init` reads the params and the states declared before it,
-/// drawing from the population's initial-value stream. Values are as
-/// computed (a backend stores them at its precision).
+/// neuron, as computed (a backend stores them at its precision).
 pub fn neuron_initial_values(
     module: &Module,
     k: usize,
@@ -84,30 +82,19 @@ pub fn neuron_initial_values(
     put: &mut dyn FnMut(usize, usize, f64),
 ) {
     let p = &module.populations[k];
-    let key = key_for(
-        seed,
-        Purpose::InitialValues {
-            population: k as u32,
-        },
-    );
-    let mut local = vec![0.0; p.states.len()];
-    for i in 0..p.size as usize {
-        local.iter_mut().for_each(|x| *x = 0.0);
-        for (s, st) in p.states.iter().enumerate() {
-            let env = InitEnv {
-                s: &local,
-                params,
-                synapse: false,
-                dt: module.dt,
-                key,
-                index: i as u32,
-                batch: b,
-                f32,
-            };
-            local[s] = eval(&module.exprs, st.init, &env);
-            put(s, i, local[s]);
-        }
-    }
+    let inits: Vec<_> = p.states.iter().map(|s| s.init).collect();
+    let stream = Purpose::InitialValues {
+        population: k as u32,
+    };
+    let at = Elements {
+        module,
+        params,
+        synapse: false,
+        key: key_for(seed, stream),
+        batch: b,
+        f32,
+    };
+    at.initial_values(&inits, p.size as usize, put);
 }
 
 /// The initial values of projection `k`'s synapse states for batch item
@@ -124,30 +111,67 @@ pub fn synapse_initial_values(
     put: &mut dyn FnMut(usize, usize, f64),
 ) {
     let j = &module.projections[k];
-    let key = key_for(
-        seed,
-        Purpose::InitialValues {
-            population: SYNAPSE_KEY_BIT | k as u32,
-        },
-    );
+    let inits: Vec<_> = j.synapse.states.iter().map(|s| s.init).collect();
     let params: Vec<f64> = j.synapse.params.iter().map(|q| q.value).collect();
-    let mut local = vec![0.0; j.synapse.states.len()];
-    for x in 0..len {
-        local.iter_mut().for_each(|v| *v = 0.0);
-        for (s, st) in j.synapse.states.iter().enumerate() {
-            let env = InitEnv {
-                s: &local,
-                params: &params,
-                synapse: true,
-                dt: module.dt,
-                key,
-                index: x as u32,
-                batch: b,
-                f32,
-            };
-            let v = eval(&module.exprs, st.init, &env);
-            local[s] = if f32 { f64::from(v as f32) } else { v };
-            put(s, x, local[s]);
+    let stream = Purpose::InitialValues {
+        population: SYNAPSE_KEY_BIT | k as u32,
+    };
+    let at = Elements {
+        module,
+        params: &params,
+        synapse: true,
+        key: key_for(seed, stream),
+        batch: b,
+        f32,
+    };
+    at.initial_values(&inits, len, put);
+}
+
+/// The elements (neurons or synapse states) of one population or
+/// projection of one batch item, as their `init` expressions see them.
+struct Elements<'a> {
+    module: &'a Module,
+    params: &'a [f64],
+    /// Synapse states: read as `Syn`/`SynParam`, and each value rounded to
+    /// the run's precision before a later init reads it.
+    synapse: bool,
+    key: [u32; 2],
+    batch: u32,
+    f32: bool,
+}
+
+impl Elements<'_> {
+    /// For each of `n` elements, each state's `init` in declaration order
+    /// (reading the params and the states before it, drawing from `key`):
+    /// `put(state, element, value)`, the value as the next init reads it.
+    fn initial_values(
+        &self,
+        inits: &[Handle<Expr>],
+        n: usize,
+        put: &mut dyn FnMut(usize, usize, f64),
+    ) {
+        let mut local = vec![0.0; inits.len()];
+        for x in 0..n {
+            local.iter_mut().for_each(|v| *v = 0.0);
+            for (s, &init) in inits.iter().enumerate() {
+                let env = InitEnv {
+                    s: &local,
+                    params: self.params,
+                    synapse: self.synapse,
+                    dt: self.module.dt,
+                    key: self.key,
+                    index: x as u32,
+                    batch: self.batch,
+                    f32: self.f32,
+                };
+                let v = eval(&self.module.exprs, init, &env);
+                local[s] = if self.synapse && self.f32 {
+                    f64::from(v as f32)
+                } else {
+                    v
+                };
+                put(s, x, local[s]);
+            }
         }
     }
 }

@@ -60,10 +60,6 @@ pub struct Kernel {
     pub draws: Purpose,
     /// Locals `0..locals` of one element.
     pub locals: u32,
-    /// This kernel decides which neurons of its population spike in this
-    /// step (its `EmitSpike`s, or the spike train): the population's spikes
-    /// of the step are exactly those it emits.
-    pub fires: bool,
     pub body: Vec<Stmt>,
 }
 
@@ -179,6 +175,16 @@ pub enum Cond {
     Refractory,
     /// Every one of these locals is finite at the run's precision.
     AllFinite(Vec<u32>),
+}
+
+impl Kernel {
+    /// Whether this kernel decides which neurons of its population spike in
+    /// this step (its `EmitSpike`s, or the spike train): a population's
+    /// spikes of the step are exactly those its `Update` kernel emits.
+    #[must_use]
+    pub fn fires(&self) -> bool {
+        self.phase == Phase::Update
+    }
 }
 
 impl StepProgram {

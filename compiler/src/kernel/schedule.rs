@@ -83,24 +83,8 @@ impl Scheduler<'_> {
             domain,
             draws,
             locals,
-            fires: false,
             body,
         });
-    }
-
-    /// Push the kernel that decides which neurons of its population fire.
-    fn push_firing(
-        &mut self,
-        name: String,
-        domain: Domain,
-        draws: Purpose,
-        locals: u32,
-        body: Vec<Stmt>,
-    ) {
-        self.push(Phase::Update, name, domain, draws, locals, body);
-        if let Some(k) = self.kernels.last_mut() {
-            k.fires = true;
-        }
     }
 
     fn konst(&mut self, v: f64) -> Handle<Expr> {
@@ -302,7 +286,8 @@ impl Scheduler<'_> {
             });
             if is_source {
                 let domain = Domain::SpikeSource { pop: p as u32 };
-                self.push_firing(
+                self.push(
+                    Phase::Update,
                     format!("{}.fire_from_train", pop.name),
                     domain,
                     draws,
@@ -401,7 +386,8 @@ impl Scheduler<'_> {
                 });
             }
             let domain = Domain::Neurons { pop: p as u32 };
-            self.push_firing(
+            self.push(
+                Phase::Update,
                 format!("{}.update", pop.name),
                 domain,
                 draws,

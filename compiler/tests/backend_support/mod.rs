@@ -187,3 +187,70 @@ pub fn rate(r: &Run, pop: u32, n: u32, seconds: f64, batch: u32) -> f64 {
         .count();
     c as f64 / f64::from(n) / seconds
 }
+
+// ---- every executor, for the tests that run a model on each ----------------------
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Executor {
+    Reference,
+    Jit {
+        threads: usize,
+    },
+    /// The NVPTX kernels compiled for the host CPU, looping over thread
+    /// indices (chunks of 7 steps, blocks of 32 threads).
+    #[cfg(feature = "cuda")]
+    NvptxHost,
+}
+
+/// Every executor; the first is the reference the others are compared with.
+pub const EXECUTORS: &[Executor] = &[
+    Executor::Reference,
+    Executor::Jit { threads: 1 },
+    Executor::Jit { threads: 2 },
+    #[cfg(feature = "cuda")]
+    Executor::NvptxHost,
+];
+
+impl Executor {
+    pub fn name(self) -> String {
+        match self {
+            Executor::Reference => "reference".into(),
+            Executor::Jit { threads: 1 } => "JIT, 1 thread".into(),
+            Executor::Jit { threads } => format!("JIT, {threads} threads"),
+            #[cfg(feature = "cuda")]
+            Executor::NvptxHost => "NVPTX kernels on the host".into(),
+        }
+    }
+
+    /// Run `m` with its synapse `tables`; spikes sorted by (step, batch
+    /// item, population, neuron) (the GPU kernels compact them with atomics,
+    /// in no fixed order).
+    pub fn run(self, m: &Module, o: &Opts, inputs: &[BoundInput], tables: &[SynapseTable]) -> Run {
+        let mut r = run_on_tables(m, o, inputs, tables, |valid, setup, every| {
+            let state_every = every.map(|e| vec![e]);
+            match self {
+                Executor::Reference => reference::execute(valid, setup),
+                Executor::Jit { threads } => cranelift::execute_with(
+                    valid,
+                    setup,
+                    &JitOptions {
+                        threads: Some(threads),
+                        state_every,
+                    },
+                ),
+                #[cfg(feature = "cuda")]
+                Executor::NvptxHost => snnc::back::nvptx::execute_host_with(
+                    valid,
+                    setup,
+                    &snnc::back::nvptx::HostOptions {
+                        state_every,
+                        chunk: 7,
+                        block: 32,
+                    },
+                ),
+            }
+        });
+        r.spikes.sort_by_key(|s| (s.1, s.2, s.0, s.3));
+        r
+    }
+}

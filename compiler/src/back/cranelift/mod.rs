@@ -145,7 +145,9 @@ pub(crate) fn compile(m: &Module, plan: &Plan) -> Result<Compiled, JitError> {
         ids.push((k.kind, k.slots, id, k.name, size));
     }
     jm.finalize_definitions().map_err(err)?;
-    // `perf record` names JIT code through /tmp/perf-<pid>.map (profiling aid).
+    // `SNNC_PERF_MAP=1`: `perf report` names JIT code through a symbol map
+    // at the one place perf looks for it, `/tmp/perf-<pid>.map` (perf's
+    // convention, not a path of ours; a profiling aid, off by default).
     let mut perf_map = std::env::var_os("SNNC_PERF_MAP").map(|_| String::new());
     let kernels = ids
         .into_iter()

@@ -227,20 +227,28 @@ impl<'p> Run<'p> {
     ) -> Result<(), RuntimeError> {
         for (k, kernel) in self.program.kernels.iter().enumerate() {
             if let Domain::Neurons { pop } | Domain::SpikeSource { pop } = kernel.domain {
-                if kernel.fires {
+                if kernel.fires() {
                     self.fired[pop as usize].clear();
                 }
             }
-            let key = self.keys[k];
+            let mut at = At {
+                element: Element::Neuron { pop: 0, i: 0 },
+                key: self.keys[k],
+                step,
+                batch,
+                params,
+            };
+            // One buffer for the locals of every element of the kernel.
+            let mut locals = vec![0.0; kernel.locals as usize];
             match kernel.domain {
                 Domain::Neurons { pop } => {
                     let n = self.module.populations[pop as usize].size as usize;
                     for i in 0..n {
-                        let element = Element::Neuron {
+                        at.element = Element::Neuron {
                             pop: pop as usize,
                             i,
                         };
-                        self.element(kernel, element, key, step, batch, &mut memory, params);
+                        self.element(kernel, &mut at, &mut locals, &mut memory);
                     }
                 }
                 Domain::SpikeSource { pop } => {
@@ -265,22 +273,22 @@ impl<'p> Run<'p> {
                             let pre = self.pre_of[p].as_ref().map(|v| v[x] as usize);
                             (table.structure.cols[x] as usize, pre)
                         };
-                        let element = Element::Synapse {
+                        at.element = Element::Synapse {
                             proj: p,
                             x,
                             target,
                             pre,
                             w: 0.0,
                         };
-                        self.element(kernel, element, key, step, batch, &mut memory, params);
+                        self.element(kernel, &mut at, &mut locals, &mut memory);
                     }
                 }
                 Domain::PreEvents { proj } => {
-                    self.events_of(kernel, proj as usize, key, step, batch, &mut memory, params);
+                    self.events_of(kernel, proj as usize, &mut at, &mut locals, &mut memory);
                 }
             }
             if let Domain::Neurons { pop } | Domain::SpikeSource { pop } = kernel.domain {
-                if kernel.fires {
+                if kernel.fires() {
                     let p = pop as usize;
                     self.spikes[p] += self.fired[p].len() as u64;
                     on_spikes(pop, step as u32, batch, &self.fired[p])?;
@@ -292,17 +300,15 @@ impl<'p> Run<'p> {
 
     /// Queue this step's spikes of the presynaptic population, then run the
     /// kernel for every event due now.
-    #[allow(clippy::too_many_arguments)]
     fn events_of(
         &mut self,
         kernel: &Kernel,
         p: usize,
-        key: [u32; 2],
-        step: u64,
-        batch: u32,
+        at: &mut At<'_>,
+        locals: &mut [f64],
         memory: &mut Memory<'_>,
-        params: &[Vec<f64>],
     ) {
+        let step = at.step;
         let j = &self.module.projections[p];
         let table = &self.tables[p];
         let slots = memory.projs[p].ring.len() as u64;
@@ -320,41 +326,30 @@ impl<'p> Run<'p> {
         for &s in &due {
             let s = s as usize;
             let target = table.structure.cols[s] as usize;
-            let element = Element::Synapse {
+            at.element = Element::Synapse {
                 proj: p,
                 x: if align { target } else { s },
                 target,
                 pre: self.pre_of[p].as_ref().map(|v| v[s] as usize),
                 w: weight_of(table, s),
             };
-            self.element(kernel, element, key, step, batch, memory, params);
+            self.element(kernel, at, locals, memory);
         }
         let mut due = due;
         due.clear();
         memory.projs[p].ring[slot] = due;
     }
 
-    /// The kernel's body for one element.
-    #[allow(clippy::too_many_arguments)]
+    /// The kernel's body for the element `at` names; its locals start at 0.
     fn element(
         &mut self,
         kernel: &Kernel,
-        element: Element,
-        key: [u32; 2],
-        step: u64,
-        batch: u32,
+        at: &mut At<'_>,
+        locals: &mut [f64],
         memory: &mut Memory<'_>,
-        params: &[Vec<f64>],
     ) {
-        let mut locals = vec![0.0; kernel.locals as usize];
-        let mut at = At {
-            element,
-            key,
-            step,
-            batch,
-            params,
-        };
-        self.block(&kernel.body, &mut at, &mut locals, memory);
+        locals.fill(0.0);
+        self.block(&kernel.body, at, locals, memory);
     }
 
     fn eval(
