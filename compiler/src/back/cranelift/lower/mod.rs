@@ -40,10 +40,12 @@ use super::math::{self, fconst, fsel, Shape};
 use super::rt;
 use crate::ir::SYNAPSE_KEY_BIT;
 use crate::ir::{
-    AssignOp, BinaryOp, Expr, Handle, InputKind, MathOp, Method, Module, Ode, RandomKind,
-    SynapseLayout, UnaryOp, Var,
+    AssignOp, BinaryOp, Expr, Handle, InputKind, MathOp, Module, RandomKind, SynapseLayout,
+    UnaryOp, Var,
 };
 use snnc_runtime::rng::{key_for, Purpose};
+
+mod neurons;
 
 /// One entry of a kernel's context table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -254,15 +256,13 @@ struct Scope {
     pre_state: Vec<Option<Value>>,
     /// The kernel element's locals (step-program code).
     local: Vec<Option<Value>>,
+    /// Output sums by projection.
+    sum: Vec<Option<Value>>,
     input: Vec<Option<Value>>,
     weight: Option<Value>,
     time: Value,
     dt: Value,
     rand: Option<Rand>,
-}
-
-fn some(v: &[Value]) -> Vec<Option<Value>> {
-    v.iter().copied().map(Some).collect()
 }
 
 /// One element of a synapse kernel: its stored state element `x` (post
@@ -621,16 +621,6 @@ impl Gen<'_, '_> {
         v
     }
 
-    /// `acc + v` for a current; in f32 the first term replaces the zero
-    /// (`0 + v` differs from `v` only for `v = -0`).
-    fn add_current(&mut self, sh: Shape, acc: Value, fresh: bool, v: Value) -> Value {
-        if sh.f32 && fresh {
-            v
-        } else {
-            self.fb.ins().fadd(acc, v)
-        }
-    }
-
     /// `h != 0` as a mask, comparisons and logic directly (no 0/1 floats).
     fn lower_mask(
         &mut self,
@@ -773,8 +763,7 @@ impl Gen<'_, '_> {
                     Var::Dt => Some(sc.dt),
                     Var::Input(i) => at(&sc.input, i),
                     Var::Local(l) => at(&sc.local, l),
-                    // Output sums are kept in `Scratch` (see `syn_out_kernel`).
-                    Var::Sum(_) => None,
+                    Var::Sum(k) => at(&sc.sum, k),
                 };
                 match v {
                     Some(v) => v,
@@ -895,88 +884,6 @@ impl Gen<'_, '_> {
         }
     }
 
-    /// New values of the states from start values `s0` (see the reference's
-    /// `integrate`: same operations in the same order). `mk(s)` builds the
-    /// scope in which the states read `s`.
-    fn integrate(
-        &mut self,
-        sh: Shape,
-        odes: &[Ode],
-        s0: &[Value],
-        mk: &dyn Fn(&[Value]) -> Scope,
-    ) -> Vec<Value> {
-        let mut out = s0.to_vec();
-        let mut memo0 = HashMap::new();
-        let sc0 = mk(s0);
-        for o in odes {
-            if let Some(u) = o.update {
-                out[o.state as usize] = self.lower(sh, u, &sc0, &mut memo0);
-            }
-        }
-        let Some(method) = odes.iter().map(|o| o.method).find(|m| *m != Method::Exact) else {
-            return out;
-        };
-        let others: Vec<&Ode> = odes.iter().filter(|o| o.update.is_none()).collect();
-        let dt = self.m.dt;
-        let k1: Vec<Value> = others
-            .iter()
-            .map(|o| self.lower(sh, o.rhs, &sc0, &mut memo0))
-            .collect();
-        let f = |g: &mut Self, s: &[Value]| -> Vec<Value> {
-            let sc = mk(s);
-            let mut memo = HashMap::new();
-            others
-                .iter()
-                .map(|o| g.lower(sh, o.rhs, &sc, &mut memo))
-                .collect()
-        };
-        let shifted = |g: &mut Self, k: &[Value], h: f64| -> Vec<Value> {
-            let hc = g.konst(sh, h);
-            let mut s = s0.to_vec();
-            for (o, d) in others.iter().zip(k) {
-                let i = o.state as usize;
-                let hd = g.fb.ins().fmul(hc, *d);
-                s[i] = g.fb.ins().fadd(s0[i], hd);
-            }
-            s
-        };
-        let incr: Vec<Value> = match method {
-            Method::Euler | Method::Exact => k1,
-            Method::Rk2 => {
-                let s = shifted(self, &k1, dt / 2.0);
-                f(self, &s)
-            }
-            Method::Rk4 => {
-                let s = shifted(self, &k1, dt / 2.0);
-                let k2 = f(self, &s);
-                let s = shifted(self, &k2, dt / 2.0);
-                let k3 = f(self, &s);
-                let s = shifted(self, &k3, dt);
-                let k4 = f(self, &s);
-                let two = self.konst(sh, 2.0);
-                let six = self.konst(sh, 6.0);
-                (0..k1.len())
-                    .map(|i| {
-                        let b = &mut self.fb;
-                        let a = b.ins().fmul(two, k2[i]);
-                        let a = b.ins().fadd(k1[i], a);
-                        let c = b.ins().fmul(two, k3[i]);
-                        let a = b.ins().fadd(a, c);
-                        let a = b.ins().fadd(a, k4[i]);
-                        b.ins().fdiv(a, six)
-                    })
-                    .collect()
-            }
-        };
-        let dtc = self.konst(sh, dt);
-        for (o, d) in others.iter().zip(incr) {
-            let i = o.state as usize;
-            let hd = self.fb.ins().fmul(dtc, d);
-            out[i] = self.fb.ins().fadd(s0[i], hd);
-        }
-        out
-    }
-
     fn base_scope(&mut self, sh: Shape, step: Value) -> Scope {
         let dt = self.m.dt;
         let f32 = sh.f32;
@@ -1006,6 +913,7 @@ impl Gen<'_, '_> {
             post_cur: Vec::new(),
             pre_state: Vec::new(),
             local: Vec::new(),
+            sum: Vec::new(),
             input: Vec::new(),
             weight: None,
             time,
@@ -1178,341 +1086,6 @@ impl Gen<'_, '_> {
         self.fb.ins().jump(to, &args);
     }
 
-    /// `for i in lo..hi step by `lanes`` over population-sized arrays.
-    fn pop_kernel(&mut self, pi: u32) {
-        let m = self.m;
-        let sh = Shape::simd(self.plan.f32);
-        let p = &m.populations[pi as usize];
-        let l = i64::from(sh.lanes);
-        let entry = self.fb.create_block();
-        self.fb.append_block_params_for_function_params(entry);
-        self.fb.switch_to_block(entry);
-        let params = self.fb.block_params(entry).to_vec();
-        self.ctx = params[0];
-        // A rotated loop: the test at the bottom is the only branch taken
-        // per vector (the entry tests once whether there is any work).
-        let header = self.fb.create_block();
-        self.fb.append_block_param(header, types::I64);
-        self.fb.append_block_param(header, types::I64);
-        let exit = self.fb.create_block();
-        self.fb.append_block_param(exit, types::I64);
-        let zero_n = self.fb.ins().iconst(types::I64, 0);
-        let any = self
-            .fb
-            .ins()
-            .icmp(IntCC::SignedLessThan, params[2], params[3]);
-        let (lo, z): (BlockArg, BlockArg) = (params[2].into(), zero_n.into());
-        self.fb.ins().brif(any, header, &[lo, z], exit, &[z]);
-        self.entry_jump = self.fb.func.layout.last_inst(entry);
-        let step = params[1];
-        let hi = params[3];
-        let out = params[4];
-        let base = self.base_scope(sh, step);
-        let param: Vec<Option<Value>> = (0..p.params.len())
-            .map(|q| {
-                Some(self.slot_float(
-                    Slot::Param {
-                        pop: pi,
-                        q: q as u32,
-                    },
-                    sh,
-                ))
-            })
-            .collect();
-        self.fb.switch_to_block(header);
-        let i = self.fb.block_params(header)[0];
-        let n = self.fb.block_params(header)[1];
-
-        let ns = p.states.len();
-        let s0: Vec<Value> = (0..ns)
-            .map(|s| {
-                self.load_f(
-                    sh,
-                    Slot::State {
-                        pop: pi,
-                        state: s as u32,
-                    },
-                    i,
-                )
-            })
-            .collect();
-        // (1) currents.
-        let zero = self.zero_f(sh);
-        let mut acc: Vec<Value> = vec![zero; p.currents.len()];
-        // Whether a current still holds only its initial zero.
-        let mut fresh = vec![true; p.currents.len()];
-        for (k, j) in m.projections.iter().enumerate() {
-            if j.post != pi {
-                continue;
-            }
-            let Some(o) = &j.output else { continue };
-            let c = o.current as usize;
-            let v = match j.synapse.layout {
-                SynapseLayout::AlignPost => {
-                    let used = used_vars(m, &[o.value]);
-                    let syn = self.syn_loads(sh, k, i, &used);
-                    let synparam = self.synparams(sh, k);
-                    let rand = self.rand(Slot::KeySyn { proj: k as u32 }, i, step);
-                    let sc = Scope {
-                        syn,
-                        synparam,
-                        post_state: some(&s0),
-                        rand: Some(rand),
-                        ..base.clone()
-                    };
-                    self.lower(sh, o.value, &sc, &mut HashMap::new())
-                }
-                SynapseLayout::PerSynapse => self.load_f(sh, Slot::Scratch { proj: k as u32 }, i),
-            };
-            acc[c] = self.add_current(sh, acc[c], fresh[c], v);
-            fresh[c] = false;
-        }
-        let inputs: Vec<Option<Value>> = m
-            .inputs
-            .iter()
-            .enumerate()
-            .map(|(x, inp)| {
-                (inp.population == pi && matches!(inp.kind, InputKind::Array { .. })).then_some(x)
-            })
-            .collect::<Vec<_>>()
-            .into_iter()
-            .map(|x| x.map(|x| self.load_f(sh, Slot::Input { input: x as u32 }, i)))
-            .collect();
-        for (k, inj) in m.injections.iter().enumerate() {
-            if inj.population != pi {
-                continue;
-            }
-            let rand = self.rand(Slot::KeyInjection { inj: k as u32 }, i, step);
-            let sc = Scope {
-                state: some(&s0),
-                cur: some(&acc),
-                param: param.clone(),
-                input: inputs.clone(),
-                rand: Some(rand),
-                ..base.clone()
-            };
-            let v = self.lower(sh, inj.value, &sc, &mut HashMap::new());
-            let c = inj.current as usize;
-            acc[c] = self.add_current(sh, acc[c], fresh[c], v);
-            fresh[c] = false;
-        }
-        for (c, v) in acc.iter().enumerate() {
-            self.store_f(
-                sh,
-                Slot::Current {
-                    pop: pi,
-                    cur: c as u32,
-                },
-                i,
-                *v,
-            );
-        }
-        // (2) integration.
-        let noise = self.rand(Slot::KeyNoise { pop: pi }, i, step);
-        let nscope = Scope {
-            cur: some(&acc),
-            param: param.clone(),
-            rand: Some(noise),
-            ..base.clone()
-        };
-        let mk = |s: &[Value]| Scope {
-            state: some(s),
-            ..nscope.clone()
-        };
-        let mut s1 = self.integrate(sh, &p.odes, &s0, &mk);
-        // (3) refractory, threshold, reset.
-        let has_ref = p.refractory.is_some();
-        let mut cnt = None;
-        let mut isref = None;
-        if has_ref {
-            let base_r = self.slot(Slot::Refr { pop: pi });
-            let a = self.addr(base_r, i, sh.elem());
-            let c0 = self.fb.ins().load(sh.ity(), mem(), a, 0);
-            let zi = math::iconst(&mut self.fb, sh, 0);
-            let r = math::icmp(&mut self.fb, IntCC::SignedGreaterThan, c0, zi);
-            for &h in &p.held {
-                let h = h as usize;
-                s1[h] = fsel(&mut self.fb, sh, r, s0[h], s1[h]);
-            }
-            let one = math::iconst(&mut self.fb, sh, 1);
-            let dec = self.fb.ins().isub(c0, one);
-            cnt = Some(math::isel(&mut self.fb, sh, r, dec, c0));
-            isref = Some(r);
-        }
-        let mut n_next = n;
-        if let Some(cond) = p.spike {
-            let sc = mk(&s1);
-            let mut spk = self.lower_mask(sh, cond, &sc, &mut HashMap::new());
-            let b = &mut self.fb;
-            if let Some(r) = isref {
-                let nr = math::mnot(b, sh, r);
-                spk = math::mand(b, spk, nr);
-            }
-            // Padding lanes past the population never spike: masked in the
-            // slow path only (they may enter it, once per step at most).
-            let b = &mut self.fb;
-            let any = math::many(b, sh, spk);
-            let slow = self.fb.create_block();
-            // Most vectors have no spike: lay the spike path out of line so
-            // the common path falls through.
-            self.fb.set_cold_block(slow);
-            let join = self.fb.create_block();
-            for _ in 0..ns {
-                self.fb.append_block_param(join, sh.fty());
-            }
-            if has_ref {
-                self.fb.append_block_param(join, sh.ity());
-            }
-            self.fb.append_block_param(join, types::I64);
-            let mut fall: Vec<BlockArg> = s1.iter().map(|v| (*v).into()).collect();
-            if let Some(c) = cnt {
-                fall.push(c.into());
-            }
-            fall.push(n.into());
-            self.fb.ins().brif(any, slow, &[], join, &fall);
-            // Slow path: some lane spikes.
-            self.fb.switch_to_block(slow);
-            let size = i64::from(p.size);
-            let valid = if sh.vector() {
-                // size - lane per lane, built once: i < size - lane.
-                let lim = self.pre(|c| {
-                    let z = c.ins().iconst(sh.scalar_i(), size);
-                    let mut v = c.ins().splat(sh.ity(), z);
-                    for lane in 1..sh.lanes {
-                        let x = c.ins().iconst(sh.scalar_i(), size - i64::from(lane));
-                        v = c.ins().insertlane(v, x, lane);
-                    }
-                    v
-                });
-                let b = &mut self.fb;
-                let ii = if sh.f32 {
-                    b.ins().ireduce(types::I32, i)
-                } else {
-                    i
-                };
-                let iv = b.ins().splat(sh.ity(), ii);
-                b.ins().icmp(IntCC::SignedLessThan, iv, lim)
-            } else {
-                self.fb.ins().icmp_imm_s(IntCC::SignedLessThan, i, size)
-            };
-            let b = &mut self.fb;
-            spk = math::mand(b, spk, valid);
-            // A non-finite state never spikes (see back::guard): x - x is
-            // NaN exactly when x is NaN or ±inf.
-            for &v in &s1 {
-                let d = self.fb.ins().fsub(v, v);
-                let finite = math::fcmp(&mut self.fb, FloatCC::Ordered, d, d);
-                spk = math::mand(&mut self.fb, spk, finite);
-            }
-            let mut s2 = s1.clone();
-            for r in &p.reset {
-                let Var::State(t) = r.target else { continue };
-                let t = t as usize;
-                let sc = mk(&s2);
-                let v = self.lower(sh, r.value, &sc, &mut HashMap::new());
-                let nv = match r.op {
-                    AssignOp::Set => v,
-                    AssignOp::Add => self.fb.ins().fadd(s2[t], v),
-                };
-                s2[t] = fsel(&mut self.fb, sh, spk, nv, s2[t]);
-            }
-            let mut cnt2 = cnt;
-            if let (Some(c), Some(rf)) = (cnt, p.refractory) {
-                let count = match self.plan.ref_mode[pi as usize] {
-                    RefMode::Host => {
-                        let raw = self.slot(Slot::RefCount { pop: pi });
-                        self.pre(|cu| {
-                            let v = if sh.f32 {
-                                cu.ins().ireduce(types::I32, raw)
-                            } else {
-                                raw
-                            };
-                            if sh.vector() {
-                                cu.ins().splat(sh.ity(), v)
-                            } else {
-                                v
-                            }
-                        })
-                    }
-                    _ => {
-                        let sc = mk(&s2);
-                        let v = self.lower(sh, rf, &sc, &mut HashMap::new());
-                        let dtc = self.konst(sh, m.dt);
-                        let v = self.fb.ins().fdiv(v, dtc);
-                        self.count_lanes(sh, v)
-                    }
-                };
-                cnt2 = Some(math::isel(&mut self.fb, sh, spk, count, c));
-            }
-            // Compaction: store every lane's index, advance by its bit.
-            let mut nn = n;
-            let i32v = self.fb.ins().ireduce(types::I32, i);
-            for lane in 0..sh.lanes {
-                let bit = math::mlane(&mut self.fb, sh, spk, lane);
-                let idx = self.fb.ins().iadd_imm_s(i32v, i64::from(lane));
-                let a = self.addr(out, nn, 4);
-                self.fb.ins().store(mem(), idx, a, 0);
-                let bit = self.fb.ins().uextend(types::I64, bit);
-                nn = self.fb.ins().iadd(nn, bit);
-            }
-            let mut args: Vec<Value> = s2.clone();
-            if let Some(c) = cnt2 {
-                args.push(c);
-            }
-            args.push(nn);
-            self.jump(join, &args);
-            self.fb.switch_to_block(join);
-            let jp = self.fb.block_params(join).to_vec();
-            s1 = jp[..ns].to_vec();
-            if has_ref {
-                cnt = Some(jp[ns]);
-            }
-            n_next = jp[jp.len() - 1];
-        }
-        // Store what may have changed.
-        let mut written: HashSet<usize> = p.odes.iter().map(|o| o.state as usize).collect();
-        for r in &p.reset {
-            if let Var::State(t) = r.target {
-                written.insert(t as usize);
-            }
-        }
-        for (s, v) in s1.iter().enumerate() {
-            if written.contains(&s) {
-                self.store_f(
-                    sh,
-                    Slot::State {
-                        pop: pi,
-                        state: s as u32,
-                    },
-                    i,
-                    *v,
-                );
-            }
-        }
-        if let Some(c) = cnt {
-            let base_r = self.slot(Slot::Refr { pop: pi });
-            let a = self.addr(base_r, i, sh.elem());
-            self.fb.ins().store(mem(), c, a, 0);
-        }
-        // (4) align-post synapse decay onto this population.
-        for (k, j) in m.projections.iter().enumerate() {
-            if j.post != pi
-                || j.synapse.layout != SynapseLayout::AlignPost
-                || j.synapse.odes.is_empty()
-            {
-                continue;
-            }
-            self.decay(sh, k, i, step);
-        }
-        let inext = self.fb.ins().iadd_imm_s(i, l);
-        let more = self.fb.ins().icmp(IntCC::SignedLessThan, inext, hi);
-        let (a, b): (BlockArg, BlockArg) = (inext.into(), n_next.into());
-        self.fb.ins().brif(more, header, &[a, b], exit, &[b]);
-        self.fb.switch_to_block(exit);
-        let r = self.fb.block_params(exit)[0];
-        self.fb.ins().return_(&[r]);
-    }
-
     /// Projection `k`'s synapse dynamics (its step-program kernel) at
     /// `index`: the post neuron for align-post, else the synapse.
     fn decay(&mut self, sh: Shape, k: usize, index: Value, step: Value) {
@@ -1607,7 +1180,10 @@ impl Gen<'_, '_> {
                     },
                     site.target,
                 ),
-                _ => continue,
+                Place::Sum(proj) => (Slot::Scratch { proj }, site.target),
+                Place::State(_) | Place::Current(_) => {
+                    unreachable!("{place:?} is not a place of a synapse kernel")
+                }
             };
             let nv = match op {
                 AssignOp::Set => v,
@@ -1702,38 +1278,29 @@ impl Gen<'_, '_> {
         params
     }
 
+    /// A per-synapse projection's output: its sum (`Scratch`, cleared by
+    /// the host) at the post neuron of every owned synapse.
     fn syn_out_kernel(&mut self, k: usize) {
         let sh = Shape::scalar(self.plan.f32);
         let params = self.simple_open();
         let (step, list, len) = (params[1], params[2], params[3]);
-        let m = self.m;
-        let Some(o) = &m.projections[k].output else {
-            let z = self.fb.ins().iconst(types::I64, 0);
-            self.fb.ins().return_(&[z]);
-            return;
-        };
-        let used = used_vars(m, &[o.value]);
-        self.list_loop(list, len, &mut |g, x| {
-            let cols = g.slot(Slot::Cols { proj: k as u32 });
-            let a = g.addr(cols, x, 4);
-            let target = g.fb.ins().uload32(mem(), a, 0);
-            let syn = g.syn_loads(sh, k, x, &used);
-            let (post_state, _) = g.post_loads(sh, k, target, &used);
-            let synparam = g.synparams(sh, k);
-            let rand = g.rand(Slot::KeySyn { proj: k as u32 }, x, step);
-            let base = g.base_scope(sh, step);
-            let sc = Scope {
-                syn,
-                synparam,
-                post_state,
-                rand: Some(rand),
-                ..base
-            };
-            let v = g.lower(sh, o.value, &sc, &mut HashMap::new());
-            let old = g.load_f(sh, Slot::Scratch { proj: k as u32 }, target);
-            let nv = g.fb.ins().fadd(old, v);
-            g.store_f(sh, Slot::Scratch { proj: k as u32 }, target, nv);
-        });
+        let program = self.program;
+        if let Some(kernel) = program.kernel(Phase::Output, Domain::Synapses { proj: k as u32 }) {
+            self.list_loop(list, len, &mut |g, x| {
+                let cols = g.slot(Slot::Cols { proj: k as u32 });
+                let a = g.addr(cols, x, 4);
+                let target = g.fb.ins().uload32(mem(), a, 0);
+                let site = SynapseSite {
+                    k,
+                    x,
+                    target,
+                    synapse: Some(x),
+                    pre: None,
+                    weight: None,
+                };
+                g.synapse_statements(sh, site, &kernel.body, kernel.locals, step);
+            });
+        }
         let z = self.fb.ins().iconst(types::I64, 0);
         self.fb.ins().return_(&[z]);
     }
