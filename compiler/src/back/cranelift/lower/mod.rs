@@ -5,11 +5,9 @@
 //! kernel ([`KernelKind`]). Kernels:
 //!
 //! * `Pop(p)` (a = lo, b = hi, c = spike list out; returns spikes written):
-//!   one SIMD pass over neurons `lo..hi` of population `p`: currents (align-post
-//!   outputs, per-synapse output sums, injections), integration, refractory
-//!   hold and countdown, threshold, reset, refractory set, spike compaction,
-//!   then the decay of every align-post projection onto `p` (step 4 reads the
-//!   post state at the end of step 3, which is what is in registers).
+//!   one SIMD pass over neurons `lo..hi` of population `p`, running the step
+//!   program's kernels over its neurons and those of the align-post
+//!   projections onto it, fused per vector ([`neurons`]).
 //! * `SynOut(k)`, `SynDecay(k)` (a = synapse index list, b = its length): per-synapse
 //!   projections, scalar, over the synapses whose target a thread owns.
 //! * `RangeDecay(k)` (a = lo, b = hi): align-post decay onto a spike source.
@@ -18,12 +16,10 @@
 //!   the spiking neurons in `list` (homogeneous delay), or of the synapses in
 //!   `list` (per-synapse delays).
 //!
-//! Synapse dynamics and `on_pre` are lowered from the step program's
-//! kernels ([`crate::kernel`], `Gen::synapse_statements`): statements in
-//! order, each loading what it reads where it stands. Population kernels
-//! still lower the module's ODEs, threshold and reset themselves (porting
-//! them to the step program is the rest of issue 14; the NVPTX backend is
-//! at the same point).
+//! Every kernel lowers statements of the step program ([`crate::kernel`]):
+//! the population loop in [`neurons`], synapse kernels with
+//! `Gen::synapse_statements` (each statement loads what it reads where it
+//! stands). What is left here is iteration, addressing and math.
 
 use std::collections::{HashMap, HashSet};
 
@@ -282,7 +278,7 @@ struct SynapseSite {
 struct Gen<'a, 'f> {
     /// The module, its expressions those of `program` (a superset).
     m: &'a Module,
-    /// The step program: synapse dynamics and `on_pre` are lowered from it.
+    /// The step program every kernel lowers.
     program: &'a StepProgram,
     plan: &'a Plan,
     cc: CallConv,

@@ -418,6 +418,9 @@ impl Gen<'_, '_> {
         h: crate::ir::Handle<crate::ir::Expr>,
         vals: &ElementValues,
     ) -> Value {
+        if matches!(self.m.exprs[h], crate::ir::Expr::Const(c) if c.to_bits() == 0) {
+            return cx.zero;
+        }
         let sc = self.element_scope(cx, site, vals);
         self.lower(cx.sh, h, &sc, &mut std::collections::HashMap::new())
     }
