@@ -55,7 +55,9 @@ use inkwell::{FloatPredicate as P, IntPredicate as I};
 use super::llvm::Ir;
 use super::math::MathLib;
 use super::philox;
-use crate::ir::{AssignOp, BinaryOp, Connect, Expr, Handle, Module, SynapseLayout, UnaryOp, Var};
+use crate::ir::{
+    Arena, AssignOp, BinaryOp, Connect, Expr, Handle, Module, SynapseLayout, UnaryOp, Var,
+};
 use crate::kernel::{Cond, Domain, Kernel, Phase, Place, StepProgram, Stmt};
 use snnc_runtime::rng::{key_for, Purpose};
 use snnc_runtime::synapse_values::{Delays, SynapseTable, Weights};
@@ -385,7 +387,7 @@ struct Slot<'c> {
 pub struct Gen<'c, 'm> {
     pub ir: Ir<'c>,
     math: MathLib<'c>,
-    /// The module (sizes and layouts), its expressions those of `program`.
+    /// The module: sizes, layouts, parameter values.
     m: &'m Module,
     /// The step program: every kernel's statements are lowered from it.
     program: &'m StepProgram,
@@ -1158,10 +1160,7 @@ impl<'c, 'm> Gen<'c, 'm> {
     /// ir::validate).
     fn pre_of(&self, kernel: &Kernel, k: usize, x: IntValue<'c>) -> Option<IntValue<'c>> {
         let per_synapse = self.m.projections[k].synapse.layout == SynapseLayout::PerSynapse;
-        let reads_pre = crate::ir::info::loads(self.m, &roots(&kernel.body))
-            .iter()
-            .any(|v| matches!(v, Var::PreState(_)));
-        (per_synapse && reads_pre).then(|| self.row_of(k, x))
+        (per_synapse && reads_pre(&self.program.exprs, &kernel.body)).then(|| self.row_of(k, x))
     }
 
     /// Step 4 for one (batch item, x) of projection `k`: its step-program
@@ -1287,26 +1286,38 @@ fn fused(m: &Module, kernel: &Kernel) -> bool {
     }
 }
 
-/// Every expression a body evaluates: values, conditions, durations.
-fn roots(body: &[Stmt]) -> Vec<Handle<Expr>> {
-    let mut out = Vec::new();
+/// Whether a body loads a presynaptic state (in a value, a condition or a
+/// duration).
+fn reads_pre(exprs: &Arena<Expr>, body: &[Stmt]) -> bool {
+    let mut todo = Vec::new();
     for stmt in body {
         match stmt {
-            Stmt::Let { value, .. } | Stmt::Store { value, .. } => out.push(*value),
-            Stmt::SetRefractory { duration } => out.push(*duration),
+            Stmt::Let { value, .. } | Stmt::Store { value, .. } => todo.push(*value),
+            Stmt::SetRefractory { duration } => todo.push(*duration),
             Stmt::If {
                 cond,
                 then,
                 otherwise,
             } => {
-                if let Cond::Nonzero(h) = cond {
-                    out.push(*h);
+                if reads_pre(exprs, then) || reads_pre(exprs, otherwise) {
+                    return true;
                 }
-                out.extend(roots(then));
-                out.extend(roots(otherwise));
+                if let Cond::Nonzero(h) = cond {
+                    todo.push(*h);
+                }
             }
             Stmt::EmitSpike | Stmt::CountDownRefractory => {}
         }
     }
-    out
+    let mut seen = std::collections::HashSet::new();
+    while let Some(h) = todo.pop() {
+        if !seen.insert(h) {
+            continue;
+        }
+        match &exprs[h] {
+            Expr::Load(Var::PreState(_)) => return true,
+            e => todo.extend(e.children()),
+        }
+    }
+    false
 }
