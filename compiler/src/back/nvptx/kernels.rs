@@ -430,11 +430,20 @@ impl<'c, 'm> Gen<'c, 'm> {
         self.ir.i32t.into()
     }
 
-    /// Address of buffer `id` (loaded from the ctx table).
+    /// Address of buffer `id`, loaded from the ctx table: 8-byte aligned and
+    /// invariant while a kernel runs, so LLVM loads it once however many
+    /// stores the kernel makes in between.
     fn buf(&self, id: usize) -> PointerValue<'c> {
         let ir = &self.ir;
         let ctx = self.ctx.expect("ctx");
         let a = ir.load_i(ir.i64t, ctx, ir.i64c(id as i64));
+        if let Some(load) = a.as_instruction() {
+            let invariant = ir.cx.get_kind_id("invariant.load");
+            let marked = load
+                .set_alignment(8)
+                .and_then(|()| load.set_metadata(ir.cx.metadata_node(&[]), invariant));
+            debug_assert!(marked.is_ok(), "a load takes alignment and metadata");
+        }
         ir.b.build_int_to_ptr(a, ir.gptr, "").unwrap()
     }
     fn ld_real(&self, id: usize, idx: IntValue<'c>) -> FloatValue<'c> {
