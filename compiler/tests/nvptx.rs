@@ -396,6 +396,31 @@ fn chunked_inputs_sources_and_traces_match_reference_for_any_chunk() {
     }
 }
 
+/// The kernels a step launches (the kernels' docs): an align-post
+/// projection's synapse dynamics run inside the neuron kernel (their element
+/// is the post neuron), a per-synapse projection's in their own kernel;
+/// `on_pre` in an events kernel either way.
+#[test]
+fn align_post_dynamics_run_in_the_neuron_kernel() {
+    use nvptx::kernels::{kernel_list, KernelKind as K};
+    use snnc::ir::SynapseLayout;
+    use snnc_runtime::rng::Distribution;
+    let launches = |layout| {
+        kernel_list(&run_support::expon_net(
+            layout,
+            Distribution::Constant(5e-4),
+        ))
+    };
+    assert_eq!(
+        launches(SynapseLayout::AlignPost),
+        [K::Prepare, K::Neurons, K::Events(0), K::Advance]
+    );
+    assert_eq!(
+        launches(SynapseLayout::PerSynapse),
+        [K::Prepare, K::Neurons, K::Syn(0), K::Events(0), K::Advance]
+    );
+}
+
 #[test]
 fn ring_and_layout_sizes() {
     use nvptx::driver::{layout, ring_slots};

@@ -24,12 +24,17 @@
 //! * `snn_prepare`: zero this step's spike counters.
 //! * `snn_neurons`: every population in one launch (thread ranges per
 //!   population, as GeNN's merged groups), one thread per (batch, neuron):
-//!   currents (align-post outputs inline, per-synapse outputs by walking the
-//!   column index: deterministic, no atomics), injections, integration,
-//!   refractory, threshold, reset, and spike compaction (atomic counter into
-//!   the population's index list of this slot).
-//! * `snn_syn_k`: synapse dynamics, one thread per (batch, x), lowered from
-//!   the step program's kernel ([`crate::kernel`], as `on_pre` below).
+//!   the step program's kernels over that population's neurons, in program
+//!   order (currents, injections, the update with its refractory count,
+//!   threshold and reset), with the synapse kernels whose element is that
+//!   neuron fused in: every projection's output (align-post inline,
+//!   per-synapse by walking the column index: deterministic, no atomics) and
+//!   align-post synapse dynamics. `EmitSpike` is spike compaction (atomic
+//!   counter into the population's index list of this slot).
+//! * `snn_syn_k`: per-synapse dynamics, one thread per (batch, synapse).
+//! * Every kernel's statements are lowered from the step program
+//!   ([`crate::kernel`]) by one walker: locals are entry-block slots, `If`
+//!   real branches, and each place is addressed for its element.
 //! * `snn_events_k`: one thread per (delay class, batch, spike of that slot):
 //!   walks the presynaptic row, runs `on_pre`; additions to shared targets
 //!   (align-post state, post-synaptic state) are atomic float adds. With
@@ -43,18 +48,17 @@
 use std::collections::HashMap;
 
 use inkwell::module::Linkage;
-use inkwell::types::BasicTypeEnum;
+use inkwell::types::{BasicTypeEnum, FloatType};
 use inkwell::values::{FloatValue, FunctionValue, IntValue, PointerValue};
 use inkwell::{FloatPredicate as P, IntPredicate as I};
 
 use super::llvm::Ir;
 use super::math::MathLib;
 use super::philox;
-use crate::ir::SYNAPSE_KEY_BIT;
 use crate::ir::{
-    AssignOp, BinaryOp, Connect, Expr, Handle, Method, Module, Ode, SynapseLayout, UnaryOp, Var,
+    Arena, AssignOp, BinaryOp, Connect, Expr, Handle, Module, SynapseLayout, UnaryOp, Var,
 };
-use crate::kernel::{Domain, Phase, Place, StepProgram, Stmt, Target};
+use crate::kernel::{Cond, Domain, Kernel, Phase, Place, StepProgram, Stmt};
 use snnc_runtime::rng::{key_for, Purpose};
 use snnc_runtime::synapse_values::{Delays, SynapseTable, Weights};
 
@@ -288,17 +292,20 @@ impl KernelKind {
     }
 }
 
-/// The kernels to launch each step.
+/// The kernels to launch each step: the step program's synapse dynamics
+/// not fused into the neuron kernel, and its non-empty `on_pre` kernels.
 pub fn kernel_list(m: &Module) -> Vec<KernelKind> {
+    let program = crate::kernel::schedule_module(m);
     let mut v = vec![KernelKind::Prepare, KernelKind::Neurons];
-    for (k, j) in m.projections.iter().enumerate() {
-        if !j.synapse.odes.is_empty() {
-            v.push(KernelKind::Syn(k));
-        }
-    }
-    for (k, j) in m.projections.iter().enumerate() {
-        if !j.synapse.on_pre.is_empty() {
-            v.push(KernelKind::Events(k));
+    for kernel in &program.kernels {
+        match (kernel.phase, kernel.domain) {
+            (Phase::SynapseDynamics, Domain::Synapses { proj }) if !fused(m, kernel) => {
+                v.push(KernelKind::Syn(proj as usize));
+            }
+            (Phase::Events, Domain::PreEvents { proj }) if !kernel.body.is_empty() => {
+                v.push(KernelKind::Events(proj as usize));
+            }
+            _ => {}
         }
     }
     v.push(KernelKind::Advance);
@@ -315,60 +322,83 @@ pub fn neuron_offsets(m: &Module, nb: u32) -> Vec<u64> {
     off
 }
 
-/// Which variables an environment provides (the reference's `NeuronEnv` /
-/// `SynEnv`): provided-but-absent reads are 0, others NaN.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Kind {
-    Neuron,
-    Syn,
-}
-
-#[derive(Clone)]
-struct Env<'c> {
-    kind: Kind,
-    /// `State(i)` (neuron) or `Syn(i)` (synapse).
-    states: Vec<FloatValue<'c>>,
-    vars: HashMap<Var, FloatValue<'c>>,
-    key: [u32; 2],
-    index: IntValue<'c>,
-    step: IntValue<'c>,
-    batch: IntValue<'c>,
-}
-
-impl<'c> Env<'c> {
-    fn with_states(&self, s: Vec<FloatValue<'c>>) -> Self {
-        let mut e = self.clone();
-        e.states = s;
-        e
-    }
-}
-
-/// The generator: one LLVM module holding every kernel.
-/// One element of a synapse kernel: batch item `b`, stored state element
-/// `x` (post neuron for align-post, else the synapse), its post neuron, its
-/// presynaptic neuron where the code reads `pre.X`, and (events) the weight.
+/// One element of a synapse-domain kernel: batch item `b`, stored state
+/// element `x` (post neuron for align-post, else the synapse) of the `len`
+/// stored, its post neuron, its presynaptic neuron where the code reads
+/// `pre.X`, and (events) the weight.
 #[derive(Clone, Copy)]
 struct SynapseSite<'c> {
     k: usize,
     b: IntValue<'c>,
     x: IntValue<'c>,
+    len: IntValue<'c>,
     target: IntValue<'c>,
     src: Option<IntValue<'c>>,
     weight: Option<FloatValue<'c>>,
 }
 
+/// The element a kernel body runs for: what its loads and stores address
+/// (the [`Domain`] docs; the reference's `Element`).
+#[derive(Clone, Copy)]
+enum Element<'c> {
+    /// Neuron `i` of population `pop`, batch item `b`.
+    Neuron {
+        pop: usize,
+        b: IntValue<'c>,
+        i: IntValue<'c>,
+    },
+    Synapse(SynapseSite<'c>),
+}
+
+impl<'c> Element<'c> {
+    /// The index its draws are keyed by.
+    fn index(self) -> IntValue<'c> {
+        match self {
+            Element::Neuron { i, .. } => i,
+            Element::Synapse(s) => s.x,
+        }
+    }
+    fn batch(self) -> IntValue<'c> {
+        match self {
+            Element::Neuron { b, .. } => b,
+            Element::Synapse(s) => s.b,
+        }
+    }
+}
+
+/// One element running one kernel's body.
+struct Frame<'c> {
+    element: Element<'c>,
+    /// The key of the kernel's random stream.
+    key: [u32; 2],
+    /// The kernel's locals: entry-block slots of the real type.
+    locals: Vec<PointerValue<'c>>,
+}
+
+/// Where a memory variable lives: its address, its type, and whether other
+/// elements of the kernel share it (additions to it are then atomic).
+struct Slot<'c> {
+    ptr: PointerValue<'c>,
+    ty: FloatType<'c>,
+    shared: bool,
+}
+
+/// The generator: one LLVM module holding every kernel.
 pub struct Gen<'c, 'm> {
     pub ir: Ir<'c>,
     math: MathLib<'c>,
-    /// The module, its expressions those of `program` (a superset).
+    /// The module: sizes, layouts, parameter values.
     m: &'m Module,
-    /// The step program: synapse dynamics and `on_pre` are lowered from it.
+    /// The step program: every kernel's statements are lowered from it.
     program: &'m StepProgram,
     plan: &'m Plan,
     /// Real type.
-    rt: inkwell::types::FloatType<'c>,
+    rt: FloatType<'c>,
     func: Option<FunctionValue<'c>>,
     ctx: Option<PointerValue<'c>>,
+    /// While a neuron's thread is generated: per projection onto it, its
+    /// output sum (an f64 slot of the thread, as the reference keeps it).
+    sums: Vec<Option<PointerValue<'c>>>,
 }
 
 impl<'c, 'm> Gen<'c, 'm> {
@@ -383,6 +413,7 @@ impl<'c, 'm> Gen<'c, 'm> {
             rt,
             func: None,
             ctx: None,
+            sums: Vec::new(),
         }
     }
 
@@ -399,18 +430,24 @@ impl<'c, 'm> Gen<'c, 'm> {
         self.ir.i32t.into()
     }
 
-    /// Address of buffer `id` (loaded from the ctx table).
+    /// Address of buffer `id`, loaded from the ctx table: 8-byte aligned and
+    /// invariant while a kernel runs, so LLVM loads it once however many
+    /// stores the kernel makes in between.
     fn buf(&self, id: usize) -> PointerValue<'c> {
         let ir = &self.ir;
         let ctx = self.ctx.expect("ctx");
         let a = ir.load_i(ir.i64t, ctx, ir.i64c(id as i64));
+        if let Some(load) = a.as_instruction() {
+            let invariant = ir.cx.get_kind_id("invariant.load");
+            let marked = load
+                .set_alignment(8)
+                .and_then(|()| load.set_metadata(ir.cx.metadata_node(&[]), invariant));
+            debug_assert!(marked.is_ok(), "a load takes alignment and metadata");
+        }
         ir.b.build_int_to_ptr(a, ir.gptr, "").unwrap()
     }
     fn ld_real(&self, id: usize, idx: IntValue<'c>) -> FloatValue<'c> {
         self.ir.load_f(self.rt, self.buf(id), idx)
-    }
-    fn st_real(&self, id: usize, idx: IntValue<'c>, v: FloatValue<'c>) {
-        self.ir.store_at(self.rty(), self.buf(id), idx, v);
     }
     /// A u32 element, zero-extended to i64.
     fn ld_u32(&self, id: usize, idx: IntValue<'c>) -> IntValue<'c> {
@@ -437,179 +474,388 @@ impl<'c, 'm> Gen<'c, 'm> {
         ir.to_real(t, self.rt)
     }
 
-    // ---- expressions --------------------------------------------------------
+    // ---- places and expressions ---------------------------------------------
 
-    fn load(&self, env: &Env<'c>, v: Var) -> FloatValue<'c> {
-        let own = match (env.kind, v) {
-            (Kind::Neuron, Var::State(i)) | (Kind::Syn, Var::Syn(i)) => Some(i),
+    /// `(q·nb + b)·len + x`: element `x` of row `q`, batch item `b`.
+    fn at(&self, q: u32, b: IntValue<'c>, len: IntValue<'c>, x: IntValue<'c>) -> IntValue<'c> {
+        let qb = self
+            .ir
+            .iadd(self.ir.i64c(i64::from(q) * i64::from(self.plan.nb)), b);
+        self.ir.iadd(self.ir.imul(qb, len), x)
+    }
+
+    fn pop_len(&self, pop: usize) -> IntValue<'c> {
+        self.ir.i64c(i64::from(self.m.populations[pop].size))
+    }
+
+    /// Where memory variable `v` of element `el` lives (`None`: not in
+    /// memory for this element).
+    fn slot(&self, el: Element<'c>, v: Var) -> Option<Slot<'c>> {
+        let real = |buf: usize, idx: IntValue<'c>, shared: bool| Slot {
+            ptr: self.ir.gep(self.rty(), self.buf(buf), idx),
+            ty: self.rt,
+            shared,
+        };
+        match (v, el) {
+            (Var::Sum(k), _) => self
+                .sums
+                .get(k as usize)
+                .copied()
+                .flatten()
+                .map(|ptr| Slot {
+                    ptr,
+                    ty: self.ir.f64t,
+                    shared: false,
+                }),
+            (Var::State(q), Element::Neuron { pop, b, i }) => {
+                let idx = self.at(q, b, self.pop_len(pop), i);
+                Some(real(self.plan.pops[pop].st, idx, false))
+            }
+            (Var::Current(c), Element::Neuron { pop, b, i }) => {
+                let idx = self.at(c, b, self.pop_len(pop), i);
+                Some(real(self.plan.pops[pop].cur, idx, false))
+            }
+            (Var::Syn(q), Element::Synapse(s)) => {
+                let align = self.m.projections[s.k].synapse.layout == SynapseLayout::AlignPost;
+                let idx = self.at(q, s.b, s.len, s.x);
+                Some(real(self.plan.projs[s.k].syn, idx, align))
+            }
+            (Var::PostState(q) | Var::PostCurrent(q), Element::Synapse(s)) => {
+                let post = self.m.projections[s.k].post as usize;
+                let pb = &self.plan.pops[post];
+                let buf = if matches!(v, Var::PostState(_)) {
+                    pb.st
+                } else {
+                    pb.cur
+                };
+                let idx = self.at(q, s.b, self.pop_len(post), s.target);
+                Some(real(buf, idx, true))
+            }
+            (Var::PreState(q), Element::Synapse(s)) => s.src.map(|src| {
+                let pre = self.m.projections[s.k].pre as usize;
+                let idx = self.at(q, s.b, self.pop_len(pre), src);
+                real(self.plan.pops[pre].st, idx, true)
+            }),
             _ => None,
-        };
-        if let Some(i) = own {
-            return env.states.get(i as usize).copied().unwrap_or(self.r(0.0));
         }
-        if let Some(x) = env.vars.get(&v) {
-            return *x;
+    }
+
+    /// The value of `v` for the element where the builder stands (memory
+    /// as the statements before left it). Variables the element has but
+    /// does not hold here read 0, others NaN (as the reference).
+    fn load(&self, fr: &Frame<'c>, v: Var) -> FloatValue<'c> {
+        if let Some(s) = self.slot(fr.element, v) {
+            let x = self.ir.ld_f(s.ty, s.ptr);
+            return if s.ty == self.rt {
+                x
+            } else {
+                self.ir.to_real(x, self.rt)
+            };
         }
-        let provided = match env.kind {
-            Kind::Neuron => matches!(
-                v,
-                Var::State(_) | Var::Current(_) | Var::Param(_) | Var::Input(_)
-            ),
-            Kind::Syn => matches!(
-                v,
-                Var::Syn(_)
-                    | Var::SynParam(_)
-                    | Var::PostState(_)
-                    | Var::PostCurrent(_)
-                    | Var::PreState(_)
-                    | Var::Weight
-            ),
-        };
-        match v {
-            Var::Time => self.time(env.step),
-            Var::Dt => self.r(self.m.dt),
-            _ if provided => self.r(0.0),
+        match (v, fr.element) {
+            (Var::Local(l), _) => self.ir.ld_f(self.rt, fr.locals[l as usize]),
+            (Var::Time, _) => self.time(self.step()),
+            (Var::Dt, _) => self.r(self.m.dt),
+            (Var::Param(q), Element::Neuron { pop, b, .. }) => {
+                let idx = self
+                    .ir
+                    .iadd(self.ir.i64c(i64::from(q) * i64::from(self.plan.nb)), b);
+                self.ld_real(self.plan.pops[pop].prm, idx)
+            }
+            (Var::Input(x), Element::Neuron { pop, b, i }) => self.input(x as usize, pop, b, i),
+            (Var::SynParam(q), Element::Synapse(s)) => {
+                let params = &self.m.projections[s.k].synapse.params;
+                self.r(params.get(q as usize).map_or(0.0, |p| p.value))
+            }
+            (Var::Weight, Element::Synapse(s)) => s.weight.unwrap_or(self.r(0.0)),
+            (Var::Sum(_), _)
+            | (Var::PreState(_), Element::Synapse(_))
+            | (Var::State(_) | Var::Current(_), Element::Neuron { .. }) => self.r(0.0),
             _ => self.r(f64::NAN),
         }
     }
 
-    fn expr(&mut self, h: Handle<Expr>, env: &Env<'c>) -> FloatValue<'c> {
-        let e = self.m.exprs[h].clone();
+    /// Array input `x` at this step for neuron `i` of `pop`, batch item `b`
+    /// (`inp[step % W][b][i]`); 0 for another population's input or a
+    /// spike train.
+    fn input(&self, x: usize, pop: usize, b: IntValue<'c>, i: IntValue<'c>) -> FloatValue<'c> {
+        let ours = self
+            .m
+            .inputs
+            .get(x)
+            .is_some_and(|inp| inp.population as usize == pop);
+        match self.plan.inputs.get(x).copied().flatten() {
+            Some(id) if ours => {
+                let w = self.ir.urem(self.step(), self.window());
+                let wb = self
+                    .ir
+                    .iadd(self.ir.imul(w, self.ir.i64c(i64::from(self.plan.nb))), b);
+                let idx = self.ir.iadd(self.ir.imul(wb, self.pop_len(pop)), i);
+                self.ld_real(id, idx)
+            }
+            _ => self.r(0.0),
+        }
+    }
+
+    /// Expression `h` of the program for the frame's element.
+    fn value(&mut self, h: Handle<Expr>, fr: &Frame<'c>) -> FloatValue<'c> {
+        let mut memo = HashMap::new();
+        self.expr(h, fr, &mut memo)
+    }
+
+    fn expr(
+        &mut self,
+        h: Handle<Expr>,
+        fr: &Frame<'c>,
+        memo: &mut HashMap<Handle<Expr>, FloatValue<'c>>,
+    ) -> FloatValue<'c> {
+        if let Some(&v) = memo.get(&h) {
+            return v;
+        }
+        let e = self.program.exprs[h].clone();
         let rt = self.rt;
-        match e {
+        let v = match e {
             Expr::Const(v) => self.r(v),
-            Expr::Load(v) => self.load(env, v),
+            Expr::Load(v) => self.load(fr, v),
             Expr::Unary(UnaryOp::Neg, x) => {
-                let x = self.expr(x, env);
+                let x = self.expr(x, fr, memo);
                 self.ir.fneg(x)
             }
             Expr::Unary(UnaryOp::Not, x) => {
-                let x = self.expr(x, env);
+                let x = self.expr(x, fr, memo);
                 let c = self.ir.fcmp(P::OEQ, x, self.r(0.0));
                 self.ir.truth(c, rt)
             }
             Expr::Binary(op, x, y) => {
-                let l = self.expr(x, env);
-                let r = self.expr(y, env);
-                let ir = &self.ir;
-                let z = self.r(0.0);
-                match op {
-                    BinaryOp::Add => ir.fadd(l, r),
-                    BinaryOp::Sub => ir.fsub(l, r),
-                    BinaryOp::Mul => ir.fmul(l, r),
-                    BinaryOp::Div => ir.fdiv(l, r),
-                    BinaryOp::Pow => {
-                        let (a, b) = (ir.to_f64(l), ir.to_f64(r));
-                        let v = self.math.pow(&self.ir, a, b);
-                        self.ir.to_real(v, rt)
-                    }
-                    BinaryOp::Lt => ir.truth(ir.fcmp(P::OLT, l, r), rt),
-                    BinaryOp::Le => ir.truth(ir.fcmp(P::OLE, l, r), rt),
-                    BinaryOp::Gt => ir.truth(ir.fcmp(P::OGT, l, r), rt),
-                    BinaryOp::Ge => ir.truth(ir.fcmp(P::OGE, l, r), rt),
-                    BinaryOp::Eq => ir.truth(ir.fcmp(P::OEQ, l, r), rt),
-                    BinaryOp::Ne => ir.truth(ir.fcmp(P::UNE, l, r), rt),
-                    // Operands are pure, so evaluating both is the short-circuit's value.
-                    BinaryOp::And => {
-                        let c = ir.and(ir.fcmp(P::UNE, l, z), ir.fcmp(P::UNE, r, z));
-                        ir.truth(c, rt)
-                    }
-                    BinaryOp::Or => {
-                        let c = ir.or(ir.fcmp(P::UNE, l, z), ir.fcmp(P::UNE, r, z));
-                        ir.truth(c, rt)
-                    }
-                    // f64::min/max: the non-NaN operand when one is NaN.
-                    BinaryOp::Min => ir.intr2("llvm.minnum", l, r),
-                    BinaryOp::Max => ir.intr2("llvm.maxnum", l, r),
-                }
+                let l = self.expr(x, fr, memo);
+                let r = self.expr(y, fr, memo);
+                self.binary(op, l, r)
             }
             Expr::Math(op, x) => {
-                let x = self.expr(x, env);
+                let x = self.expr(x, fr, memo);
                 let x = self.ir.to_f64(x);
                 let v = self.math.apply(&self.ir, op, x);
                 self.ir.to_real(v, rt)
             }
             Expr::Select(c, x, y) => {
-                let c = self.expr(c, env);
-                let a = self.expr(x, env);
-                let b = self.expr(y, env);
+                let c = self.expr(c, fr, memo);
+                let a = self.expr(x, fr, memo);
+                let b = self.expr(y, fr, memo);
                 let t = self.ir.fcmp(P::UNE, c, self.r(0.0));
                 self.ir.fsel(t, a, b)
             }
             Expr::Random { kind, slot } => {
+                let el = fr.element;
+                let step = self.ir.trunc32(self.step());
                 let v = philox::keyed_draw(
                     &self.ir,
                     &mut self.math,
-                    env.key,
+                    fr.key,
                     kind,
                     slot,
-                    env.index,
-                    env.step,
-                    env.batch,
+                    self.ir.trunc32(el.index()),
+                    step,
+                    self.ir.trunc32(el.batch()),
                     self.rt == self.ir.f32t,
                 );
                 self.ir.to_real(v, rt)
             }
+        };
+        memo.insert(h, v);
+        v
+    }
+
+    fn binary(&mut self, op: BinaryOp, l: FloatValue<'c>, r: FloatValue<'c>) -> FloatValue<'c> {
+        let rt = self.rt;
+        let ir = &self.ir;
+        let z = self.r(0.0);
+        match op {
+            BinaryOp::Add => ir.fadd(l, r),
+            BinaryOp::Sub => ir.fsub(l, r),
+            BinaryOp::Mul => ir.fmul(l, r),
+            BinaryOp::Div => ir.fdiv(l, r),
+            BinaryOp::Pow => {
+                let (a, b) = (ir.to_f64(l), ir.to_f64(r));
+                let v = self.math.pow(&self.ir, a, b);
+                self.ir.to_real(v, rt)
+            }
+            BinaryOp::Lt => ir.truth(ir.fcmp(P::OLT, l, r), rt),
+            BinaryOp::Le => ir.truth(ir.fcmp(P::OLE, l, r), rt),
+            BinaryOp::Gt => ir.truth(ir.fcmp(P::OGT, l, r), rt),
+            BinaryOp::Ge => ir.truth(ir.fcmp(P::OGE, l, r), rt),
+            BinaryOp::Eq => ir.truth(ir.fcmp(P::OEQ, l, r), rt),
+            BinaryOp::Ne => ir.truth(ir.fcmp(P::UNE, l, r), rt),
+            // Operands are pure, so evaluating both is the short-circuit's value.
+            BinaryOp::And => {
+                let c = ir.and(ir.fcmp(P::UNE, l, z), ir.fcmp(P::UNE, r, z));
+                ir.truth(c, rt)
+            }
+            BinaryOp::Or => {
+                let c = ir.or(ir.fcmp(P::UNE, l, z), ir.fcmp(P::UNE, r, z));
+                ir.truth(c, rt)
+            }
+            // f64::min/max: the non-NaN operand when one is NaN.
+            BinaryOp::Min => ir.intr2("llvm.minnum", l, r),
+            BinaryOp::Max => ir.intr2("llvm.maxnum", l, r),
         }
     }
 
-    /// New values of the ODE states (the schemes of `kernel::schedule`).
-    fn integrate(&mut self, odes: &[Ode], env: &Env<'c>) -> Vec<FloatValue<'c>> {
-        let s0 = env.states.clone();
-        let mut out = s0.clone();
-        let dt = self.r(self.m.dt);
-        for o in odes {
-            if let Some(u) = o.update {
-                out[o.state as usize] = self.expr(u, env);
+    // ---- statements ---------------------------------------------------------------
+
+    /// `kernel`'s body for one element, its locals starting at 0.
+    fn run(&mut self, kernel: &Kernel, element: Element<'c>) {
+        let zero = self.r(0.0);
+        let locals = (0..kernel.locals).map(|_| self.var(zero)).collect();
+        let fr = Frame {
+            element,
+            key: self.key(kernel.draws),
+            locals,
+        };
+        self.statements(&kernel.body, &fr);
+    }
+
+    fn statements(&mut self, body: &[Stmt], fr: &Frame<'c>) {
+        for stmt in body {
+            match stmt {
+                Stmt::Let { local, value } => {
+                    let v = self.value(*value, fr);
+                    self.ir.st(fr.locals[*local as usize], v);
+                }
+                Stmt::Store { place, op, value } => {
+                    let v = self.value(*value, fr);
+                    self.store(fr.element, *place, *op, v);
+                }
+                Stmt::If {
+                    cond,
+                    then,
+                    otherwise,
+                } => {
+                    let c = self.cond(cond, fr);
+                    self.branch(c, &mut |g| g.statements(then, fr), &mut |g| {
+                        g.statements(otherwise, fr)
+                    });
+                }
+                Stmt::EmitSpike => self.emit_spike(fr.element),
+                Stmt::SetRefractory { duration } => {
+                    let v = self.value(*duration, fr);
+                    self.set_refractory(fr.element, v);
+                }
+                Stmt::CountDownRefractory => self.count_down(fr.element),
             }
         }
-        let Some(method) = odes.iter().map(|o| o.method).find(|m| *m != Method::Exact) else {
-            return out;
+    }
+
+    /// `place = v` or `place += v`; additions to a place other elements of
+    /// the kernel share are atomic.
+    fn store(&mut self, el: Element<'c>, place: Place, op: AssignOp, v: FloatValue<'c>) {
+        let var = match place {
+            Place::State(q) => Var::State(q),
+            Place::Current(c) => Var::Current(c),
+            Place::Syn(q) => Var::Syn(q),
+            Place::PostState(q) => Var::PostState(q),
+            Place::Sum(k) => Var::Sum(k),
         };
-        let others: Vec<&Ode> = odes.iter().filter(|o| o.update.is_none()).collect();
-        let f = |g: &mut Self, s: &[FloatValue<'c>]| -> Vec<FloatValue<'c>> {
-            let e = env.with_states(s.to_vec());
-            others.iter().map(|o| g.expr(o.rhs, &e)).collect()
+        let Some(s) = self.slot(el, var) else { return };
+        let v = if s.ty == self.rt {
+            v
+        } else {
+            self.ir.to_f64(v)
         };
-        let shifted = |g: &Self, k: &[FloatValue<'c>], h: FloatValue<'c>| -> Vec<FloatValue<'c>> {
-            let mut s = s0.clone();
-            for (o, d) in others.iter().zip(k) {
-                let i = o.state as usize;
-                s[i] = g.ir.fadd(s[i], g.ir.fmul(h, *d));
+        match (op, s.shared) {
+            (AssignOp::Add, true) => self.ir.atomic_fadd(s.ptr, v),
+            (AssignOp::Add, false) => {
+                let old = self.ir.ld_f(s.ty, s.ptr);
+                self.ir.st(s.ptr, self.ir.fadd(old, v));
             }
-            s
-        };
-        let half = self.ir.fdiv(dt, self.r(2.0));
-        let k1 = f(self, &s0);
-        let incr = match method {
-            Method::Euler | Method::Exact => k1,
-            Method::Rk2 => {
-                let s = shifted(self, &k1, half);
-                f(self, &s)
-            }
-            Method::Rk4 => {
-                let s = shifted(self, &k1, half);
-                let k2 = f(self, &s);
-                let s = shifted(self, &k2, half);
-                let k3 = f(self, &s);
-                let s = shifted(self, &k3, dt);
-                let k4 = f(self, &s);
-                let ir = &self.ir;
-                (0..k1.len())
-                    .map(|i| {
-                        let a = ir.fadd(k1[i], ir.fmul(self.r(2.0), k2[i]));
-                        let a = ir.fadd(a, ir.fmul(self.r(2.0), k3[i]));
-                        let a = ir.fadd(a, k4[i]);
-                        ir.fdiv(a, self.r(6.0))
-                    })
-                    .collect()
-            }
-        };
-        for (o, d) in others.iter().zip(incr) {
-            let i = o.state as usize;
-            out[i] = self.ir.fadd(s0[i], self.ir.fmul(dt, d));
+            (AssignOp::Set, _) => self.ir.st(s.ptr, v),
         }
-        out
+    }
+
+    fn cond(&mut self, cond: &Cond, fr: &Frame<'c>) -> IntValue<'c> {
+        match cond {
+            Cond::Nonzero(h) => {
+                let v = self.value(*h, fr);
+                self.ir.fcmp(P::UNE, v, self.r(0.0))
+            }
+            Cond::Refractory => match self.refractory_index(fr.element) {
+                Some((rf, idx)) => {
+                    let left = self.ld_u32(rf, idx);
+                    self.ir.icmp(I::UGT, left, self.ir.i64c(0))
+                }
+                None => self.ir.cx.bool_type().const_zero(),
+            },
+            Cond::AllFinite(locals) => {
+                let mut all = self.ir.cx.bool_type().const_all_ones();
+                for &l in locals {
+                    let v = self.ir.ld_f(self.rt, fr.locals[l as usize]);
+                    let size = self.ir.intr1("llvm.fabs", v);
+                    let finite = self.ir.fcmp(P::OLT, size, self.r(f64::INFINITY));
+                    all = self.ir.and(all, finite);
+                }
+                all
+            }
+        }
+    }
+
+    /// A neuron's refractory counter: its buffer and index.
+    fn refractory_index(&self, el: Element<'c>) -> Option<(usize, IntValue<'c>)> {
+        match el {
+            Element::Neuron { pop, b, i } => {
+                let idx = self.ir.iadd(self.ir.imul(b, self.pop_len(pop)), i);
+                Some((self.plan.pops[pop].rf, idx))
+            }
+            Element::Synapse(_) => None,
+        }
+    }
+
+    /// The neuron joins this step's spike list of its population (atomic
+    /// counter of the slot, then its index at the place reserved).
+    fn emit_spike(&mut self, el: Element<'c>) {
+        let Element::Neuron { pop, b, i } = el else {
+            return;
+        };
+        let pb = &self.plan.pops[pop];
+        let slot = self.ir.urem(self.step(), self.slots());
+        let ci = self
+            .ir
+            .iadd(self.ir.imul(slot, self.ir.i64c(i64::from(self.plan.nb))), b);
+        let cp = self.ir.gep(self.u32ty(), self.buf(pb.cnt), ci);
+        let pos = self.ir.atomic_iadd(cp, self.ir.i32c(1));
+        let li = self
+            .ir
+            .iadd(self.ir.imul(ci, self.pop_len(pop)), self.ir.zext64(pos));
+        self.st_u32(pb.spk, li, i);
+    }
+
+    /// The counter set to `round(duration / dt)` steps, 0 where that is not
+    /// finite and positive, at most `u32::MAX`.
+    fn set_refractory(&mut self, el: Element<'c>, duration: FloatValue<'c>) {
+        let Some((rf, idx)) = self.refractory_index(el) else {
+            return;
+        };
+        let ir = &self.ir;
+        let v = ir.fdiv(ir.to_f64(duration), ir.f(self.m.dt));
+        let ok = ir.and(
+            ir.fcmp(P::OLT, ir.intr1("llvm.fabs", v), ir.f(f64::INFINITY)),
+            ir.fcmp(P::OGT, v, ir.f(0.0)),
+        );
+        let capped = ir.intr2("llvm.minnum", v, ir.f(f64::from(u32::MAX)));
+        let steps = ir.intr1("llvm.round", ir.fsel(ok, capped, ir.f(0.0)));
+        self.st_u32(rf, idx, self.ir.fptosi(steps));
+    }
+
+    /// One refractory step passes (the counter stays at 0).
+    fn count_down(&mut self, el: Element<'c>) {
+        let Some((rf, idx)) = self.refractory_index(el) else {
+            return;
+        };
+        let left = self.ld_u32(rf, idx);
+        let zero = self.ir.i64c(0);
+        let above = self.ir.icmp(I::UGT, left, zero);
+        let next = self
+            .ir
+            .isel(above, self.ir.isub(left, self.ir.i64c(1)), zero);
+        self.st_u32(rf, idx, next);
     }
 
     // ---- kernel scaffolding -----------------------------------------------------
@@ -696,12 +942,26 @@ impl<'c, 'm> Gen<'c, 'm> {
 
     /// `if c { then() }`, continuing after.
     fn when(&mut self, c: IntValue<'c>, then: &mut dyn FnMut(&mut Self)) {
+        self.branch(c, then, &mut |_| {});
+    }
+
+    /// `if c { then() } else { otherwise() }`, continuing after.
+    fn branch(
+        &mut self,
+        c: IntValue<'c>,
+        then: &mut dyn FnMut(&mut Self),
+        otherwise: &mut dyn FnMut(&mut Self),
+    ) {
         let f = self.f();
         let t = self.ir.block(f, "then");
+        let e = self.ir.block(f, "else");
         let j = self.ir.block(f, "join");
-        self.ir.cbr(c, t, j);
+        self.ir.cbr(c, t, e);
         self.ir.at(t);
         then(self);
+        self.ir.br(j);
+        self.ir.at(e);
+        otherwise(self);
         self.ir.br(j);
         self.ir.at(j);
     }
@@ -807,249 +1067,78 @@ impl<'c, 'm> Gen<'c, 'm> {
         }
     }
 
-    /// One (batch item, neuron) of population `p`: steps 1–3.
+    /// One (batch item, neuron) of population `p`: the step program's
+    /// kernels whose elements are its neurons, in program order, with the
+    /// synapse kernels whose element is one of its neurons fused in (see
+    /// [`fused`]). Spike-train populations fire from the host.
     fn population(&mut self, p: usize, g: IntValue<'c>) {
+        let program = self.program;
         let m = self.m;
-        let pop = &m.populations[p];
-        let pb = self.plan.pops[p].clone();
-        let nb = i64::from(self.plan.nb);
-        let n = self.ir.i64c(i64::from(pop.size));
+        let n = self.pop_len(p);
         let b = self.ir.udiv(g, n);
         let i = self.ir.urem(g, n);
-        let step = self.step();
-        let step32 = self.ir.trunc32(step);
-        let b32 = self.ir.trunc32(b);
-        let i32v = self.ir.trunc32(i);
-        // (q·nb + b)·len + x
-        let at = |g: &Self, q: usize, len: IntValue<'c>, x: IntValue<'c>| -> IntValue<'c> {
-            let qb = g.ir.iadd(g.ir.i64c(q as i64 * nb), b);
-            g.ir.iadd(g.ir.imul(qb, len), x)
-        };
-        let s0: Vec<FloatValue<'c>> = (0..pop.states.len())
-            .map(|q| self.ld_real(pb.st, at(self, q, n, i)))
+        self.sums = m
+            .projections
+            .iter()
+            .map(|j| (j.post as usize == p).then(|| self.ir.alloca_entry_f(self.f(), self.ir.f64t)))
             .collect();
-        let mut vars = HashMap::new();
-        for q in 0..pop.params.len() {
-            let idx = self.ir.iadd(self.ir.i64c(q as i64 * nb), b);
-            vars.insert(Var::Param(q as u32), self.ld_real(pb.prm, idx));
-        }
-        let mut cur: Vec<FloatValue<'c>> = vec![self.r(0.0); pop.currents.len()];
-
-        // (1) currents: outputs of projections into p, then injections.
-        for (k, j) in m.projections.iter().enumerate() {
-            let Some(out) = &j.output else { continue };
-            if j.post as usize != p {
-                continue;
-            }
-            let jb = self.plan.projs[k].clone();
-            let mut svars = HashMap::new();
-            for (q, v) in j.synapse.params.iter().enumerate() {
-                svars.insert(Var::SynParam(q as u32), self.r(v.value));
-            }
-            for (q, v) in s0.iter().enumerate() {
-                svars.insert(Var::PostState(q as u32), *v);
-            }
-            svars.insert(Var::Weight, self.r(0.0));
-            let key = self.key(Purpose::ModelNoise {
-                population: SYNAPSE_KEY_BIT | k as u32,
-            });
-            let ns = j.synapse.states.len();
-            let add = match j.synapse.layout {
-                SynapseLayout::AlignPost => {
-                    let syn: Vec<_> = (0..ns)
-                        .map(|q| self.ld_real(jb.syn, at(self, q, n, i)))
-                        .collect();
-                    let env = Env {
-                        kind: Kind::Syn,
-                        states: syn,
-                        vars: svars,
-                        key,
-                        index: i32v,
-                        step: step32,
-                        batch: b32,
-                    };
-                    let v = self.expr(out.value, &env);
-                    self.ir.fadd(self.r(0.0), v)
+        for kernel in &program.kernels {
+            match kernel.domain {
+                Domain::Neurons { pop } if pop as usize == p => {
+                    self.run(kernel, Element::Neuron { pop: p, b, i });
                 }
-                SynapseLayout::PerSynapse => {
-                    let acc = self.var(self.r(0.0));
-                    let n_pre = i64::from(m.populations[j.pre as usize].size);
-                    let nsyn = self.ld_u32(jb.rowptr, self.ir.i64c(n_pre));
-                    let lo = self.ld_u32(jb.cptr, i);
-                    let hi = self.ld_u32(jb.cptr, self.ir.iadd(i, self.ir.i64c(1)));
-                    self.range(lo, hi, &mut |g, t| {
-                        let s = g.ld_u32(jb.cidx, t);
-                        let syn: Vec<_> = (0..ns)
-                            .map(|q| g.ld_real(jb.syn, at(g, q, nsyn, s)))
-                            .collect();
-                        let env = Env {
-                            kind: Kind::Syn,
-                            states: syn,
-                            vars: svars.clone(),
-                            key,
-                            index: g.ir.trunc32(s),
-                            step: step32,
-                            batch: b32,
-                        };
-                        let v = g.expr(out.value, &env);
-                        let a = g.ir.ld_f(g.rt, acc);
-                        let a = g.ir.fadd(a, v);
-                        g.ir.st(acc, a);
-                    });
-                    self.ir.ld_f(self.rt, acc)
+                Domain::Synapses { proj }
+                    if m.projections[proj as usize].post as usize == p && fused(m, kernel) =>
+                {
+                    self.post_synapses(kernel, proj as usize, b, i);
                 }
-            };
-            let c = out.current as usize;
-            if c < cur.len() {
-                cur[c] = self.ir.fadd(cur[c], add);
+                _ => {}
             }
         }
-        for (k, inj) in m.injections.iter().enumerate() {
-            if inj.population as usize != p {
-                continue;
-            }
-            let mut v = vars.clone();
-            for (q, c) in cur.iter().enumerate() {
-                v.insert(Var::Current(q as u32), *c);
-            }
-            for (q, input) in m.inputs.iter().enumerate() {
-                if input.population as usize == p {
-                    if let Some(id) = self.plan.inputs[q] {
-                        // inp[step % W][b][i]
-                        let w = self.ir.urem(step, self.window());
-                        let wb = self.ir.iadd(self.ir.imul(w, self.ir.i64c(nb)), b);
-                        let idx = self.ir.iadd(self.ir.imul(wb, n), i);
-                        v.insert(Var::Input(q as u32), self.ld_real(id, idx));
-                    }
-                }
-            }
-            let env = Env {
-                kind: Kind::Neuron,
-                states: s0.clone(),
-                vars: v,
-                key: self.key(Purpose::Injection {
-                    injection: k as u32,
-                }),
-                index: i32v,
-                step: step32,
-                batch: b32,
-            };
-            let val = self.expr(inj.value, &env);
-            let c = inj.current as usize;
-            if c < cur.len() {
-                cur[c] = self.ir.fadd(cur[c], val);
-            }
-        }
-        for (q, c) in cur.iter().enumerate() {
-            self.st_real(pb.cur, at(self, q, n, i), *c);
-        }
-        if pb.source {
-            return;
-        }
-
-        // (2) integration.
-        let mut v = vars.clone();
-        for (q, c) in cur.iter().enumerate() {
-            v.insert(Var::Current(q as u32), *c);
-        }
-        let env = Env {
-            kind: Kind::Neuron,
-            states: s0.clone(),
-            vars: v,
-            key: self.key(Purpose::ModelNoise {
-                population: p as u32,
-            }),
-            index: i32v,
-            step: step32,
-            batch: b32,
-        };
-        let s1 = self.integrate(&pop.odes, &env);
-        let s1p: Vec<PointerValue<'c>> = s1.iter().map(|v| self.var(*v)).collect();
-
-        // (3) refractory, threshold, reset.
-        let rf_idx = self.ir.iadd(self.ir.imul(b, n), i);
-        let rf = self.ld_u32(pb.rf, rf_idx);
-        let f = self.f();
-        let refr = self.ir.block(f, "refractory");
-        let free = self.ir.block(f, "free");
-        let join = self.ir.block(f, "stored");
-        self.ir
-            .cbr(self.ir.icmp(I::UGT, rf, self.ir.i64c(0)), refr, free);
-        self.ir.at(refr);
-        for &h in &pop.held {
-            if let (Some(p), Some(v)) = (s1p.get(h as usize), s0.get(h as usize)) {
-                self.ir.st(*p, *v);
-            }
-        }
-        self.st_u32(pb.rf, rf_idx, self.ir.isub(rf, self.ir.i64c(1)));
-        self.ir.br(join);
-        self.ir.at(free);
-        let cur_s =
-            |g: &Self| -> Vec<FloatValue<'c>> { s1p.iter().map(|p| g.ir.ld_f(g.rt, *p)).collect() };
-        if let Some(cond) = pop.spike {
-            let e = env.with_states(cur_s(self));
-            let c = self.expr(cond, &e);
-            let mut spiking = self.ir.fcmp(P::UNE, c, self.r(0.0));
-            // A non-finite state never spikes (see back::guard).
-            for v in cur_s(self) {
-                let size = self.ir.intr1("llvm.fabs", v);
-                let finite = self.ir.fcmp(P::OLT, size, self.r(f64::INFINITY));
-                spiking = self.ir.and(spiking, finite);
-            }
-            let spk = pb.spk;
-            let cnt = pb.cnt;
-            self.when(spiking, &mut |g| {
-                // Compaction: reserve a place in this slot's list.
-                let slot = g.ir.urem(step, g.slots());
-                let ci = g.ir.iadd(g.ir.imul(slot, g.ir.i64c(nb)), b);
-                let cp = g.ir.gep(g.u32ty(), g.buf(cnt), ci);
-                let pos = g.ir.atomic_iadd(cp, g.ir.i32c(1));
-                let li = g.ir.iadd(g.ir.imul(ci, n), g.ir.zext64(pos));
-                g.st_u32(spk, li, i);
-                for r in &pop.reset {
-                    let e = env.with_states(cur_s(g));
-                    let v = g.expr(r.value, &e);
-                    if let Var::State(s) = r.target {
-                        if let Some(ptr) = s1p.get(s as usize) {
-                            let nv = match r.op {
-                                AssignOp::Set => v,
-                                AssignOp::Add => g.ir.fadd(g.ir.ld_f(g.rt, *ptr), v),
-                            };
-                            g.ir.st(*ptr, nv);
-                        }
-                    }
-                }
-                if let Some(rfe) = pop.refractory {
-                    let e = env.with_states(cur_s(g));
-                    let v = g.expr(rfe, &e);
-                    let v = g.ir.to_f64(v);
-                    let v = g.ir.fdiv(v, g.ir.f(g.m.dt));
-                    let ok = g.ir.and(
-                        g.ir.fcmp(P::OLT, g.ir.intr1("llvm.fabs", v), g.ir.f(f64::INFINITY)),
-                        g.ir.fcmp(P::OGT, v, g.ir.f(0.0)),
-                    );
-                    let vc = g.ir.intr2("llvm.minnum", v, g.ir.f(f64::from(u32::MAX)));
-                    let vc = g.ir.fsel(ok, vc, g.ir.f(0.0));
-                    let r = g.ir.intr1("llvm.round", vc);
-                    let r = g.ir.fptosi(r);
-                    g.st_u32(pb.rf, rf_idx, r);
-                }
-            });
-        }
-        self.ir.br(join);
-        self.ir.at(join);
-        for (q, p) in s1p.iter().enumerate() {
-            let v = self.ir.ld_f(self.rt, *p);
-            self.st_real(pb.st, at(self, q, n, i), v);
-        }
+        self.sums.clear();
     }
 
+    /// A fused synapse kernel of projection `k` for post neuron `i`: the
+    /// element `i` (align-post) or every synapse onto `i`, in synapse order
+    /// (the column index), so its output sum needs no atomics.
+    fn post_synapses(&mut self, kernel: &Kernel, k: usize, b: IntValue<'c>, i: IntValue<'c>) {
+        let len = self.syn_len(k);
+        if self.m.projections[k].synapse.layout == SynapseLayout::AlignPost {
+            let site = SynapseSite {
+                k,
+                b,
+                x: i,
+                len,
+                target: i,
+                src: None,
+                weight: None,
+            };
+            self.run(kernel, Element::Synapse(site));
+            return;
+        }
+        let jb = self.plan.projs[k].clone();
+        let lo = self.ld_u32(jb.cptr, i);
+        let hi = self.ld_u32(jb.cptr, self.ir.iadd(i, self.ir.i64c(1)));
+        self.range(lo, hi, &mut |g, t| {
+            let s = g.ld_u32(jb.cidx, t);
+            let site = SynapseSite {
+                k,
+                b,
+                x: s,
+                len,
+                target: i,
+                src: g.pre_of(kernel, k, s),
+                weight: None,
+            };
+            g.run(kernel, Element::Synapse(site));
+        });
+    }
+
+    /// Stored synapse state elements of projection `k`.
     fn syn_len(&self, k: usize) -> IntValue<'c> {
         let j = &self.m.projections[k];
         match j.synapse.layout {
-            SynapseLayout::AlignPost => self
-                .ir
-                .i64c(i64::from(self.m.populations[j.post as usize].size)),
+            SynapseLayout::AlignPost => self.pop_len(j.post as usize),
             SynapseLayout::PerSynapse => {
                 let n_pre = i64::from(self.m.populations[j.pre as usize].size);
                 self.ld_u32(self.plan.projs[k].rowptr, self.ir.i64c(n_pre))
@@ -1075,166 +1164,39 @@ impl<'c, 'm> Gen<'c, 'm> {
         lo
     }
 
-    /// `pre.X` loads of projection `k` for presynaptic neuron `src`, batch
-    /// item `b`: the states in `read`.
-    fn pre_vars(
-        &self,
-        k: usize,
-        read: &std::collections::BTreeSet<u32>,
-        b: IntValue<'c>,
-        src: IntValue<'c>,
-        vars: &mut HashMap<Var, FloatValue<'c>>,
-    ) {
-        let pre = self.m.projections[k].pre as usize;
-        let st = self.plan.pops[pre].st;
-        let n_pre = self.ir.i64c(i64::from(self.m.populations[pre].size));
-        let nb = i64::from(self.plan.nb);
-        for &q in read {
-            let qb = self.ir.iadd(self.ir.i64c(i64::from(q) * nb), b);
-            let idx = self.ir.iadd(self.ir.imul(qb, n_pre), src);
-            vars.insert(Var::PreState(q), self.ld_real(st, idx));
-        }
-    }
-
-    fn syn_vars(&self, k: usize) -> HashMap<Var, FloatValue<'c>> {
-        let mut v = HashMap::new();
-        for (q, p) in self.m.projections[k].synapse.params.iter().enumerate() {
-            v.insert(Var::SynParam(q as u32), self.r(p.value));
-        }
-        v
+    /// The presynaptic neuron of stored element `x` of projection `k`,
+    /// where `kernel` reads `pre.X` (per-synapse layout only, see
+    /// ir::validate).
+    fn pre_of(&self, kernel: &Kernel, k: usize, x: IntValue<'c>) -> Option<IntValue<'c>> {
+        let per_synapse = self.m.projections[k].synapse.layout == SynapseLayout::PerSynapse;
+        (per_synapse && reads_pre(&self.program.exprs, &kernel.body)).then(|| self.row_of(k, x))
     }
 
     /// Step 4 for one (batch item, x) of projection `k`: its step-program
-    /// kernel.
+    /// kernel (unless fused into the neuron kernel).
     fn synapses(&mut self, k: usize, g: IntValue<'c>) {
         let program = self.program;
         let domain = Domain::Synapses { proj: k as u32 };
         let Some(kernel) = program.kernel(Phase::SynapseDynamics, domain) else {
             return;
         };
-        let j = &self.m.projections[k];
         let len = self.syn_len(k);
         let b = self.ir.udiv(g, len);
         let x = self.ir.urem(g, len);
-        let (target, src) = match j.synapse.layout {
-            SynapseLayout::AlignPost => (x, None),
-            SynapseLayout::PerSynapse => {
-                let jb = &self.plan.projs[k];
-                let target = self.ld_u32(jb.cols, x);
-                // Only per-synapse states read `pre.X` (see ir::validate).
-                let reads_pre = !crate::ir::info::pre_reads(self.m, k).in_odes.is_empty();
-                (target, reads_pre.then(|| self.row_of(k, x)))
-            }
+        let target = match self.m.projections[k].synapse.layout {
+            SynapseLayout::AlignPost => x,
+            SynapseLayout::PerSynapse => self.ld_u32(self.plan.projs[k].cols, x),
         };
         let site = SynapseSite {
             k,
             b,
             x,
+            len,
             target,
-            src,
+            src: self.pre_of(kernel, k, x),
             weight: None,
         };
-        self.synapse_statements(site, &kernel.body, kernel.locals);
-    }
-
-    /// The statements of a synapse kernel (`Let` and `Store`, all the
-    /// scheduler gives synapse domains) for one element: each statement
-    /// loads what it reads from memory where it stands. Additions to a place
-    /// other elements share (an align-post state, a post neuron's state)
-    /// are atomic.
-    fn synapse_statements(&mut self, site: SynapseSite<'c>, body: &[Stmt], locals: u32) {
-        let m = self.m;
-        let k = site.k;
-        let j = &m.projections[k];
-        let jb = self.plan.projs[k].clone();
-        let post = j.post as usize;
-        let pst = self.plan.pops[post].st;
-        let nb = i64::from(self.plan.nb);
-        let b = site.b;
-        let len = self.syn_len(k);
-        let n_post = self.ir.i64c(i64::from(m.populations[post].size));
-        let align = j.synapse.layout == SynapseLayout::AlignPost;
-        // (q·nb + b)·len + x
-        let at = |g: &Self, q: u32, len: IntValue<'c>, x: IntValue<'c>| -> IntValue<'c> {
-            let qb = g.ir.iadd(g.ir.i64c(i64::from(q) * nb), b);
-            g.ir.iadd(g.ir.imul(qb, len), x)
-        };
-        let key = self.key(Purpose::ModelNoise {
-            population: SYNAPSE_KEY_BIT | k as u32,
-        });
-        let step = self.ir.trunc32(self.step());
-        let mut local: Vec<Option<FloatValue<'c>>> = vec![None; locals as usize];
-        for stmt in body {
-            let Some((value, target)) = stmt.assignment() else {
-                continue;
-            };
-            let used = crate::ir::info::loads(m, &[value]);
-            let syn: Vec<_> = (0..j.synapse.states.len())
-                .map(|q| self.ld_real(jb.syn, at(self, q as u32, len, site.x)))
-                .collect();
-            let mut vars = self.syn_vars(k);
-            for v in &used {
-                match *v {
-                    Var::PostState(q) => {
-                        vars.insert(*v, self.ld_real(pst, at(self, q, n_post, site.target)));
-                    }
-                    Var::PostCurrent(q) => {
-                        let cur = self.plan.pops[post].cur;
-                        vars.insert(*v, self.ld_real(cur, at(self, q, n_post, site.target)));
-                    }
-                    Var::Local(l) => {
-                        if let Some(x) = local.get(l as usize).copied().flatten() {
-                            vars.insert(*v, x);
-                        }
-                    }
-                    _ => {}
-                }
-            }
-            if let Some(src) = site.src {
-                let read = used
-                    .iter()
-                    .filter_map(|v| match v {
-                        Var::PreState(q) => Some(*q),
-                        _ => None,
-                    })
-                    .collect();
-                self.pre_vars(k, &read, b, src, &mut vars);
-            }
-            if let Some(w) = site.weight {
-                vars.insert(Var::Weight, w);
-            }
-            let env = Env {
-                kind: Kind::Syn,
-                states: syn,
-                vars,
-                key,
-                index: self.ir.trunc32(site.x),
-                step,
-                batch: self.ir.trunc32(b),
-            };
-            let v = self.expr(value, &env);
-            let (place, op) = match target {
-                Target::Local(l) => {
-                    local[l as usize] = Some(v);
-                    continue;
-                }
-                Target::Place(place, op) => (place, op),
-            };
-            let (buf, idx, shared) = match place {
-                Place::Syn(q) => (jb.syn, at(self, q, len, site.x), align),
-                Place::PostState(q) => (pst, at(self, q, n_post, site.target), true),
-                _ => continue,
-            };
-            let p = self.ir.gep(self.rty(), self.buf(buf), idx);
-            match (op, shared) {
-                (AssignOp::Add, true) => self.ir.atomic_fadd(p, v),
-                (AssignOp::Add, false) => {
-                    let old = self.ir.ld_f(self.rt, p);
-                    self.ir.st(p, self.ir.fadd(old, v));
-                }
-                (AssignOp::Set, _) => self.ir.st(p, v),
-            }
-        }
+        self.run(kernel, Element::Synapse(site));
     }
 
     /// Step 5 for one (delay class, batch item, spike) of projection `k`.
@@ -1305,10 +1267,66 @@ impl<'c, 'm> Gen<'c, 'm> {
             k,
             b,
             x: if align { target } else { s },
+            len: self.syn_len(k),
             target,
             src: Some(src),
             weight: Some(w),
         };
-        self.synapse_statements(site, &kernel.body, kernel.locals);
+        self.run(kernel, Element::Synapse(site));
     }
+}
+
+/// Whether the neuron kernel runs synapse kernel `kernel` in the thread of
+/// its element's post neuron: a projection's output (summed over the
+/// synapses onto the neuron, from state at the start of the step) and an
+/// align-post projection's dynamics (element = post neuron; it reads only
+/// that neuron's state after its update, and nothing after it in the
+/// program writes what it reads before the events kernels).
+fn fused(m: &Module, kernel: &Kernel) -> bool {
+    let Domain::Synapses { proj } = kernel.domain else {
+        return false;
+    };
+    match kernel.phase {
+        Phase::Output => true,
+        Phase::SynapseDynamics => {
+            m.projections[proj as usize].synapse.layout == SynapseLayout::AlignPost
+        }
+        _ => false,
+    }
+}
+
+/// Whether a body loads a presynaptic state (in a value, a condition or a
+/// duration).
+fn reads_pre(exprs: &Arena<Expr>, body: &[Stmt]) -> bool {
+    let mut todo = Vec::new();
+    for stmt in body {
+        match stmt {
+            Stmt::Let { value, .. } | Stmt::Store { value, .. } => todo.push(*value),
+            Stmt::SetRefractory { duration } => todo.push(*duration),
+            Stmt::If {
+                cond,
+                then,
+                otherwise,
+            } => {
+                if reads_pre(exprs, then) || reads_pre(exprs, otherwise) {
+                    return true;
+                }
+                if let Cond::Nonzero(h) = cond {
+                    todo.push(*h);
+                }
+            }
+            Stmt::EmitSpike | Stmt::CountDownRefractory => {}
+        }
+    }
+    let mut seen = std::collections::HashSet::new();
+    while let Some(h) = todo.pop() {
+        if !seen.insert(h) {
+            continue;
+        }
+        match &exprs[h] {
+            Expr::Load(Var::PreState(_)) => return true,
+            e => todo.extend(e.children()),
+        }
+    }
+    false
 }

@@ -3,9 +3,11 @@
 //! (sm_80 and up, tuned for sm_90) and launched through the CUDA driver
 //! (cudarc, loaded at run time).
 //!
-//! * [`kernels`]: the memory layout and every kernel (population update
-//!   fused with currents/threshold/reset and spike compaction, synapse
-//!   dynamics, event propagation with delay rings); see its docs.
+//! * [`kernels`]: the memory layout and every kernel, lowered from the step
+//!   program ([`crate::kernel`]): one neuron kernel running each
+//!   population's kernels fused (currents, outputs, injections, update,
+//!   spike compaction), synapse dynamics, event propagation with delay
+//!   rings; see its docs.
 //! * [`math`]: libdevice-free f64 `exp`, `log`, `sin`, `cos`, `tanh`,
 //!   `exprel`, `pow` (accuracy in its docs); [`philox`]: Philox4x32-10 and the
 //!   runtime's uniform/normal conversions.
@@ -68,12 +70,6 @@ pub(crate) fn generate<'c>(
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         let ir = Ir::new(cx, &m.name, nvptx);
         let program = crate::kernel::schedule_module(m);
-        // The module with the program's expressions (the module's, then the
-        // scheduler's), so one arena serves both.
-        let m = &Module {
-            exprs: program.exprs.clone(),
-            ..m.clone()
-        };
         let mut g = Gen::new(ir, m, &program, plan);
         g.all();
         g.ir
