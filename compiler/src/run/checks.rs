@@ -9,7 +9,9 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 use super::{RunError, Sweep};
+use crate::back::init::neuron_initial_values;
 use crate::back::BoundInput;
+use crate::front::check::{rate_above_one_per_step, POISSON_RATE, POISSON_SOURCE};
 use crate::ir::{Module, Record};
 use snnc_runtime::alloc::vec_filled;
 
@@ -53,6 +55,8 @@ pub enum InputError {
         dt_s: f64,
         /// The batch item (a sweep can raise the rate of some items only).
         item: usize,
+        /// The neuron, for a rate drawn per neuron.
+        neuron: Option<u32>,
     },
 }
 
@@ -118,11 +122,15 @@ impl fmt::Display for InputError {
                 rate_hz,
                 dt_s,
                 item,
-            } => write!(
-                f,
-                "population {population}: PoissonSource rate {rate_hz} Hz (batch item {item}) is above 1/dt = {} Hz: at most one spike per step; lower the rate or dt",
-                1.0 / dt_s
-            ),
+                neuron,
+            } => {
+                let neuron = neuron.map_or(String::new(), |i| format!(" of neuron {i}"));
+                write!(
+                    f,
+                    "population {population}: PoissonSource rate {rate_hz} Hz{neuron} (batch item {item}) is above 1/dt = {} Hz: at most one spike per step; lower the rate or dt",
+                    1.0 / dt_s
+                )
+            }
         }
     }
 }
@@ -289,32 +297,56 @@ pub fn item_params(
     Ok(items)
 }
 
-/// The model name of the standard library's Poisson source, and its rate.
-const POISSON_MODEL: &str = "PoissonSource";
-const POISSON_RATE: &str = "rate";
-
-/// Refuse a `PoissonSource` whose rate (per batch item, after sweeps) is
-/// above 1/dt: it spikes with probability `rate·dt` per step, so a rate
-/// above 1/dt would silently saturate at one spike per step.
-pub fn check_poisson_rates(module: &Module, params: &[Vec<Vec<f64>>]) -> Result<(), InputError> {
+/// Refuse a `PoissonSource` whose rate is above 1/dt: it spikes with
+/// probability `rate·dt` per step, so a rate above 1/dt would silently
+/// saturate at one spike per step. The rate is a param (one value per batch
+/// item, after sweeps) or, drawn per neuron (`rate = uniform(…)`), a state
+/// whose initial values are computed as the backends compute them (`seed`,
+/// `f32`: the run's random stream and precision).
+pub fn check_poisson_rates(
+    module: &Module,
+    params: &[Vec<Vec<f64>>],
+    seed: u64,
+    f32: bool,
+) -> Result<(), InputError> {
     for (pi, p) in module.populations.iter().enumerate() {
-        if p.model != POISSON_MODEL {
+        if p.model != POISSON_SOURCE {
             continue;
         }
-        let Some(qi) = p.params.iter().position(|q| q.name == POISSON_RATE) else {
-            continue;
+        let refuse = |rate_hz, item, neuron| InputError::PoissonRateTooHigh {
+            population: p.name.clone(),
+            rate_hz,
+            dt_s: module.dt,
+            item,
+            neuron,
         };
-        // A relative tolerance so that exactly 1/dt (a spike every step) passes.
-        let limit = (1.0 / module.dt) * (1.0 + 1e-12);
-        for (item, values) in params.iter().enumerate() {
-            let rate_hz = values[pi][qi];
-            if rate_hz > limit {
-                return Err(InputError::PoissonRateTooHigh {
-                    population: p.name.clone(),
-                    rate_hz,
-                    dt_s: module.dt,
-                    item,
-                });
+        if let Some(qi) = p.params.iter().position(|q| q.name == POISSON_RATE) {
+            for (item, values) in params.iter().enumerate() {
+                let rate_hz = values[pi][qi];
+                if rate_above_one_per_step(rate_hz, module.dt) {
+                    return Err(refuse(rate_hz, item, None));
+                }
+            }
+        } else if let Some(si) = p.states.iter().position(|s| s.name == POISSON_RATE) {
+            for (item, values) in params.iter().enumerate() {
+                let mut first_above = None;
+                neuron_initial_values(
+                    module,
+                    pi,
+                    &values[pi],
+                    seed,
+                    item as u32,
+                    f32,
+                    &mut |s, i, v| {
+                        if s == si && first_above.is_none() && rate_above_one_per_step(v, module.dt)
+                        {
+                            first_above = Some((v, i as u32));
+                        }
+                    },
+                );
+                if let Some((rate_hz, neuron)) = first_above {
+                    return Err(refuse(rate_hz, item, Some(neuron)));
+                }
             }
         }
     }
@@ -399,17 +431,58 @@ network n {
             .unwrap();
         let mut items = item_params(&m, &[], &[], 2).unwrap();
         // 10 kHz at dt = 0.1 ms: exactly one spike per step.
-        assert!(check_poisson_rates(&m, &items).is_ok());
+        assert!(check_poisson_rates(&m, &items, 0, false).is_ok());
         items[1][x][rate] = 10_001.0;
         assert_eq!(
-            check_poisson_rates(&m, &items),
+            check_poisson_rates(&m, &items, 0, false),
             Err(InputError::PoissonRateTooHigh {
                 population: "X".into(),
                 rate_hz: 10_001.0,
                 dt_s: m.dt,
                 item: 1,
+                neuron: None,
             })
         );
+    }
+
+    /// A rate drawn per neuron is checked neuron by neuron, at the run's
+    /// precision: `uniform(1 kHz, 10 kHz)` never exceeds 1/dt = 10 kHz (the
+    /// upper bound is excluded); `uniform(9 kHz, 10.5 kHz)` puts a third of
+    /// 300 neurons above it (none above: (2/3)^300).
+    #[test]
+    fn a_poisson_rate_drawn_per_neuron_above_one_per_step_is_refused_with_its_neuron() {
+        let drawn = |rates: &str| {
+            module(&format!(
+                "import std.PoissonSource
+network n {{
+    dt = 0.1 ms
+    duration = 1 ms
+    population X = PoissonSource[300] {{ rate = uniform({rates}) }}
+}}"
+            ))
+        };
+        for f32 in [false, true] {
+            let below = drawn("1 kHz, 10 kHz");
+            let items = item_params(&below, &[], &[], 2).unwrap();
+            assert!(check_poisson_rates(&below, &items, 7, f32).is_ok());
+
+            let above = drawn("9 kHz, 10.5 kHz");
+            let items = item_params(&above, &[], &[], 2).unwrap();
+            match check_poisson_rates(&above, &items, 7, f32) {
+                Err(InputError::PoissonRateTooHigh {
+                    population,
+                    rate_hz,
+                    item: 0,
+                    neuron: Some(neuron),
+                    ..
+                }) => {
+                    assert_eq!(population, "X");
+                    assert!(rate_hz > 10_000.0 && rate_hz < 10_500.0, "{rate_hz}");
+                    assert!(neuron < 300);
+                }
+                other => panic!("expected a refusal naming a neuron, got {other:?}"),
+            }
+        }
     }
 
     #[test]
