@@ -394,11 +394,14 @@ network clipped {
     assert!(msg.contains("needs lo ≤ hi"), "{msg}");
 }
 
-/// A drawn delay that cannot reach one step is refused when the tables are
-/// built; the error names the projection as written and points at the
-/// `delay` clause.
+/// A drawn delay that reaches one step too rarely is refused when the tables
+/// are built; the error names the projection as written and points at the
+/// `delay` clause. normal(-1 ms, 0.3 ms) reaches dt / 2 = 0.05 ms with
+/// probability P(Z ≥ 3.5) ≈ 2.3e-4 (above the compile-time bound of 1e-6),
+/// so 1000 draws all fail for a synapse with probability ≈ 0.79 and for none
+/// of the 100 synapses with probability 0.21^100.
 #[test]
-fn impossible_delay_is_reported_at_its_clause() {
+fn a_delay_rarely_reaching_one_step_is_reported_at_its_clause() {
     let text = "
 import std.{LIF, Delta}
 network n {
@@ -407,7 +410,7 @@ network n {
         synapse Delta
         connect all_to_all
         weight 0.1 mV
-        delay uniform(-3 ms, -1 ms)
+        delay normal(-1 ms, 0.3 ms)
     }
 }";
     let c = compile_source("n.snn", text, &DiskLoader, None);
@@ -424,8 +427,58 @@ network n {
     let span = d.primary_span().expect("a place");
     assert_eq!(
         &text[span.start as usize..span.end as usize],
-        "uniform(-3 ms, -1 ms)"
+        "normal(-1 ms, 0.3 ms)"
     );
+}
+
+/// Delays no run could use are refused when the model compiles (so by
+/// `snnc check`), at the clause: a constant that rounds to a negative number
+/// of steps or to more than 65535, and a drawn delay that reaches dt / 2
+/// with probability below 1e-6 (`normal(-1.5 ms, 0.1 ms)`: P(Z ≥ 15.5);
+/// `lognormal(0.001 ms, 0.5)`: P(Z ≥ ln 50 / 0.5 = 7.8)).
+/// normal(0 ms, 0.02 ms) reaches it with P(Z ≥ 2.5) ≈ 6e-3 and compiles.
+#[test]
+fn delays_no_run_could_use_are_refused_at_compile_time() {
+    let with_delay = |delay: &str| {
+        format!(
+            "
+import std.{{LIF, Delta}}
+network n {{
+    dt = 0.1 ms
+    population E = LIF[10]
+    projection E -> E {{
+        synapse Delta
+        connect all_to_all
+        weight 0.1 mV
+        delay {delay}
+    }}
+}}"
+        )
+    };
+    for delay in [
+        "-1 ms",
+        "6.6 s",
+        "normal(-1.5 ms, 0.1 ms)",
+        "uniform(-1 ms, 0.04 ms)",
+        "lognormal(0.001 ms, 0.5)",
+    ] {
+        let text = with_delay(delay);
+        let c = compile_source("n.snn", &text, &DiskLoader, None);
+        assert!(c.module.is_none(), "{delay} compiled");
+        let d = &c.diagnostics[0];
+        assert_eq!(d.code, "E0404", "{delay}: {}", d.message);
+        let span = d.primary_span().expect("a place");
+        assert_eq!(&text[span.start as usize..span.end as usize], delay);
+    }
+    for delay in [
+        "0 ms",
+        "6.5 s",
+        "normal(0 ms, 0.02 ms)",
+        "uniform(-1 ms, 0.06 ms)",
+    ] {
+        let c = compile_source("n.snn", &with_delay(delay), &DiskLoader, None);
+        assert!(c.module.is_some(), "{delay}: {:?}", c.diagnostics);
+    }
 }
 
 /// `connect fixed_total_number(n)` from `.snn`: exactly n synapses per
