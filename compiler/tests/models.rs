@@ -300,6 +300,7 @@ network drawn {
     let (want_mean, want_var) = lognormal(0.010, 0.25);
     assert!((mean / want_mean - 1.0).abs() < 0.01, "mean tau {mean}");
     assert!((var / want_var - 1.0).abs() < 0.05, "var tau {var}");
+    log_median_and_sd_are(&tau[..20000], 0.010, 0.25);
 
     let tables = snnc::run::rule_tables(&m, 11).expect("tables");
     let snnc_runtime::synapse_values::Weights::PerSynapse(w) = &tables[0].weights else {
@@ -311,6 +312,31 @@ network drawn {
     assert_eq!(w.len(), 40000);
     assert!((mean / want_mean - 1.0).abs() < 0.02, "mean weight {mean}");
     assert!((var / want_var - 1.0).abs() < 0.1, "var weight {var}");
+    log_median_and_sd_are(&w, 1e-4, 0.5);
+}
+
+/// The two arguments of `lognormal(m, s)` as the spec defines them: the
+/// sample median is `m` and the sd of the logs is `s`, each within four
+/// standard errors of its estimate from n draws: the median's log has
+/// standard error √(π/2)·s/√n, the sd of the logs s/√(2n).
+fn log_median_and_sd_are(xs: &[f64], median: f64, sigma: f64) {
+    let n = xs.len() as f64;
+    let mut logs: Vec<f64> = xs.iter().map(|x| x.ln()).collect();
+    logs.sort_by(f64::total_cmp);
+    let log_median = logs[logs.len() / 2];
+    let se_median = (std::f64::consts::FRAC_PI_2).sqrt() * sigma / n.sqrt();
+    assert!(
+        (log_median - median.ln()).abs() < 4.0 * se_median,
+        "median {} vs {median}",
+        log_median.exp()
+    );
+    let (_, log_var) = moments(&logs);
+    let se_sd = sigma / (2.0 * n).sqrt();
+    assert!(
+        (log_var.sqrt() - sigma).abs() < 4.0 * se_sd,
+        "log-sd {} vs {sigma}",
+        log_var.sqrt()
+    );
 }
 
 /// A synapse reads a presynaptic state (`pre.V`, see tests/pre_reads.rs for
