@@ -33,7 +33,8 @@ use crate::ir::build::Builder;
 use crate::ir::classify::{classify, synapse_layout};
 use crate::ir::{
     Arena, Connect, Expr, Handle, Injection, Input, InputKind, Method, Module, NamedValue, Ode,
-    Output, Population, Projection, ProjectionSource, Record, StateVar, Synapse, Var,
+    Output, Population, PopulationSource, Projection, ProjectionSource, Record, StateVar, Synapse,
+    Var,
 };
 use crate::source::Span;
 use expr::{konst, unit_scale, Binding, ExprDepths, Lower, Names};
@@ -394,6 +395,7 @@ fn lower_network(n: &NetworkDef, scope: &Scope) -> Result<Module, LowerError> {
                         reset: Vec::new(),
                         refractory: None,
                         held: Vec::new(),
+                        source: None,
                     });
                     net.pops.insert(s.name.name.clone(), pid);
                     net.models.push(None);
@@ -725,6 +727,14 @@ fn population(
         reset,
         refractory,
         held,
+        source: Some(PopulationSource {
+            decl: p.name.span,
+            overrides: p
+                .overrides
+                .iter()
+                .map(|o| (o.name.name.clone(), o.value.span))
+                .collect(),
+        }),
     })
 }
 

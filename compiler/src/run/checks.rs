@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use super::{RunError, Sweep};
 use crate::back::init::neuron_initial_values;
 use crate::back::BoundInput;
+use crate::diagnostic::Diagnostic;
 use crate::front::check::{rate_above_one_per_step, POISSON_RATE, POISSON_SOURCE};
 use crate::ir::{Module, Record};
 use snnc_runtime::alloc::vec_filled;
@@ -351,6 +352,37 @@ pub fn check_poisson_rates(
         }
     }
     Ok(())
+}
+
+/// A `PoissonSource` rate refused at run time as a diagnostic (E0309, the
+/// rule `snnc check` applies to constant rates) at the population's `rate`
+/// override, or at the population when it is swept from the default.
+/// `None` for any other error, or for a module built by hand.
+#[must_use]
+pub fn rate_error_at_source(error: &InputError, module: &Module) -> Option<Diagnostic> {
+    let InputError::PoissonRateTooHigh {
+        population,
+        rate_hz,
+        neuron,
+        ..
+    } = error
+    else {
+        return None;
+    };
+    let index = module.population_index(population)?;
+    let source = module.populations[index as usize].source.as_ref()?;
+    let span = source
+        .overrides
+        .iter()
+        .find(|(name, _)| name == POISSON_RATE)
+        .map_or(source.decl, |&(_, span)| span);
+    // A constant rate is refused by the checker: at run time the rate was
+    // drawn per neuron or swept.
+    let label = match neuron {
+        Some(i) => format!("drawn {rate_hz} Hz for neuron {i}"),
+        None => format!("swept to {rate_hz} Hz"),
+    };
+    Some(Diagnostic::error("E0309", error.to_string()).with_primary(span, label))
 }
 
 /// `SNNC_THREADS`, when set, must be a whole number ≥ 1 (the JIT reads it).
