@@ -329,29 +329,56 @@ pub fn check_poisson_rates(
                 }
             }
         } else if let Some(si) = p.states.iter().position(|s| s.name == POISSON_RATE) {
+            let drawn = DrawnRates {
+                module,
+                population: pi,
+                state: si,
+                seed,
+                f32,
+            };
             for (item, values) in params.iter().enumerate() {
-                let mut first_above = None;
-                neuron_initial_values(
-                    module,
-                    pi,
-                    &values[pi],
-                    seed,
-                    item as u32,
-                    f32,
-                    &mut |s, i, v| {
-                        if s == si && first_above.is_none() && rate_above_one_per_step(v, module.dt)
-                        {
-                            first_above = Some((v, i as u32));
-                        }
-                    },
-                );
-                if let Some((rate_hz, neuron)) = first_above {
+                if let Some((rate_hz, neuron)) = drawn.first_above_one_per_step(&values[pi], item) {
                     return Err(refuse(rate_hz, item, Some(neuron)));
                 }
             }
         }
     }
     Ok(())
+}
+
+/// The rates of a population whose `rate` is drawn per neuron: the initial
+/// values of its `state` as every backend computes them.
+struct DrawnRates<'m> {
+    module: &'m Module,
+    population: usize,
+    state: usize,
+    seed: u64,
+    f32: bool,
+}
+
+impl DrawnRates<'_> {
+    /// The first neuron (and its rate) of batch `item`, with `params`, whose
+    /// drawn rate is above 1/dt.
+    fn first_above_one_per_step(&self, params: &[f64], item: usize) -> Option<(f64, u32)> {
+        let dt = self.module.dt;
+        let mut first = None;
+        let mut put = |s: usize, i: usize, v: f64| {
+            if s == self.state && first.is_none() && rate_above_one_per_step(v, dt) {
+                first = Some((v, i as u32));
+            }
+        };
+        let b = item as u32;
+        neuron_initial_values(
+            self.module,
+            self.population,
+            params,
+            self.seed,
+            b,
+            self.f32,
+            &mut put,
+        );
+        first
+    }
 }
 
 /// A `PoissonSource` rate refused at run time as a diagnostic (E0309, the
