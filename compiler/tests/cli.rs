@@ -220,28 +220,76 @@ fn the_stimulus_example_run_longer_than_its_file_is_refused() {
     assert!(!dir.exists(), "a refused run writes nothing");
 }
 
-/// A delay distribution that cannot give a delay of one step is refused when
-/// the tables are built, with the projection as written, the clause, and the
-/// place in the model (it once aborted with "delay of -5 steps" and no
-/// location).
-#[test]
-fn an_impossible_drawn_delay_points_at_its_clause() {
-    let dir = out_dir("bad-delay");
+/// `snnc run` of `text`, written as `file` into a fresh folder for `test`,
+/// with the results in its `out` (returned) and `extra` arguments.
+fn run_model(test: &str, file: &str, text: &str, extra: &[&str]) -> (Output, PathBuf) {
+    let dir = out_dir(test);
     std::fs::create_dir_all(&dir).unwrap();
-    let model = dir.join("delays.snn");
-    std::fs::write(
-        &model,
-        "import std.{LIF, Delta}\nnetwork n {\n    population E = LIF[10]\n    \
-         projection E -> E {\n        connect all_to_all\n        weight 0.1 mV\n        \
-         delay normal(-10 ms, 1 ms)\n        synapse Delta\n    }\n}\n",
-    )
-    .unwrap();
-    let o = snnc(&[
+    let model = dir.join(file);
+    std::fs::write(&model, text).unwrap();
+    let out = dir.join("out");
+    let mut args = vec![
         "run",
         model.to_str().unwrap(),
         "--out",
-        dir.join("out").to_str().unwrap(),
-    ]);
+        out.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    (snnc(&args), out)
+}
+
+/// A `PoissonSource` rate drawn per neuron above 1/dt is refused before the
+/// run (it saturated silently at 1/dt), at the rate override, naming the
+/// population and the neuron: uniform(9 kHz, 10.5 kHz) puts a third of 30
+/// neurons above 10 kHz (none: (2/3)^30 ≈ 5e-6). A swept rate is refused at
+/// the population when it has no override.
+#[test]
+fn a_poisson_rate_above_one_per_step_points_at_the_rate() {
+    let model = |population: &str| {
+        format!(
+            "import std.PoissonSource\nnetwork n {{\n    duration = 1 ms\n    {population}\n}}\n"
+        )
+    };
+    let refused = |o: &Output, wants: &[&str]| {
+        assert_eq!(o.status.code(), Some(1), "{}", stderr(o));
+        let e = stderr(o);
+        for want in wants {
+            assert!(e.contains(want), "no {want:?} in {e}");
+        }
+    };
+    let drawn = model("population S = PoissonSource[30] { rate = uniform(9 kHz, 10.5 kHz) }");
+    let (o, out) = run_model("poisson-drawn", "rates.snn", &drawn, &[]);
+    refused(
+        &o,
+        &["E0309", "population S", "rates.snn:4:47", "for neuron"],
+    );
+    assert!(!out.exists(), "a refused run writes nothing");
+
+    let swept = model("population D = PoissonSource[30]");
+    let sweep = ["--sweep", "D.rate=1kHz:20kHz", "--batch", "2"];
+    let (o, _) = run_model("poisson-swept", "rates.snn", &swept, &sweep);
+    refused(
+        &o,
+        &[
+            "E0309",
+            "batch item 1",
+            "rates.snn:4:16",
+            "swept to 20000 Hz",
+        ],
+    );
+}
+
+/// A delay distribution that reaches one step too rarely (P(Z ≥ 3.5) ≈
+/// 2.3e-4 per draw, 1000 draws per synapse, 100 synapses) is refused when the
+/// tables are built, with the projection as written, the clause, and the
+/// place in the model (it once aborted with "delay of -5 steps" and no
+/// location).
+#[test]
+fn a_drawn_delay_that_rarely_reaches_one_step_points_at_its_clause() {
+    let text = "import std.{LIF, Delta}\nnetwork n {\n    population E = LIF[10]\n    \
+                projection E -> E {\n        connect all_to_all\n        weight 0.1 mV\n        \
+                delay normal(-1 ms, 0.3 ms)\n        synapse Delta\n    }\n}\n";
+    let (o, _) = run_model("bad-delay", "delays.snn", text, &[]);
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     let e = stderr(&o);
     assert!(e.contains("E0404"), "{e}");

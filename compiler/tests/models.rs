@@ -300,6 +300,7 @@ network drawn {
     let (want_mean, want_var) = lognormal(0.010, 0.25);
     assert!((mean / want_mean - 1.0).abs() < 0.01, "mean tau {mean}");
     assert!((var / want_var - 1.0).abs() < 0.05, "var tau {var}");
+    log_median_and_sd_are(&tau[..20000], 0.010, 0.25);
 
     let tables = snnc::run::rule_tables(&m, 11).expect("tables");
     let snnc_runtime::synapse_values::Weights::PerSynapse(w) = &tables[0].weights else {
@@ -311,6 +312,31 @@ network drawn {
     assert_eq!(w.len(), 40000);
     assert!((mean / want_mean - 1.0).abs() < 0.02, "mean weight {mean}");
     assert!((var / want_var - 1.0).abs() < 0.1, "var weight {var}");
+    log_median_and_sd_are(&w, 1e-4, 0.5);
+}
+
+/// The two arguments of `lognormal(m, s)` as the spec defines them: the
+/// sample median is `m` and the sd of the logs is `s`, each within four
+/// standard errors of its estimate from n draws: the median's log has
+/// standard error √(π/2)·s/√n, the sd of the logs s/√(2n).
+fn log_median_and_sd_are(xs: &[f64], median: f64, sigma: f64) {
+    let n = xs.len() as f64;
+    let mut logs: Vec<f64> = xs.iter().map(|x| x.ln()).collect();
+    logs.sort_by(f64::total_cmp);
+    let log_median = logs[logs.len() / 2];
+    let se_median = (std::f64::consts::FRAC_PI_2).sqrt() * sigma / n.sqrt();
+    assert!(
+        (log_median - median.ln()).abs() < 4.0 * se_median,
+        "median {} vs {median}",
+        log_median.exp()
+    );
+    let (_, log_var) = moments(&logs);
+    let se_sd = sigma / (2.0 * n).sqrt();
+    assert!(
+        (log_var.sqrt() - sigma).abs() < 4.0 * se_sd,
+        "log-sd {} vs {sigma}",
+        log_var.sqrt()
+    );
 }
 
 /// A synapse reads a presynaptic state (`pre.V`, see tests/pre_reads.rs for
@@ -394,11 +420,14 @@ network clipped {
     assert!(msg.contains("needs lo ≤ hi"), "{msg}");
 }
 
-/// A drawn delay that cannot reach one step is refused when the tables are
-/// built; the error names the projection as written and points at the
-/// `delay` clause.
+/// A drawn delay that reaches one step too rarely is refused when the tables
+/// are built; the error names the projection as written and points at the
+/// `delay` clause. normal(-1 ms, 0.3 ms) reaches dt / 2 = 0.05 ms with
+/// probability P(Z ≥ 3.5) ≈ 2.3e-4 (above the compile-time bound of 1e-6),
+/// so 1000 draws all fail for a synapse with probability ≈ 0.79 and for none
+/// of the 100 synapses with probability 0.21^100.
 #[test]
-fn impossible_delay_is_reported_at_its_clause() {
+fn a_delay_rarely_reaching_one_step_is_reported_at_its_clause() {
     let text = "
 import std.{LIF, Delta}
 network n {
@@ -407,7 +436,7 @@ network n {
         synapse Delta
         connect all_to_all
         weight 0.1 mV
-        delay uniform(-3 ms, -1 ms)
+        delay normal(-1 ms, 0.3 ms)
     }
 }";
     let c = compile_source("n.snn", text, &DiskLoader, None);
@@ -424,8 +453,58 @@ network n {
     let span = d.primary_span().expect("a place");
     assert_eq!(
         &text[span.start as usize..span.end as usize],
-        "uniform(-3 ms, -1 ms)"
+        "normal(-1 ms, 0.3 ms)"
     );
+}
+
+/// Delays no run could use are refused when the model compiles (so by
+/// `snnc check`), at the clause: a constant that rounds to a negative number
+/// of steps or to more than 65535, and a drawn delay that reaches dt / 2
+/// with probability below 1e-6 (`normal(-1.5 ms, 0.1 ms)`: P(Z ≥ 15.5);
+/// `lognormal(0.001 ms, 0.5)`: P(Z ≥ ln 50 / 0.5 = 7.8)).
+/// normal(0 ms, 0.02 ms) reaches it with P(Z ≥ 2.5) ≈ 6e-3 and compiles.
+#[test]
+fn delays_no_run_could_use_are_refused_at_compile_time() {
+    let with_delay = |delay: &str| {
+        format!(
+            "
+import std.{{LIF, Delta}}
+network n {{
+    dt = 0.1 ms
+    population E = LIF[10]
+    projection E -> E {{
+        synapse Delta
+        connect all_to_all
+        weight 0.1 mV
+        delay {delay}
+    }}
+}}"
+        )
+    };
+    for delay in [
+        "-1 ms",
+        "6.6 s",
+        "normal(-1.5 ms, 0.1 ms)",
+        "uniform(-1 ms, 0.04 ms)",
+        "lognormal(0.001 ms, 0.5)",
+    ] {
+        let text = with_delay(delay);
+        let c = compile_source("n.snn", &text, &DiskLoader, None);
+        assert!(c.module.is_none(), "{delay} compiled");
+        let d = &c.diagnostics[0];
+        assert_eq!(d.code, "E0404", "{delay}: {}", d.message);
+        let span = d.primary_span().expect("a place");
+        assert_eq!(&text[span.start as usize..span.end as usize], delay);
+    }
+    for delay in [
+        "0 ms",
+        "6.5 s",
+        "normal(0 ms, 0.02 ms)",
+        "uniform(-1 ms, 0.06 ms)",
+    ] {
+        let c = compile_source("n.snn", &with_delay(delay), &DiskLoader, None);
+        assert!(c.module.is_some(), "{delay}: {:?}", c.diagnostics);
+    }
 }
 
 /// `connect fixed_total_number(n)` from `.snn`: exactly n synapses per

@@ -1,12 +1,14 @@
 //! UI tests: every `tests/ui/*.snn` is a wrong model. Each must produce at
 //! least one error, including every code named on its `// expect:` line, and
 //! the colourless rendering of all its diagnostics is snapshotted so that a
-//! change in wording, spans or help text is reviewed, not silent.
+//! change in wording, spans or help text is reviewed, not silent. Models are
+//! checked as `snnc check` does (`check_all`: the checker, then lowering
+//! when the checker found no error), so lowering's errors have cases too.
 
 use std::path::{Path, PathBuf};
 
 use snnc::diagnostic::render_text;
-use snnc::front::check::check_source;
+use snnc::pipeline::check_all;
 use snnc::source::DiskLoader;
 
 fn ui_dir() -> PathBuf {
@@ -50,7 +52,7 @@ fn ui_models() {
         // Display names relative to the repository, so snapshots do not
         // depend on where the checkout lives.
         let name = format!("tests/ui/{stem}.snn");
-        let out = check_source(&path.display().to_string(), &text, &DiskLoader);
+        let out = check_all(&path.display().to_string(), &text, &DiskLoader);
         let rendered = render_text(&out.diagnostics, &out.sources, false)
             .replace(&path.display().to_string(), &name)
             .replace(&ui_dir().display().to_string(), "tests/ui");

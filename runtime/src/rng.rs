@@ -280,6 +280,45 @@ impl Distribution {
         }
     }
 
+    /// The probability that one draw is at least `x` (what the redraw rule
+    /// of delays keeps, `x` = dt / 2). Exact for every distribution: the
+    /// normal's and the lognormal's tails come from `erfc`.
+    #[must_use]
+    pub fn probability_at_least(&self, x: f64) -> f64 {
+        let at_least = |v: f64| if v >= x { 1.0 } else { 0.0 };
+        // P(Z ≥ z) for a standard normal Z.
+        let upper_tail = |z: f64| 0.5 * libm::erfc(z / std::f64::consts::SQRT_2);
+        match self {
+            Distribution::Constant(v) => at_least(*v),
+            Distribution::Uniform { low, high } if high > low => {
+                ((high - x) / (high - low)).clamp(0.0, 1.0)
+            }
+            Distribution::Uniform { low, .. } => at_least(*low),
+            Distribution::Normal { mean, sd } if *sd > 0.0 => upper_tail((x - mean) / sd),
+            Distribution::Normal { mean, .. } => at_least(*mean),
+            Distribution::LogNormal { median, sigma } if *sigma > 0.0 && *median != 0.0 => {
+                // median · e^(σZ) ≥ x: for a positive median Z ≥ ln(x / m) / σ,
+                // for a negative one e^(σZ) ≤ x / m, i.e. Z ≤ ln(x / m) / σ.
+                match (*median > 0.0, x / median > 0.0) {
+                    (true, true) => upper_tail((x / median).ln() / sigma),
+                    (true, false) => 1.0,
+                    (false, true) => 1.0 - upper_tail((x / median).ln() / sigma),
+                    (false, false) => 0.0,
+                }
+            }
+            Distribution::LogNormal { median, .. } => at_least(*median),
+            Distribution::Clipped { inner, low, high } => {
+                if x > *high {
+                    0.0
+                } else if x <= *low {
+                    1.0
+                } else {
+                    inner.probability_at_least(x)
+                }
+            }
+        }
+    }
+
     /// The value whose sign a drawn weight keeps: the mean of `uniform` and
     /// `normal`, the median of `lognormal`. `None` for a constant and for a
     /// clipped draw, which are never redrawn.

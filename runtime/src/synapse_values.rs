@@ -204,16 +204,19 @@ pub fn delay_steps(
     delay: f64,
     dt: f64,
 ) -> Result<u16, RuntimeError> {
+    steps_of_delay(delay, dt).ok_or_else(|| RuntimeError::BadDelay {
+        projection: projection.name.to_string(),
+        projection_id: projection.id,
+        delay_steps: (delay / dt).round(),
+    })
+}
+
+/// A delay of `delay` seconds in whole steps of `dt`, round(delay / dt);
+/// `None` when that is negative or more than a synapse table holds (65535).
+#[must_use]
+pub fn steps_of_delay(delay: f64, dt: f64) -> Option<u16> {
     let steps = (delay / dt).round();
-    if steps.is_finite() && (0.0..=f64::from(u16::MAX)).contains(&steps) {
-        Ok(steps as u16)
-    } else {
-        Err(RuntimeError::BadDelay {
-            projection: projection.name.to_string(),
-            projection_id: projection.id,
-            delay_steps: steps,
-        })
-    }
+    (steps.is_finite() && (0.0..=f64::from(u16::MAX)).contains(&steps)).then_some(steps as u16)
 }
 
 /// Delays (in seconds) drawn from `dist`, converted to steps of `dt` seconds.

@@ -134,3 +134,51 @@ fn bounded_is_in_range_and_covers_it() {
     assert_eq!(s.bounded(0), 0);
     assert_eq!(s.bounded(1), 0);
 }
+
+/// `probability_at_least` against tables of the normal distribution:
+/// P(Z ≥ 1.96) = 0.024998, P(Z ≥ 1) = 0.158655, P(Z ≥ −1) = 0.841345.
+#[test]
+fn probability_at_least_matches_normal_tables() {
+    let close = |got: f64, want: f64| assert!((got - want).abs() < 1e-6, "{got} vs {want}");
+    let normal = Distribution::Normal { mean: 1.0, sd: 2.0 };
+    close(normal.probability_at_least(1.0 + 2.0 * 1.96), 0.024_998);
+    close(normal.probability_at_least(-1.0), 0.841_345);
+    // ln of lognormal(m, s) is normal(ln m, s): P(X ≥ m·e^s) = P(Z ≥ 1).
+    let lognormal = Distribution::LogNormal {
+        median: 2.0,
+        sigma: 0.5,
+    };
+    close(
+        lognormal.probability_at_least(2.0 * 0.5f64.exp()),
+        0.158_655,
+    );
+    close(lognormal.probability_at_least(-1.0), 1.0);
+    // A negative median: −2·e^(0.5 Z) ≥ −2·e^(−0.5) iff Z ≤ −1.
+    let negative = Distribution::LogNormal {
+        median: -2.0,
+        sigma: 0.5,
+    };
+    close(
+        negative.probability_at_least(-2.0 * (-0.5f64).exp()),
+        0.158_655,
+    );
+    close(negative.probability_at_least(0.0), 0.0);
+    let uniform = Distribution::Uniform {
+        low: -1.0,
+        high: 3.0,
+    };
+    close(uniform.probability_at_least(2.0), 0.25);
+    close(uniform.probability_at_least(5.0), 0.0);
+    close(uniform.probability_at_least(-2.0), 1.0);
+    close(Distribution::Constant(0.5).probability_at_least(0.5), 1.0);
+    let clipped = Distribution::Clipped {
+        inner: Box::new(normal),
+        low: 0.0,
+        high: 2.0,
+    };
+    close(clipped.probability_at_least(0.0), 1.0);
+    close(clipped.probability_at_least(2.5), 0.0);
+    close(clipped.probability_at_least(-1.0), 1.0);
+    close(clipped.probability_at_least(1.0 + 2.0 * 1.96), 0.0);
+    close(clipped.probability_at_least(1.0), 0.5);
+}

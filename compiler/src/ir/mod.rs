@@ -143,6 +143,20 @@ pub struct Population {
     pub refractory: Option<Handle<Expr>>,
     /// States held while refractory (those the reset assigns with `=`).
     pub held: Vec<u32>,
+    /// Where the model declares it, for run-time errors about its values
+    /// (`None` for modules built by hand and for spike-train stimuli).
+    pub source: Option<PopulationSource>,
+}
+
+/// The places in the model of a population that run-time errors point at
+/// (a `PoissonSource` rate drawn above 1/dt, say).
+#[derive(Debug, Clone)]
+pub struct PopulationSource {
+    /// The population's name in `population E = Model[n] { … }`.
+    pub decl: crate::source::Span,
+    /// Each override the declaration writes, `name = value`: the name and
+    /// the span of the value.
+    pub overrides: Vec<(String, crate::source::Span)>,
 }
 
 /// Where a projection's synapse state lives.

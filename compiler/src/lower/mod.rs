@@ -33,18 +33,20 @@ use crate::ir::build::Builder;
 use crate::ir::classify::{classify, synapse_layout};
 use crate::ir::{
     Arena, Connect, Expr, Handle, Injection, Input, InputKind, Method, Module, NamedValue, Ode,
-    Output, Population, Projection, ProjectionSource, Record, StateVar, Synapse, Var,
+    Output, Population, PopulationSource, Projection, ProjectionSource, Record, StateVar, Synapse,
+    Var,
 };
 use crate::source::Span;
 use expr::{konst, unit_scale, Binding, ExprDepths, Lower, Names};
 use snnc_runtime::connectivity::Rule;
 use snnc_runtime::rng::Distribution;
+use snnc_runtime::synapse_values::steps_of_delay;
 
 /// Something lowering cannot turn into IR, at a place in the source.
 #[derive(Debug, Clone)]
 pub struct LowerError {
-    /// E0401 (not compilable by this version) or E0403 (too deep once
-    /// `let`s are expanded).
+    /// E0401 (not compilable by this version), E0403 (too deep once `let`s
+    /// are expanded) or E0404 (a constant delay no synapse table can hold).
     pub code: &'static str,
     pub span: Span,
     pub message: String,
@@ -56,6 +58,21 @@ impl LowerError {
             code: "E0401",
             span,
             message: message.into(),
+        }
+    }
+
+    /// A constant `delay` (seconds) that rounds to a negative number of
+    /// steps of `dt` or to more than a synapse table holds (the run's rule,
+    /// [`steps_of_delay`], known before the run).
+    fn delay_out_of_range(span: Span, delay: f64, dt: f64) -> Self {
+        Self {
+            code: "E0404",
+            span,
+            message: format!(
+                "a delay of {delay} s is {} steps of dt = {dt} s, not in 0..={}",
+                (delay / dt).round(),
+                u16::MAX
+            ),
         }
     }
 
@@ -87,7 +104,11 @@ impl LowerError {
 
     #[must_use]
     pub fn into_diagnostic(self) -> Diagnostic {
-        Diagnostic::error(self.code, self.message).with_primary(self.span, "cannot be compiled")
+        let label = match self.code {
+            "E0404" => "this delay",
+            _ => "cannot be compiled",
+        };
+        Diagnostic::error(self.code, self.message).with_primary(self.span, label)
     }
 }
 
@@ -207,6 +228,45 @@ fn distribution(
             ),
         ),
     }
+}
+
+/// Below this probability of a draw reaching dt / 2, a drawn delay is
+/// refused before the run: each synapse gets 1000 draws
+/// ([`snnc_runtime::synapse_values::MAX_DRAWS`]), so the run would stop at
+/// its first synapse with a probability above 1 − 1000 · 1e-6 = 0.999.
+const HOPELESS_DELAY: f64 = 1e-6;
+
+/// A delay as it is, once known to fit a synapse table at this `dt`: a
+/// constant must round to 0..=65535 steps, and a redrawn distribution must
+/// reach dt / 2 (one step) with a probability of at least
+/// [`HOPELESS_DELAY`]. Each drawn delay is checked again when the run draws
+/// it.
+fn delay_in_range(d: Distribution, span: Span, dt: f64) -> Result<Distribution, LowerError> {
+    if let Some(v) = d.constant_value() {
+        return match steps_of_delay(v, dt) {
+            Some(_) => Ok(d),
+            None => Err(LowerError::delay_out_of_range(span, v, dt)),
+        };
+    }
+    let reach = d.probability_at_least(dt / 2.0);
+    if d.centre().is_some() && reach < HOPELESS_DELAY {
+        let chance = if reach > 0.0 {
+            format!("with probability {reach:.1e}")
+        } else {
+            "never".to_string()
+        };
+        return Err(LowerError {
+            code: "E0404",
+            span,
+            message: format!(
+                "a drawn delay is redrawn until it is at least dt / 2 = {} s (one step), and this \
+                 distribution gets there {chance}: put its mass above dt, or write \
+                 `clip(…, lo, hi)` to clip instead of redrawing",
+                dt / 2.0
+            ),
+        });
+    }
+    Ok(d)
 }
 
 /// `clip(draw, lo, hi)` with a drawn first argument: clipped, not redrawn.
@@ -335,6 +395,7 @@ fn lower_network(n: &NetworkDef, scope: &Scope) -> Result<Module, LowerError> {
                         reset: Vec::new(),
                         refractory: None,
                         held: Vec::new(),
+                        source: None,
                     });
                     net.pops.insert(s.name.name.clone(), pid);
                     net.models.push(None);
@@ -666,6 +727,14 @@ fn population(
         reset,
         refractory,
         held,
+        source: Some(PopulationSource {
+            decl: p.name.span,
+            overrides: p
+                .overrides
+                .iter()
+                .map(|o| (o.name.name.clone(), o.value.span))
+                .collect(),
+        }),
     })
 }
 
@@ -718,7 +787,11 @@ impl<'a> Net<'a> {
         };
         let w = distribution(&mut self.module.exprs, weight_e, "weight")?;
         let d = match delay {
-            Some(e) => distribution(&mut self.module.exprs, e, "delay")?,
+            Some(e) => delay_in_range(
+                distribution(&mut self.module.exprs, e, "delay")?,
+                e.span,
+                self.module.dt,
+            )?,
             None => Distribution::Constant(0.0),
         };
         let autapses = match rule_args

@@ -9,7 +9,10 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 use super::{RunError, Sweep};
+use crate::back::init::neuron_initial_values;
 use crate::back::BoundInput;
+use crate::diagnostic::Diagnostic;
+use crate::front::check::{rate_above_one_per_step, POISSON_RATE, POISSON_SOURCE};
 use crate::ir::{Module, Record};
 use snnc_runtime::alloc::vec_filled;
 
@@ -53,6 +56,8 @@ pub enum InputError {
         dt_s: f64,
         /// The batch item (a sweep can raise the rate of some items only).
         item: usize,
+        /// The neuron, for a rate drawn per neuron.
+        neuron: Option<u32>,
     },
 }
 
@@ -118,11 +123,15 @@ impl fmt::Display for InputError {
                 rate_hz,
                 dt_s,
                 item,
-            } => write!(
-                f,
-                "population {population}: PoissonSource rate {rate_hz} Hz (batch item {item}) is above 1/dt = {} Hz: at most one spike per step; lower the rate or dt",
-                1.0 / dt_s
-            ),
+                neuron,
+            } => {
+                let neuron = neuron.map_or(String::new(), |i| format!(" of neuron {i}"));
+                write!(
+                    f,
+                    "population {population}: PoissonSource rate {rate_hz} Hz{neuron} (batch item {item}) is above 1/dt = {} Hz: at most one spike per step; lower the rate or dt",
+                    1.0 / dt_s
+                )
+            }
         }
     }
 }
@@ -289,36 +298,118 @@ pub fn item_params(
     Ok(items)
 }
 
-/// The model name of the standard library's Poisson source, and its rate.
-const POISSON_MODEL: &str = "PoissonSource";
-const POISSON_RATE: &str = "rate";
-
-/// Refuse a `PoissonSource` whose rate (per batch item, after sweeps) is
-/// above 1/dt: it spikes with probability `rate·dt` per step, so a rate
-/// above 1/dt would silently saturate at one spike per step.
-pub fn check_poisson_rates(module: &Module, params: &[Vec<Vec<f64>>]) -> Result<(), InputError> {
+/// Refuse a `PoissonSource` whose rate is above 1/dt: it spikes with
+/// probability `rate·dt` per step, so a rate above 1/dt would silently
+/// saturate at one spike per step. The rate is a param (one value per batch
+/// item, after sweeps) or, drawn per neuron (`rate = uniform(…)`), a state
+/// whose initial values are computed as the backends compute them (`seed`,
+/// `f32`: the run's random stream and precision).
+pub fn check_poisson_rates(
+    module: &Module,
+    params: &[Vec<Vec<f64>>],
+    seed: u64,
+    f32: bool,
+) -> Result<(), InputError> {
     for (pi, p) in module.populations.iter().enumerate() {
-        if p.model != POISSON_MODEL {
+        if p.model != POISSON_SOURCE {
             continue;
         }
-        let Some(qi) = p.params.iter().position(|q| q.name == POISSON_RATE) else {
-            continue;
+        let refuse = |rate_hz, item, neuron| InputError::PoissonRateTooHigh {
+            population: p.name.clone(),
+            rate_hz,
+            dt_s: module.dt,
+            item,
+            neuron,
         };
-        // A relative tolerance so that exactly 1/dt (a spike every step) passes.
-        let limit = (1.0 / module.dt) * (1.0 + 1e-12);
-        for (item, values) in params.iter().enumerate() {
-            let rate_hz = values[pi][qi];
-            if rate_hz > limit {
-                return Err(InputError::PoissonRateTooHigh {
-                    population: p.name.clone(),
-                    rate_hz,
-                    dt_s: module.dt,
-                    item,
-                });
+        if let Some(qi) = p.params.iter().position(|q| q.name == POISSON_RATE) {
+            for (item, values) in params.iter().enumerate() {
+                let rate_hz = values[pi][qi];
+                if rate_above_one_per_step(rate_hz, module.dt) {
+                    return Err(refuse(rate_hz, item, None));
+                }
+            }
+        } else if let Some(si) = p.states.iter().position(|s| s.name == POISSON_RATE) {
+            let drawn = DrawnRates {
+                module,
+                population: pi,
+                state: si,
+                seed,
+                f32,
+            };
+            for (item, values) in params.iter().enumerate() {
+                if let Some((rate_hz, neuron)) = drawn.first_above_one_per_step(&values[pi], item) {
+                    return Err(refuse(rate_hz, item, Some(neuron)));
+                }
             }
         }
     }
     Ok(())
+}
+
+/// The rates of a population whose `rate` is drawn per neuron: the initial
+/// values of its `state` as every backend computes them.
+struct DrawnRates<'m> {
+    module: &'m Module,
+    population: usize,
+    state: usize,
+    seed: u64,
+    f32: bool,
+}
+
+impl DrawnRates<'_> {
+    /// The first neuron (and its rate) of batch `item`, with `params`, whose
+    /// drawn rate is above 1/dt.
+    fn first_above_one_per_step(&self, params: &[f64], item: usize) -> Option<(f64, u32)> {
+        let dt = self.module.dt;
+        let mut first = None;
+        let mut put = |s: usize, i: usize, v: f64| {
+            if s == self.state && first.is_none() && rate_above_one_per_step(v, dt) {
+                first = Some((v, i as u32));
+            }
+        };
+        let b = item as u32;
+        neuron_initial_values(
+            self.module,
+            self.population,
+            params,
+            self.seed,
+            b,
+            self.f32,
+            &mut put,
+        );
+        first
+    }
+}
+
+/// A `PoissonSource` rate refused at run time as a diagnostic (E0309, the
+/// rule `snnc check` applies to constant rates) at the population's `rate`
+/// override, or at the population when it is swept from the default.
+/// `None` for any other error, or for a module built by hand.
+#[must_use]
+pub fn rate_error_at_source(error: &InputError, module: &Module) -> Option<Diagnostic> {
+    let InputError::PoissonRateTooHigh {
+        population,
+        rate_hz,
+        neuron,
+        ..
+    } = error
+    else {
+        return None;
+    };
+    let index = module.population_index(population)?;
+    let source = module.populations[index as usize].source.as_ref()?;
+    let span = source
+        .overrides
+        .iter()
+        .find(|(name, _)| name == POISSON_RATE)
+        .map_or(source.decl, |&(_, span)| span);
+    // A constant rate is refused by the checker: at run time the rate was
+    // drawn per neuron or swept.
+    let label = match neuron {
+        Some(i) => format!("drawn {rate_hz} Hz for neuron {i}"),
+        None => format!("swept to {rate_hz} Hz"),
+    };
+    Some(Diagnostic::error("E0309", error.to_string()).with_primary(span, label))
 }
 
 /// `SNNC_THREADS`, when set, must be a whole number ≥ 1 (the JIT reads it).
@@ -399,17 +490,58 @@ network n {
             .unwrap();
         let mut items = item_params(&m, &[], &[], 2).unwrap();
         // 10 kHz at dt = 0.1 ms: exactly one spike per step.
-        assert!(check_poisson_rates(&m, &items).is_ok());
+        assert!(check_poisson_rates(&m, &items, 0, false).is_ok());
         items[1][x][rate] = 10_001.0;
         assert_eq!(
-            check_poisson_rates(&m, &items),
+            check_poisson_rates(&m, &items, 0, false),
             Err(InputError::PoissonRateTooHigh {
                 population: "X".into(),
                 rate_hz: 10_001.0,
                 dt_s: m.dt,
                 item: 1,
+                neuron: None,
             })
         );
+    }
+
+    /// A rate drawn per neuron is checked neuron by neuron, at the run's
+    /// precision: `uniform(1 kHz, 10 kHz)` never exceeds 1/dt = 10 kHz (the
+    /// upper bound is excluded); `uniform(9 kHz, 10.5 kHz)` puts a third of
+    /// 300 neurons above it (none above: (2/3)^300).
+    #[test]
+    fn a_poisson_rate_drawn_per_neuron_above_one_per_step_is_refused_with_its_neuron() {
+        let drawn = |rates: &str| {
+            module(&format!(
+                "import std.PoissonSource
+network n {{
+    dt = 0.1 ms
+    duration = 1 ms
+    population X = PoissonSource[300] {{ rate = uniform({rates}) }}
+}}"
+            ))
+        };
+        for f32 in [false, true] {
+            let below = drawn("1 kHz, 10 kHz");
+            let items = item_params(&below, &[], &[], 2).unwrap();
+            assert!(check_poisson_rates(&below, &items, 7, f32).is_ok());
+
+            let above = drawn("9 kHz, 10.5 kHz");
+            let items = item_params(&above, &[], &[], 2).unwrap();
+            match check_poisson_rates(&above, &items, 7, f32) {
+                Err(InputError::PoissonRateTooHigh {
+                    population,
+                    rate_hz,
+                    item: 0,
+                    neuron: Some(neuron),
+                    ..
+                }) => {
+                    assert_eq!(population, "X");
+                    assert!(rate_hz > 10_000.0 && rate_hz < 10_500.0, "{rate_hz}");
+                    assert!(neuron < 300);
+                }
+                other => panic!("expected a refusal naming a neuron, got {other:?}"),
+            }
+        }
     }
 
     #[test]

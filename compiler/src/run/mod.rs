@@ -270,7 +270,7 @@ pub fn simulate(module: &Module, opts: &RunOptions, io: RunIo<'_>) -> Result<Run
     )?;
     // Sized by the batch: only now that the estimate says it fits.
     let params = checks::item_params(module, &opts.sweeps, &sweep_targets, batch)?;
-    checks::check_poisson_rates(module, &params)?;
+    checks::check_poisson_rates(module, &params, seed, opts.precision == Precision::F32)?;
     let mut built = Vec::new();
     let tables = tables::tables_for(module, from_files, seed, io.tables, &mut built)?;
 

@@ -79,11 +79,14 @@ fn written_name(module: &Module, j: &ir::Projection) -> String {
 
 /// A run error about a projection's weight or delay as a diagnostic at the
 /// clause of the model that wrote it (at the projection when its delay is
-/// the default). `None` for any other error, or for a module built by hand.
+/// the default), or about a population's rate at its override. `None` for
+/// any other error, or for a module built by hand.
 #[must_use]
 pub fn value_error_at_source(e: &RunError, module: &Module) -> Option<Diagnostic> {
-    let RunError::Runtime(error) = e else {
-        return None;
+    let error = match e {
+        RunError::Runtime(error) => error,
+        RunError::Input(error) => return checks::rate_error_at_source(error, module),
+        _ => return None,
     };
     let (id, value) = match error {
         RuntimeError::BadDelay { projection_id, .. } => (*projection_id, SynapseValue::Delay),

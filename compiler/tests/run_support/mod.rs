@@ -80,6 +80,7 @@ pub fn add_lif(
         }],
         refractory: Some(t_ref),
         held: vec![0],
+        source: None,
     });
     (m.populations.len() - 1) as u32
 }
@@ -304,6 +305,7 @@ pub fn quadratic(method: Option<Method>, size: u32) -> Module {
         reset: Vec::new(),
         refractory: None,
         held: Vec::new(),
+        source: None,
     });
     m.records.push(Record::Trace {
         population: 0,

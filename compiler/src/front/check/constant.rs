@@ -400,20 +400,45 @@ pub fn population_overrides(overrides: &[Override]) -> impl Iterator<Item = (&st
         .map(|o| (o.name.name.as_str(), &o.value))
 }
 
-/// W0002: a population whose spike condition is a draw against a constant
+/// The standard library's Poisson source and its rate param: a population
+/// of it whose rate is above 1/dt is refused (E0309 here for a constant rate,
+/// at run time for a swept or drawn one), not left to saturate.
+pub const POISSON_SOURCE: &str = "PoissonSource";
+pub const POISSON_RATE: &str = "rate";
+
+/// Whether a Poisson rate (Hz) is above 1/dt: more than one spike a step.
+/// Exactly 1/dt (a spike every step) passes, up to rounding.
+#[must_use]
+pub fn rate_above_one_per_step(rate_hz: f64, dt_s: f64) -> bool {
+    rate_hz > (1.0 / dt_s) * (1.0 + 1e-12)
+}
+
+/// A population whose spike condition is a draw against a constant
 /// probability above 1 (`spike when rand() < rate * dt` with
-/// `rate * dt > 1`): it spikes every step, whatever the rate says.
+/// `rate * dt > 1`): it spikes every step, whatever the rate says. For a
+/// `PoissonSource` that is an error (E0309, which the run would refuse
+/// too); for any other model a warning (W0002).
 pub fn saturated_draws<'a>(
     m: &ModelDef,
     overrides: impl IntoIterator<Item = (&'a str, &'a Expr)>,
     dt: f64,
     population: &crate::front::ast::Ident,
 ) -> Vec<Diagnostic> {
-    let overrides: HashMap<&str, f64> = overrides
-        .into_iter()
-        .filter_map(|(n, e)| Some((n, network_value(e)?)))
+    let overrides: Vec<(&str, &Expr)> = overrides.into_iter().collect();
+    let constants: HashMap<&str, f64> = overrides
+        .iter()
+        .filter_map(|&(n, e)| Some((n, network_value(e)?)))
         .collect();
-    let (values, _) = instance_values(m, &overrides, Some(dt));
+    let (values, _) = instance_values(m, &constants, Some(dt));
+    if m.name.name == POISSON_SOURCE {
+        let rate = values.params.get(POISSON_RATE).copied();
+        let rate_span = overrides.iter().find(|(n, _)| *n == POISSON_RATE);
+        return rate
+            .filter(|&r| rate_above_one_per_step(r, dt))
+            .map(|r| poisson_rate_too_high(r, dt, population, rate_span.map(|(_, e)| e.span)))
+            .into_iter()
+            .collect();
+    }
     let mut out = Vec::new();
     for member in &m.members {
         let Member::Spike(s) = member else { continue };
@@ -445,4 +470,27 @@ pub fn saturated_draws<'a>(
         }
     }
     out
+}
+
+/// E0309: a `PoissonSource` population with a constant `rate_hz` above 1/dt,
+/// at the rate override (`rate_span`) or, for the default, at the population.
+fn poisson_rate_too_high(
+    rate_hz: f64,
+    dt: f64,
+    population: &crate::front::ast::Ident,
+    rate_span: Option<Span>,
+) -> Diagnostic {
+    let limit = 1.0 / dt;
+    let message = format!(
+        "`{}` is a {POISSON_SOURCE} with rate {rate_hz} Hz, above 1/dt = {limit} Hz: it can spike at most once a step",
+        population.name
+    );
+    let d = Diagnostic::error("E0309", message);
+    let d = match rate_span {
+        Some(span) => d
+            .with_primary(span, format!("{rate_hz} Hz, more than {limit} Hz"))
+            .with_secondary(population.span, "this population"),
+        None => d.with_primary(population.span, format!("its default rate, {rate_hz} Hz")),
+    };
+    d.with_help("lower the rate to at most 1/dt (well below it, for Poisson statistics), or the time step; for a larger total rate, use more sources or a stronger weight")
 }

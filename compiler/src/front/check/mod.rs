@@ -18,6 +18,7 @@ mod statements;
 mod suggest;
 mod ty;
 
+pub use constant::{rate_above_one_per_step, POISSON_RATE, POISSON_SOURCE};
 pub use model::{declare, Env, NameKind};
 pub use record::{is_neuron_range, period_steps};
 pub use statements::SEED_MAX;
