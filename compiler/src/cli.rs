@@ -82,6 +82,7 @@ pub struct RunArgs {
     pub precision: Option<Precision>,
     pub sweeps: Vec<String>,
     pub quiet: bool,
+    pub threads: Option<usize>,
 }
 
 pub fn run(args: RunArgs) -> ExitCode {
@@ -103,6 +104,7 @@ pub fn run(args: RunArgs) -> ExitCode {
         Backend::Reference => Precision::F64,
     });
     opts.progress = !args.quiet;
+    opts.threads = args.threads;
     opts.model_dir = args
         .model
         .parent()

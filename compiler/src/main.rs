@@ -88,6 +88,11 @@ enum Command {
         /// No progress bar and no summary table.
         #[arg(long, short)]
         quiet: bool,
+        /// Worker threads of the cranelift backend (default: chosen from the
+        /// model's work per step and the free cores; results are the same for
+        /// every count).
+        #[arg(long, value_parser = clap::value_parser!(u32).range(1..=1024))]
+        threads: Option<u32>,
     },
     /// Draw a run's results (spike raster, population rate, traces) to PNG and SVG.
     Plot(reference_cli::PlotArgs),
@@ -119,6 +124,7 @@ fn main() -> ExitCode {
             backend,
             precision,
             quiet,
+            threads,
         } => cli::run(cli::RunArgs {
             model: file,
             network,
@@ -138,6 +144,7 @@ fn main() -> ExitCode {
             }),
             sweeps,
             quiet,
+            threads: threads.map(|n| n as usize),
         }),
         Command::Plot(args) => reference_cli::plot(args),
         Command::Doc(args) => reference_cli::doc(args),

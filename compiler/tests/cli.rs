@@ -299,3 +299,37 @@ fn a_drawn_delay_that_rarely_reaches_one_step_points_at_its_clause() {
     );
     assert!(e.contains("delays.snn:7:15"), "{e}");
 }
+
+/// `--threads N` fixes the JIT's thread count (the summary says so), gives
+/// the same spikes for every N, and 0 is refused by the argument parser.
+#[test]
+fn threads_flag_sets_the_thread_count_and_keeps_the_spikes() {
+    let mut spikes = Vec::new();
+    for n in ["1", "2", "3"] {
+        let dir = out_dir(&format!("threads{n}"));
+        let d = dir.to_str().unwrap();
+        let o = snnc(&[
+            "run",
+            "examples/coba.snn",
+            "--duration",
+            "50ms",
+            "--threads",
+            n,
+            "-q",
+            "--out",
+            d,
+        ]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        let summary: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(dir.join("summary.json")).unwrap())
+                .unwrap();
+        assert_eq!(summary["threads"].as_u64(), Some(n.parse().unwrap()));
+        spikes.push(std::fs::read(dir.join("spikes_E.npy")).unwrap());
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+    assert!(spikes.len() == 3 && spikes[0].len() > 128);
+    assert!(spikes.iter().all(|s| *s == spikes[0]));
+    let o = snnc(&["run", "examples/coba.snn", "--threads", "0"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("--threads"), "{}", stderr(&o));
+}

@@ -97,6 +97,9 @@ pub struct RunOptions {
     pub model_dir: PathBuf,
     /// Warnings the compiler gave for the model, counted in `summary.json`.
     pub warnings: u32,
+    /// Worker threads of the cranelift backend (`None`: `SNNC_THREADS`, else
+    /// chosen from the work per step).
+    pub threads: Option<usize>,
 }
 
 impl RunOptions {
@@ -115,6 +118,7 @@ impl RunOptions {
             memory_limit: None,
             warnings: 0,
             model_dir: PathBuf::from("."),
+            threads: None,
         }
     }
 }
@@ -308,7 +312,7 @@ pub fn simulate(module: &Module, opts: &RunOptions, io: RunIo<'_>) -> Result<Run
             sink: &mut |step, view| guard.check(step, view),
         }),
     };
-    let result = execute(opts.backend, valid, setup, io.jit);
+    let result = execute(opts, valid, setup, io.jit);
     // A divergence or an interrupt stops the run with what was recorded.
     let (outcome, stopped) = guard::outcome_or_stop(result, spikes_seen, started)?;
     progress.finish();
@@ -326,18 +330,22 @@ pub fn simulate(module: &Module, opts: &RunOptions, io: RunIo<'_>) -> Result<Run
     }
 }
 
-/// Execute on `backend`; the JIT takes its kernels from `jit` when it can.
+/// Execute on `opts.backend`; the JIT takes its kernels from `jit` when it
+/// can.
 fn execute(
-    backend: Backend,
+    opts: &RunOptions,
     valid: ValidModule<'_>,
     setup: Setup<'_>,
     jit: &mut JitCache,
 ) -> Result<Outcome, RuntimeError> {
-    let mut executor: Box<dyn Executor + '_> = match backend {
+    let mut executor: Box<dyn Executor + '_> = match opts.backend {
         Backend::Reference => Box::new(reference::Reference),
         // States reach `on_step` only on the steps a trace samples.
         Backend::Cranelift => Box::new(Jit {
-            options: JitOptions::default(),
+            options: JitOptions {
+                threads: opts.threads,
+                ..JitOptions::default()
+            },
             cache: jit,
         }),
         #[cfg(feature = "cuda")]
