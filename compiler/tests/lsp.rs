@@ -767,3 +767,24 @@ fn warnings_are_published_with_severity_warning() {
     assert_eq!(diags[0]["range"]["start"]["line"], 2);
     assert_eq!(c.shutdown(), 0);
 }
+
+/// What only lowering finds (here a delay no draw can bring to one step,
+/// E0404) reaches the editor as `snnc check` reports it, at the delay.
+#[test]
+fn errors_found_when_lowering_are_published() {
+    let (mut c, _) = Client::start("lowering");
+    let u = uri("lowering.snn");
+    let text = "import std.{LIF, Delta}\nnetwork n {\n    dt = 0.1 ms\n    population E = LIF[10]\n    projection E -> E {\n        connect fixed_prob(0.1)\n        weight 0.1 mV\n        delay normal(-1.5 ms, 0.1 ms)\n        synapse Delta\n    }\n}\n";
+    c.open(&u, text);
+    let diags = c.diagnostics(&u);
+    assert_eq!(diags.len(), 1, "{diags:?}");
+    assert_eq!(diags[0]["code"], "E0404");
+    let (line, col) = pos(text, "normal(-1.5", 0, 0);
+    assert_eq!(
+        diags[0]["range"]["start"],
+        json!({"line": line, "character": col})
+    );
+    c.change(&u, 2, &text.replace("normal(-1.5 ms", "normal(1.5 ms"));
+    assert_eq!(c.diagnostics(&u), Vec::<Value>::new());
+    assert_eq!(c.shutdown(), 0);
+}

@@ -1,7 +1,7 @@
 //! `snnc lsp`: a language server over stdio.
 //!
-//! Each open document is checked with [`crate::front::check::check_source`]
-//! on open and on every change (full sync); imports are read from the open
+//! Each open document is checked as `snnc check` does ([`crate::pipeline::check_all`]:
+//! the checker, then lowering of every network) on open and on every change (full sync); imports are read from the open
 //! buffers first, then from disk ([`server::BufferLoader`]). The result, an
 //! [`Analysis`], answers hover ([`hover`]), go-to-definition ([`definition`])
 //! and completion ([`completion`]) until the next change.
@@ -46,7 +46,10 @@ pub struct Analysis {
 impl Analysis {
     /// Checks `text`, the document at `uri` known to the checker as `name`.
     pub fn new(uri: &str, name: String, text: &str, loader: &server::BufferLoader) -> Analysis {
-        let out = crate::front::check::check_source(&name, text, loader);
+        // As `snnc check`: the networks are lowered too, so an editor shows
+        // every error a compile or run of the file would give before it
+        // starts (E04xx).
+        let out = crate::pipeline::check_all(&name, text, loader);
         let occurrences = analysis::occurrences(&out.root().ast);
         Analysis {
             uri: uri.to_string(),
