@@ -85,7 +85,7 @@ pub enum Phase {
     /// 5. A projection's `on_pre` for every arriving event.
     Events,
     /// 6. A projection's `on_post` for every synapse onto a neuron that
-    /// spiked in this step (after every `Events` kernel of the step).
+    ///    spiked in this step (after every `Events` kernel of the step).
     PostEvents,
 }
 
