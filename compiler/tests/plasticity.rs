@@ -212,3 +212,14 @@ fn the_step_program_runs_on_post_after_every_on_pre() {
         }
     )));
 }
+
+#[test]
+fn the_jit_refuses_to_generate_code_for_a_plastic_projection() {
+    // Below `simulate`'s check too: code generation itself refuses.
+    let compiled = compile_source("stdp.snn", &model(20.0, 0.5), &DiskLoader, None);
+    let module = compiled.module.expect("compiles");
+    let valid = snnc::ir::validate(&module).expect("valid");
+    let err = snnc::back::cranelift::emit_clif(valid, true).expect_err("refused");
+    assert!(err.message.contains("projection 'Pre->Post'"), "{err}");
+    assert!(err.message.contains("--backend reference"), "{err}");
+}
