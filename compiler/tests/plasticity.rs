@@ -223,3 +223,31 @@ fn the_jit_refuses_to_generate_code_for_a_plastic_projection() {
     assert!(err.message.contains("projection 'Pre->Post'"), "{err}");
     assert!(err.message.contains("--backend reference"), "{err}");
 }
+
+#[cfg(feature = "cuda")]
+#[test]
+fn the_gpu_backend_refuses_to_generate_code_for_a_plastic_projection() {
+    let compiled = compile_source("stdp.snn", &model(20.0, 0.5), &DiskLoader, None);
+    let module = compiled.module.expect("compiles");
+    let valid = snnc::ir::validate(&module).expect("valid");
+    let err = snnc::back::nvptx::emit_ptx(valid, 80, true).expect_err("refused");
+    assert!(
+        err.contains("the cuda backend cannot run projection 'Pre->Post'"),
+        "{err}"
+    );
+}
+
+#[test]
+fn an_f32_run_learns_the_same_weight_to_f32_rounding() {
+    let mut opts = reference();
+    opts.precision = snnc::run::Precision::F32;
+    let w0 = table_weight(0.5);
+    let v = final_v(&model(20.0, 0.5), &[0.010, PROBE], &opts);
+    let want = 2.0 * w0 + A_PLUS * (-0.010 / TAU_PRE).exp();
+    // ~100 trace decays and a few sums, each rounded to f32 (2^-24).
+    assert!(
+        (v[0] - want).abs() <= 1e-5 * want,
+        "found {:e}, want {want:e}",
+        v[0]
+    );
+}
