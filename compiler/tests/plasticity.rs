@@ -31,6 +31,11 @@ fn table_weight(mv: f64) -> f64 {
 /// A network of one spike-train neuron `Pre` onto one `Probe` neuron that
 /// spikes once at `t_post_ms`, through an STDP synapse of weight `w0_mv`.
 fn model(t_post_ms: f64, w0_mv: f64) -> String {
+    model_sized(1, 1, t_post_ms, w0_mv)
+}
+
+/// [`model`] with `n_pre` spike sources onto `n_post` probes, all to all.
+fn model_sized(n_pre: u32, n_post: u32, t_post_ms: f64, w0_mv: f64) -> String {
     format!(
         r"
 neuron Probe {{
@@ -56,8 +61,8 @@ synapse STDP {{
 network pair {{
     dt = 0.1 ms
     duration = 100 ms
-    stimulus Pre: spikes[1] from input
-    population Post = Probe[1] {{ t_spike = {t_post_ms} ms }}
+    stimulus Pre: spikes[{n_pre}] from input
+    population Post = Probe[{n_post}] {{ t_spike = {t_post_ms} ms }}
     projection Pre -> Post {{
         connect all_to_all
         weight {w0_mv} mV
@@ -79,11 +84,20 @@ fn simulator(text: &str) -> Simulator {
 
 /// Spikes of neuron 0 at `times` (seconds), as a [K, 2] array.
 fn spikes(times: &[f64]) -> Vec<(String, NumericArray)> {
-    let data = times.iter().flat_map(|&t| [0.0, t]).collect();
+    let of_zero: Vec<(u32, f64)> = times.iter().map(|&t| (0, t)).collect();
+    spikes_of(&of_zero)
+}
+
+/// Spikes of (neuron, time in seconds), as a [K, 2] array.
+fn spikes_of(events: &[(u32, f64)]) -> Vec<(String, NumericArray)> {
+    let data = events
+        .iter()
+        .flat_map(|&(i, t)| [f64::from(i), t])
+        .collect();
     vec![(
         "Pre".into(),
         NumericArray {
-            shape: vec![times.len() as u64, 2],
+            shape: vec![events.len() as u64, 2],
             data,
         },
     )]
@@ -91,11 +105,19 @@ fn spikes(times: &[f64]) -> Vec<(String, NumericArray)> {
 
 /// `V` of the post neuron at the start of the last step, per batch item.
 fn final_v(text: &str, pre_times: &[f64], opts: &RunOptions) -> Vec<f64> {
-    let inputs = spikes(pre_times);
-    let out = simulator(text).run(opts, &inputs, None).expect("runs");
+    final_values(text, &spikes(pre_times), opts.batch, opts)
+}
+
+/// The last `n` values of the `V` trace (the last sample).
+fn final_values(
+    text: &str,
+    inputs: &[(String, NumericArray)],
+    n: usize,
+    opts: &RunOptions,
+) -> Vec<f64> {
+    let out = simulator(text).run(opts, inputs, None).expect("runs");
     let trace = &out.recorded.traces[0];
-    let items = opts.batch;
-    trace.values[trace.values.len() - items..].to_vec()
+    trace.values[trace.values.len() - n..].to_vec()
 }
 
 fn reference() -> RunOptions {
@@ -135,6 +157,21 @@ fn clip_keeps_the_weight_within_its_bounds() {
     // Depression from 0.003 mV would go below zero.
     let v = final_v(&model(10.0, 0.003), &[0.020, PROBE], &reference());
     assert_close(v[0], table_weight(0.003), "lower bound");
+}
+
+#[test]
+fn every_synapse_onto_a_spiking_neuron_learns_from_its_own_pre_spike() {
+    // Two sources (spikes at 10 and 14 ms, probes at 80 ms) onto two probes
+    // that both spike at 20 ms: four synapses, each potentiated by
+    // A+·exp(−(20 ms − t_pre)/τ+); each probe sums its two synapses.
+    let events = [(0, 0.010), (1, 0.014), (0, PROBE), (1, PROBE)];
+    let text = model_sized(2, 2, 20.0, 0.5);
+    let v = final_values(&text, &spikes_of(&events), 2, &reference());
+    let w0 = table_weight(0.5);
+    let learned = A_PLUS * ((-0.010 / TAU_PRE).exp() + (-0.006 / TAU_PRE).exp());
+    for (j, found) in v.iter().enumerate() {
+        assert_close(*found, 4.0 * w0 + learned, &format!("V of probe {j}"));
+    }
 }
 
 #[test]
