@@ -475,7 +475,9 @@ fn completion_offers_units_models_and_populations() {
     // Inside a model body: its own names.
     let items = c.at("textDocument/completion", &u, pos(FIXED, "    dV/dt", 0, 4));
     let l = labels(&items);
-    for want in ["tau", "V", "I", "drive", "exp", "spike"] {
+    for want in [
+        "tau", "V", "I", "drive", "exp", "spike", "on_pre", "on_post",
+    ] {
         assert!(l.iter().any(|x| x == want), "no `{want}` in {l:?}");
     }
     assert_eq!(c.shutdown(), 0);

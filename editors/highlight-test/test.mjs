@@ -132,6 +132,7 @@ expectScope('I = exp(-t / tau)', 'exp', 'support.function.math');
 expectScope('projection E -> E, I {', '->', 'keyword.operator.arrow');
 expectScope('on_pre { g += w }', '+=', 'keyword.operator.assignment.compound');
 expectScope('on_pre { g += w }', 'w', 'variable.language');
+expectScope('on_post { w = clip(w + Apre, 0, w_max) }', 'on_post', 'keyword.other.event');
 expectScope('param delay: ms = 1 ms', 'delay', 'variable.other');
 expectScope('    delay 1 ms', 'delay', 'keyword.other.network.contextual');
 expectScope('x = 1 // note', ' note', 'comment.line.double-slash');

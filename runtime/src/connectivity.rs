@@ -112,6 +112,31 @@ impl Structure {
         degrees
     }
 
+    /// The transposed index: the synapses onto each postsynaptic neuron, in
+    /// ascending synapse index (for `on_post`, run per synapse onto a neuron
+    /// that spiked). Allocated fallibly, like the table.
+    pub fn by_post(&self) -> Result<ByPost, RuntimeError> {
+        let mut col_ptr = vec_filled(
+            0u64,
+            self.n_post as usize + 1,
+            "a synapse table's post index",
+        )?;
+        for &j in &self.cols {
+            col_ptr[j as usize + 1] += 1;
+        }
+        for i in 0..self.n_post as usize {
+            col_ptr[i + 1] += col_ptr[i];
+        }
+        let mut synapses = vec_filled(0u32, self.cols.len(), "a synapse table's post index")?;
+        let mut next = col_ptr.clone();
+        // Synapses in ascending index fill each post neuron's run in order.
+        for (s, &j) in self.cols.iter().enumerate() {
+            synapses[next[j as usize] as usize] = s as u32;
+            next[j as usize] += 1;
+        }
+        Ok(ByPost { col_ptr, synapses })
+    }
+
     /// Build from rows given in order (one `Vec` of targets per presynaptic
     /// neuron). The table is allocated fallibly: its size is the synapse
     /// count, which only the memory estimate bounds.
@@ -130,6 +155,25 @@ impl Structure {
             row_ptr,
             cols,
         })
+    }
+}
+
+/// A projection's synapses grouped by postsynaptic neuron ([`Structure::by_post`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ByPost {
+    /// `col_ptr[j]..col_ptr[j + 1]` index `synapses` for post neuron `j`;
+    /// `n_post + 1` entries.
+    pub col_ptr: Vec<u64>,
+    /// Synapse indices, ascending within each post neuron.
+    pub synapses: Vec<u32>,
+}
+
+impl ByPost {
+    /// The synapses onto post neuron `post`, ascending.
+    #[must_use]
+    pub fn onto(&self, post: u32) -> &[u32] {
+        let j = post as usize;
+        &self.synapses[self.col_ptr[j] as usize..self.col_ptr[j + 1] as usize]
     }
 }
 
@@ -400,4 +444,20 @@ pub(crate) fn build_lists<T: Send>(
             .flat_map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
             .collect()
     })
+}
+
+#[cfg(test)]
+mod by_post_tests {
+    use super::Structure;
+
+    #[test]
+    fn by_post_lists_the_synapses_onto_each_neuron_in_ascending_order() {
+        // Synapses 0: 0→1, 1: 0→0, 2: 1→1, 3: 2→2, 4: 2→1.
+        let st = Structure::from_rows(3, 4, vec![vec![1, 0], vec![1], vec![2, 1]]).unwrap();
+        let t = st.by_post().unwrap();
+        assert_eq!(t.onto(0), &[1]);
+        assert_eq!(t.onto(1), &[0, 2, 4]);
+        assert_eq!(t.onto(2), &[3]);
+        assert!(t.onto(3).is_empty());
+    }
 }

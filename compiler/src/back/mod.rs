@@ -8,7 +8,7 @@ pub mod init;
 pub mod nvptx;
 pub mod reference;
 
-use crate::ir::ValidModule;
+use crate::ir::{Module, ValidModule};
 use snnc_runtime::spike_train::SpikeTrain;
 use snnc_runtime::stimulus::Stimulus;
 use snnc_runtime::synapse_values::SynapseTable;
@@ -93,5 +93,39 @@ impl BoundInput {
             BoundInput::Array(s) => s.value(step, batch, neuron).unwrap_or(0.0),
             BoundInput::Spikes(_) => 0.0,
         }
+    }
+}
+
+/// A projection a backend cannot run yet: its synapse is plastic (an
+/// `on_post` or an assignment to `w`), which only the reference runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlasticityUnsupported {
+    /// The backend's `--backend` name.
+    pub backend: &'static str,
+    pub projection: String,
+}
+
+impl std::fmt::Display for PlasticityUnsupported {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "the {} backend cannot run projection '{}' yet: its synapse is plastic (`on_post` \
+             or an assignment to `w`); run it with `--backend reference`",
+            self.backend, self.projection
+        )
+    }
+}
+
+impl std::error::Error for PlasticityUnsupported {}
+
+/// `Ok` unless `module` has a plastic projection, which `backend` (any but
+/// the reference) refuses before generating code or running a step.
+pub fn refuse_plastic(module: &Module, backend: &'static str) -> Result<(), PlasticityUnsupported> {
+    match module.projections.iter().find(|j| j.synapse.is_plastic()) {
+        Some(j) => Err(PlasticityUnsupported {
+            backend,
+            projection: j.name.clone(),
+        }),
+        None => Ok(()),
     }
 }

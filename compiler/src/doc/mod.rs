@@ -221,6 +221,10 @@ fn model_doc(m: &ModelDef, text: &str, module: &str) -> ModelDoc {
                 keyword: "on_pre",
                 text: block_text(text, b),
             }),
+            Member::OnPost(b) => doc.rules.push(Rule {
+                keyword: "on_post",
+                text: block_text(text, b),
+            }),
             Member::Integrate(method) => doc.rules.push(Rule {
                 keyword: "integrate",
                 text: method.name.clone(),

@@ -94,6 +94,8 @@ pub enum Member {
     Refractory(RefractoryDecl),
     /// `on_pre { g += w }` (synapses)
     OnPre(Block),
+    /// `on_post { w = clip(w + Apre, 0 nS, w_max) }` (synapses)
+    OnPost(Block),
     /// `integrate rk4`: the method for every ODE of this model.
     Integrate(Ident),
     /// `I += g * (E - post.V)` at model level (outputs).

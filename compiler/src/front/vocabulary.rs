@@ -17,6 +17,7 @@ pub const KEYWORDS: &[&str] = &[
     "reset",
     "refractory",
     "on_pre",
+    "on_post",
     "integrate",
     "population",
     "projection",
@@ -86,6 +87,7 @@ pub const MEMBER_KEYWORDS: &[&str] = &[
     "reset",
     "refractory",
     "on_pre",
+    "on_post",
     "integrate",
 ];
 

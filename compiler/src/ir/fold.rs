@@ -112,7 +112,7 @@ pub fn fold_params(module: &Module, swept: &dyn Fn(usize, usize) -> bool) -> Mod
             o.rhs = f.fold(o.rhs);
             o.update = o.update.map(|u| f.fold(u));
         }
-        for r in &mut j.synapse.on_pre {
+        for r in j.synapse.on_pre.iter_mut().chain(&mut j.synapse.on_post) {
             r.value = f.fold(r.value);
         }
         if let Some(o) = &mut j.output {

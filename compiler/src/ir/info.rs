@@ -43,7 +43,7 @@ pub struct PreReads {
     /// Read by the synapse ODEs (per-synapse layout only: an align-post
     /// state has no one presynaptic neuron).
     pub in_odes: BTreeSet<u32>,
-    /// Read by `on_pre`.
+    /// Read by `on_pre` or `on_post` (event code).
     pub in_on_pre: BTreeSet<u32>,
 }
 
@@ -73,7 +73,10 @@ fn pre_states(vars: &HashSet<Var>) -> BTreeSet<u32> {
 #[must_use]
 pub fn pre_reads(module: &Module, k: usize) -> PreReads {
     let j = &module.projections[k];
-    let on_pre: Vec<Handle<Expr>> = j.synapse.on_pre.iter().map(|a| a.value).collect();
+    let on_pre: Vec<Handle<Expr>> = (j.synapse.on_pre.iter())
+        .chain(&j.synapse.on_post)
+        .map(|a| a.value)
+        .collect();
     PreReads {
         in_odes: pre_states(&loads(module, &ode_roots(j))),
         in_on_pre: pre_states(&loads(module, &on_pre)),

@@ -29,6 +29,12 @@
 //!    reads the presynaptic neuron's state at the end of 2–3 of step
 //!    `n + D`: no `on_pre` writes a state that synapse code reads as `pre.X`
 //!    ([`info::pre_read_conflict`]), so delivery order cannot change it.
+//! 6. **Post events.** Each spike of step `n` of a projection's post
+//!    population runs the synapse's `on_post` for every synapse onto that
+//!    neuron, in the same step (no dendritic delay), after every `on_pre` of
+//!    step `n` (so a same-step pair is "pre before post", as Brian2 orders
+//!    its pathways). `on_pre`/`on_post` may assign the weight `w`
+//!    ([`Synapse::is_plastic`]): each batch item then has its own weights.
 //!
 //! Traces sample states at the start of a step (before 1).
 //!
@@ -177,8 +183,21 @@ pub struct Synapse {
     pub states: Vec<StateVar>,
     pub odes: Vec<Ode>,
     pub method: Method,
-    /// Run per event; targets `Syn(_)` or `PostState(_)`.
+    /// Run per event; targets `Syn(_)`, `PostState(_)` or `Weight`.
     pub on_pre: Vec<Assign>,
+    /// Run for every synapse whose post neuron spiked in this step (after
+    /// every `on_pre` of the step); targets `Syn(_)` or `Weight`.
+    pub on_post: Vec<Assign>,
+}
+
+impl Synapse {
+    /// Whether its weights change during a run (it has an `on_post` or
+    /// assigns `w`): then they are per synapse and per batch item, and its
+    /// state is per synapse.
+    #[must_use]
+    pub fn is_plastic(&self) -> bool {
+        !self.on_post.is_empty() || self.on_pre.iter().any(|a| a.target == Var::Weight)
+    }
 }
 
 /// `current += expr` on the post population, summed over post neurons

@@ -309,6 +309,10 @@ impl fmt::Display for Module {
                 writeln!(out, "    on_pre:")?;
                 assigns(&mut out, a, &n, &j.synapse.on_pre, "        ")?;
             }
+            if !j.synapse.on_post.is_empty() {
+                writeln!(out, "    on_post:")?;
+                assigns(&mut out, a, &n, &j.synapse.on_post, "        ")?;
+            }
             if let Some(o) = &j.output {
                 writeln!(
                     out,

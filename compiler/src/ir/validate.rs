@@ -249,31 +249,46 @@ pub fn validate(module: &Module) -> Result<ValidModule<'_>, Vec<ValidationError>
             syn: Some(SynScope { weight: true, ..s }),
             ..scope
         };
-        for a in &syn.on_pre {
-            let ok = match a.target {
-                Var::Syn(i) => (i as usize) < syn.states.len(),
-                Var::PostState(i) => (i as usize) < post.states.len(),
-                _ => false,
-            };
-            if !ok {
-                ck.err(
-                    &place,
-                    format!(
-                        "on_pre target {:?} is not a synapse or post state",
-                        a.target
-                    ),
-                );
+        // `on_post` runs once per synapse onto a neuron that spiked: it
+        // writes only what belongs to the synapse.
+        let handlers = [
+            ("on_pre", &syn.on_pre, true),
+            ("on_post", &syn.on_post, false),
+        ];
+        for (handler, assigns, writes_post) in handlers {
+            for a in assigns {
+                let ok = match a.target {
+                    Var::Syn(i) => (i as usize) < syn.states.len(),
+                    Var::PostState(i) => writes_post && (i as usize) < post.states.len(),
+                    Var::Weight => true,
+                    _ => false,
+                };
+                if !ok {
+                    ck.err(
+                        &place,
+                        format!(
+                            "{handler} target {:?} is not allowed or out of range",
+                            a.target
+                        ),
+                    );
+                }
+                if syn.layout == SynapseLayout::AlignPost
+                    && a.op == AssignOp::Set
+                    && matches!(a.target, Var::Syn(_))
+                {
+                    ck.err(
+                        &place,
+                        format!("align-post synapse state assigned with `=` in {handler}"),
+                    );
+                }
+                ck.expr(&place, a.value, on_pre);
             }
-            if syn.layout == SynapseLayout::AlignPost
-                && a.op == AssignOp::Set
-                && matches!(a.target, Var::Syn(_))
-            {
-                ck.err(
-                    &place,
-                    "align-post synapse state assigned with `=` in on_pre".into(),
-                );
-            }
-            ck.expr(&place, a.value, on_pre);
+        }
+        if syn.is_plastic() && syn.layout == SynapseLayout::AlignPost {
+            ck.err(
+                &place,
+                "a plastic synapse (on_post or an assignment to w) must be per synapse".into(),
+            );
         }
         if let Some(o) = &j.output {
             if o.current as usize >= post.currents.len() {

@@ -25,6 +25,8 @@
 //!   `PreState`, `Sum`, …) reads memory at that point of the body; a
 //!   `Store` writes it at once, rounded to the run's precision (except
 //!   `Sum`, kept in f64). Locals live for one element and start at 0.
+//!   `Weight` is a memory variable too: a plastic projection's stores to
+//!   it are read by every later event of the run (of that batch item).
 //! * `Random` draws are keyed by the kernel's `draws` purpose, the element
 //!   index, the step and the batch item (see [`crate::ir`]): the same node
 //!   evaluated twice in one element gives the same value.
@@ -82,6 +84,9 @@ pub enum Phase {
     SynapseDynamics,
     /// 5. A projection's `on_pre` for every arriving event.
     Events,
+    /// 6. A projection's `on_post` for every synapse onto a neuron that
+    ///    spiked in this step (after every `Events` kernel of the step).
+    PostEvents,
 }
 
 /// The elements a kernel runs for, and what each element's loads address.
@@ -104,6 +109,10 @@ pub enum Domain {
     /// `Syn` the element holding `s`'s state, `PostState` its target's,
     /// `PreState` its presynaptic neuron's.
     PreEvents { proj: u32 },
+    /// Every synapse `s` of `proj` whose post neuron spiked in this step,
+    /// in ascending synapse index (no dendritic delay): element addressing
+    /// as in `PreEvents`.
+    PostEvents { proj: u32 },
 }
 
 /// A place a statement writes.
@@ -121,6 +130,10 @@ pub enum Place {
     /// Projection `k`'s output sum at the element's post neuron (shared by
     /// its synapses; f64, never rounded).
     Sum(u32),
+    /// The weight of the element's synapse (`PreEvents`, `PostEvents` of a
+    /// plastic projection): one per synapse and batch item, rounded like a
+    /// state; `Var::Weight` loads read it.
+    Weight,
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -32,6 +32,12 @@ pub fn program(module: &Module, program: &StepProgram) -> String {
                     module.projections[proj as usize].name
                 )
             }
+            Domain::PostEvents { proj } => {
+                format!(
+                    "synapses onto spiking neurons of {}",
+                    module.projections[proj as usize].name
+                )
+            }
         };
         let _ = writeln!(
             out,
@@ -81,7 +87,9 @@ impl NameLists {
                     ..Self::default()
                 }
             }
-            Domain::Synapses { proj } | Domain::PreEvents { proj } => {
+            Domain::Synapses { proj }
+            | Domain::PreEvents { proj }
+            | Domain::PostEvents { proj } => {
                 let j = &module.projections[proj as usize];
                 Self {
                     syn_states: j.synapse.states.iter().map(|s| s.name.clone()).collect(),
@@ -205,5 +213,6 @@ fn place_name(names: &Names<'_>, place: Place) -> String {
         Place::Syn(q) => at(names.syn_states, q),
         Place::PostState(q) => format!("post.{}", at(names.post_states, q)),
         Place::Sum(k) => format!("sum[{k}]"),
+        Place::Weight => "w".into(),
     }
 }

@@ -31,6 +31,7 @@ pub fn schedule_module(m: &Module) -> StepProgram {
     s.neuron_updates();
     s.synapse_dynamics();
     s.events();
+    s.post_events();
     StepProgram {
         exprs: s.exprs,
         kernels: s.kernels,
@@ -454,28 +455,34 @@ impl Scheduler<'_> {
         let m = self.m;
         for (k, j) in m.projections.iter().enumerate() {
             // Post states read memory as earlier events of the step left it.
-            let body = j
-                .synapse
-                .on_pre
-                .iter()
-                .filter_map(|a| {
-                    let place = match a.target {
-                        Var::Syn(q) => Place::Syn(q),
-                        Var::PostState(q) => Place::PostState(q),
-                        _ => return None,
-                    };
-                    Some(Stmt::Store {
-                        place,
-                        op: a.op,
-                        value: a.value,
-                    })
-                })
-                .collect();
+            let body = event_stores(&j.synapse.on_pre);
             let domain = Domain::PreEvents { proj: k as u32 };
             let draws = synapse_draws(k);
             self.push(
                 Phase::Events,
                 format!("{}.on_pre", j.name),
+                domain,
+                draws,
+                0,
+                body,
+            );
+        }
+    }
+
+    /// Phase 6: every synapse onto a neuron that spiked in this step runs
+    /// `on_post` (projections without one have no kernel).
+    fn post_events(&mut self) {
+        let m = self.m;
+        for (k, j) in m.projections.iter().enumerate() {
+            if j.synapse.on_post.is_empty() {
+                continue;
+            }
+            let body = event_stores(&j.synapse.on_post);
+            let domain = Domain::PostEvents { proj: k as u32 };
+            let draws = synapse_draws(k);
+            self.push(
+                Phase::PostEvents,
+                format!("{}.on_post", j.name),
                 domain,
                 draws,
                 0,
@@ -611,6 +618,27 @@ impl Scheduler<'_> {
         }
         s
     }
+}
+
+/// An event handler's assignments as stores, in order (the lowering ordered
+/// them so that running them one after another equals the source block).
+fn event_stores(assigns: &[crate::ir::Assign]) -> Vec<Stmt> {
+    assigns
+        .iter()
+        .filter_map(|a| {
+            let place = match a.target {
+                Var::Syn(q) => Place::Syn(q),
+                Var::PostState(q) => Place::PostState(q),
+                Var::Weight => Place::Weight,
+                _ => return None,
+            };
+            Some(Stmt::Store {
+                place,
+                op: a.op,
+                value: a.value,
+            })
+        })
+        .collect()
 }
 
 /// How a kernel's expressions are rewritten for an integration stage.

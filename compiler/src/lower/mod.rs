@@ -34,7 +34,7 @@ use crate::ir::classify::{classify, synapse_layout};
 use crate::ir::{
     Arena, Connect, Expr, Handle, Injection, Input, InputKind, Method, Module, NamedValue, Ode,
     Output, Population, PopulationSource, Projection, ProjectionSource, Record, StateVar, Synapse,
-    Var,
+    SynapseLayout, Var,
 };
 use crate::source::Span;
 use expr::{konst, unit_scale, Binding, ExprDepths, Lower, Names};
@@ -1001,30 +1001,26 @@ impl<'a> Net<'a> {
                 });
             }
         }
-        let mut on_pre = Vec::new();
+        let (mut on_pre, mut on_post) = (Vec::new(), Vec::new());
         lw.names.weight = true;
+        let post_states = lw.names.post.clone();
         for m in &model.members {
-            if let Member::OnPre(block) = m {
-                let states = &inst.states;
-                let post_states = &lw.names.post.clone();
-                let target = |path: &ast::Path| -> Result<Var, LowerError> {
-                    match path.segments.as_slice() {
-                        [one] => match states.iter().position(|s| s.name == one.name) {
-                            Some(k) => Ok(Var::Syn(k as u32)),
-                            None => err(one.span, format!("`{}` is not a state", one.name)),
-                        },
-                        [side, x] if side.name == "post" => match post_states.get(&x.name) {
-                            Some(Var::PostState(k)) => Ok(Var::PostState(*k)),
-                            _ => err(path.span, format!("`post.{}` is not a state", x.name)),
-                        },
-                        _ => err(path.span, "on_pre assigns a synapse state or `post.X`"),
-                    }
-                };
-                on_pre = block::lower_block(&mut lw, block, &target)?.assigns;
-            }
+            let (block, lowered, writes_post) = match m {
+                Member::OnPre(block) => (block, &mut on_pre, true),
+                Member::OnPost(block) => (block, &mut on_post, false),
+                _ => continue,
+            };
+            let target =
+                |path: &ast::Path| event_target(path, &inst.states, &post_states, writes_post);
+            *lowered = block::lower_block(&mut lw, block, &target)?.assigns;
         }
         let ode_pairs: Vec<(u32, Handle<Expr>)> = odes.iter().map(|o| (o.state, o.rhs)).collect();
-        let layout = synapse_layout(&mut lw.b, inst.states.len() as u32, &ode_pairs, &on_pre);
+        let plastic = !on_post.is_empty() || on_pre.iter().any(|a| a.target == Var::Weight);
+        let layout = if plastic {
+            SynapseLayout::PerSynapse
+        } else {
+            synapse_layout(&mut lw.b, inst.states.len() as u32, &ode_pairs, &on_pre)
+        };
         Ok(Synapse {
             model: model.name.name.clone(),
             layout,
@@ -1036,6 +1032,7 @@ impl<'a> Net<'a> {
                 Some(m) => m,
             },
             on_pre,
+            on_post,
         })
     }
 
@@ -1268,5 +1265,30 @@ impl<'a> Net<'a> {
             }
         }
         Ok(())
+    }
+}
+
+/// The variable an `on_pre` / `on_post` statement assigns: a synapse state,
+/// the weight `w`, or (`on_pre` only, `writes_post`) a post-neuron state.
+fn event_target(
+    path: &ast::Path,
+    states: &[StateVar],
+    post_states: &HashMap<String, Var>,
+    writes_post: bool,
+) -> Result<Var, LowerError> {
+    match path.segments.as_slice() {
+        [one] => match states.iter().position(|s| s.name == one.name) {
+            Some(k) => Ok(Var::Syn(k as u32)),
+            None if one.name == "w" => Ok(Var::Weight),
+            None => err(one.span, format!("`{}` is not a state", one.name)),
+        },
+        [side, x] if side.name == "post" && writes_post => match post_states.get(&x.name) {
+            Some(Var::PostState(k)) => Ok(Var::PostState(*k)),
+            _ => err(path.span, format!("`post.{}` is not a state", x.name)),
+        },
+        _ => err(
+            path.span,
+            "on_pre assigns a synapse state, `w` or `post.X`; on_post a synapse state or `w`",
+        ),
     }
 }

@@ -163,7 +163,7 @@ impl Walker {
                 }
                 Member::Spike(s) => self.expr(&s.condition, &cx),
                 Member::Refractory(r) => self.expr(&r.period, &cx),
-                Member::Reset(b) | Member::OnPre(b) => self.block(b, &cx),
+                Member::Reset(b) | Member::OnPre(b) | Member::OnPost(b) => self.block(b, &cx),
                 Member::Stmt(s) => self.stmt(s, &cx),
                 Member::Integrate(_) | Member::Error(_) => {}
             }

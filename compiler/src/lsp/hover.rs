@@ -91,7 +91,7 @@ pub fn hover(a: &Analysis, offset: usize) -> Option<Hover> {
         Symbol::Builtin(name) => match name.as_str() {
             "t" => fence("t: ms") + "\n\nthe simulated time at the start of the step",
             "dt" => fence("dt: ms") + "\n\nthe time step of the network",
-            "w" => fence("w: [w]") + "\n\nthe weight of the synapse that fired; its unit is the projection's `weight` unit",
+            "w" => fence("w: [w]") + "\n\nthe weight of the synapse; its unit is the projection's `weight` unit. Assigned in `on_pre` or `on_post` (`w = clip(w + Apre, 0, w_max)`), it makes the projection plastic: its weights change during the run",
             _ => return None,
         },
         Symbol::Setting(name) => match name.as_str() {

@@ -134,6 +134,8 @@ pub enum RunError {
     Runtime(RuntimeError),
     /// Bindings, sweeps, `SNNC_THREADS`, source rates: see [`checks`].
     Input(checks::InputError),
+    /// A plastic projection on a backend that cannot run it yet.
+    Unsupported(crate::back::PlasticityUnsupported),
 }
 
 impl fmt::Display for RunError {
@@ -149,6 +151,7 @@ impl fmt::Display for RunError {
             RunError::Options(m) => f.write_str(m),
             RunError::Runtime(e) => write!(f, "{e}"),
             RunError::Input(e) => write!(f, "{e}"),
+            RunError::Unsupported(e) => write!(f, "{e}"),
         }
     }
 }
@@ -241,6 +244,7 @@ pub fn simulate(module: &Module, opts: &RunOptions, io: RunIo<'_>) -> Result<Run
     }
     checks::check_threads_env()?;
     ir::validate(module).map_err(RunError::InvalidModule)?;
+    refuse_plastic_off_reference(module, opts.backend)?;
     let batch = opts.batch;
     if batch == 0 || batch > u32::MAX as usize {
         return Err(options(format!(
@@ -328,6 +332,17 @@ pub fn simulate(module: &Module, opts: &RunOptions, io: RunIo<'_>) -> Result<Run
         Some(e) => Err(e.into()),
         None => Ok(RunOutput { summary, recorded }),
     }
+}
+
+/// Plastic projections run on the reference only (for now): refused on the
+/// others before anything is allocated or written.
+fn refuse_plastic_off_reference(module: &Module, backend: Backend) -> Result<(), RunError> {
+    let name = match backend {
+        Backend::Reference => return Ok(()),
+        Backend::Cranelift => "cranelift",
+        Backend::Cuda => "cuda",
+    };
+    crate::back::refuse_plastic(module, name).map_err(RunError::Unsupported)
 }
 
 /// Execute on `opts.backend`; the JIT takes its kernels from `jit` when it

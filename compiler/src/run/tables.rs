@@ -213,7 +213,9 @@ fn projection_size(
         per_synapse_weights: j.weight.constant_value().is_none()
             || file.is_some_and(|f| f.weights.is_some()),
         per_synapse_delays: j.delay.constant_value().is_none(),
-        post_states: j.synapse.states.len() as u64,
+        // A plastic projection's weights are per synapse and batch item,
+        // stored like one more synapse state.
+        post_states: j.synapse.states.len() as u64 + u64::from(j.synapse.is_plastic()),
         post_neurons: if per_syn_state { synapses } else { n_post },
         max_delay_steps: j
             .delay

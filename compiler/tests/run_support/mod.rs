@@ -264,6 +264,7 @@ pub fn delayed(delay: f64) -> Module {
                 op: AssignOp::Add,
                 value: w,
             }],
+            on_post: Vec::new(),
         },
         output: None,
         source: None,
@@ -380,6 +381,7 @@ fn expon_synapse(
             op: AssignOp::Add,
             value: w,
         }],
+        on_post: Vec::new(),
     }
 }
 

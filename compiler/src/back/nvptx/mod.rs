@@ -67,6 +67,7 @@ pub(crate) fn generate<'c>(
     plan: &Plan,
     nvptx: bool,
 ) -> Result<Ir<'c>, String> {
+    crate::back::refuse_plastic(m, "cuda").map_err(|e| e.to_string())?;
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         let ir = Ir::new(cx, &m.name, nvptx);
         let program = crate::kernel::schedule_module(m);

@@ -8,6 +8,7 @@ use crate::back::init::{delay_of, pre_indices};
 use crate::back::BoundInput;
 use crate::ir::{AssignOp, Module, RandomKind, SynapseLayout, Var};
 use crate::kernel::{Cond, Domain, Kernel, Place, StepProgram, Stmt};
+use snnc_runtime::connectivity::ByPost;
 use snnc_runtime::rng::key_for;
 use snnc_runtime::spike_train::SpikeTrain;
 use snnc_runtime::synapse_values::{SynapseTable, Weights};
@@ -28,6 +29,8 @@ pub(super) struct ProjState {
     pub syn: Vec<Vec<f64>>,
     /// Synapse indices whose event is due at slot `step % len`.
     pub ring: Vec<Vec<u32>>,
+    /// A plastic projection's weights (this item's own, per synapse).
+    pub weights: Option<Vec<f64>>,
 }
 
 /// The memory of one batch item.
@@ -53,7 +56,9 @@ enum Element {
         target: usize,
         /// Its presynaptic neuron, where the synapse reads `pre.X`.
         pre: Option<usize>,
-        /// The weight (events only).
+        /// The synapse index and its weight from the table (events only; a
+        /// plastic projection's weight is read from memory instead).
+        s: usize,
         w: f64,
     },
 }
@@ -80,6 +85,8 @@ pub(super) struct Run<'p> {
     trains: Vec<Option<&'p SpikeTrain>>,
     /// Per projection: the presynaptic neuron of each synapse (where read).
     pre_of: Vec<Option<Vec<u32>>>,
+    /// Per projection with an `on_post`: its synapses by post neuron.
+    by_post: Vec<Option<ByPost>>,
     f32: bool,
     /// This step's spikes per population (of the item being stepped).
     fired: Vec<Vec<u32>>,
@@ -148,7 +155,12 @@ impl Env for ElementEnv<'_> {
                 let pop = m.projections[proj].pre as usize;
                 row(&self.memory.pops[pop].states, q, p)
             }),
-            (Var::Weight, Element::Synapse { w, .. }) => w,
+            (Var::Weight, Element::Synapse { proj, s, w, .. }) => {
+                match &self.memory.projs[proj].weights {
+                    Some(ws) => at(ws, s),
+                    None => w,
+                }
+            }
             (Var::Sum(k), Element::Synapse { target, .. }) => {
                 at(&self.memory.sums[k as usize], target)
             }
@@ -169,7 +181,7 @@ impl Env for ElementEnv<'_> {
     }
 }
 
-fn weight_of(table: &SynapseTable, s: usize) -> f64 {
+pub(super) fn weight_of(table: &SynapseTable, s: usize) -> f64 {
     match &table.weights {
         Weights::Homogeneous(w) => f64::from(*w),
         Weights::PerSynapse(v) => v.get(s).copied().map_or(0.0, f64::from),
@@ -209,6 +221,7 @@ impl<'p> Run<'p> {
             inputs,
             trains,
             pre_of: pre_indices(module, tables)?,
+            by_post: post_indices(module, tables)?,
             f32,
             fired: vec![Vec::new(); module.populations.len()],
             spikes: vec![0; module.populations.len()],
@@ -278,6 +291,7 @@ impl<'p> Run<'p> {
                             x,
                             target,
                             pre,
+                            s: x,
                             w: 0.0,
                         };
                         self.element(kernel, &mut at, &mut locals, &mut memory);
@@ -285,6 +299,9 @@ impl<'p> Run<'p> {
                 }
                 Domain::PreEvents { proj } => {
                     self.events_of(kernel, proj as usize, &mut at, &mut locals, &mut memory);
+                }
+                Domain::PostEvents { proj } => {
+                    self.post_events_of(kernel, proj as usize, &mut at, &mut locals, &mut memory);
                 }
             }
             if let Domain::Neurons { pop } | Domain::SpikeSource { pop } = kernel.domain {
@@ -331,6 +348,7 @@ impl<'p> Run<'p> {
                 x: if align { target } else { s },
                 target,
                 pre: self.pre_of[p].as_ref().map(|v| v[s] as usize),
+                s,
                 w: weight_of(table, s),
             };
             self.element(kernel, at, locals, memory);
@@ -338,6 +356,40 @@ impl<'p> Run<'p> {
         let mut due = due;
         due.clear();
         memory.projs[p].ring[slot] = due;
+    }
+
+    /// The kernel for every synapse of projection `p` onto a neuron that
+    /// spiked in this step, in ascending synapse index.
+    fn post_events_of(
+        &mut self,
+        kernel: &Kernel,
+        p: usize,
+        at: &mut At<'_>,
+        locals: &mut [f64],
+        memory: &mut Memory<'_>,
+    ) {
+        let j = &self.module.projections[p];
+        let table = &self.tables[p];
+        let Some(by_post) = &self.by_post[p] else {
+            return;
+        };
+        let mut synapses: Vec<u32> = self.fired[j.post as usize]
+            .iter()
+            .flat_map(|&post| by_post.onto(post).iter().copied())
+            .collect();
+        synapses.sort_unstable();
+        for s in synapses {
+            let s = s as usize;
+            at.element = Element::Synapse {
+                proj: p,
+                x: s,
+                target: table.structure.cols[s] as usize,
+                pre: self.pre_of[p].as_ref().map(|v| v[s] as usize),
+                s,
+                w: weight_of(table, s),
+            };
+            self.element(kernel, at, locals, memory);
+        }
     }
 
     /// The kernel's body for the element `at` names; its locals start at 0.
@@ -451,6 +503,16 @@ impl<'p> Run<'p> {
             (Place::Sum(k), Element::Synapse { target, .. }) => {
                 &mut memory.sums[k as usize][target]
             }
+            (Place::Weight, Element::Synapse { proj, s, .. }) => {
+                match memory.projs[proj]
+                    .weights
+                    .as_mut()
+                    .and_then(|ws| ws.get_mut(s))
+                {
+                    Some(w) => w,
+                    None => return,
+                }
+            }
             _ => return,
         };
         let new = match op {
@@ -464,6 +526,23 @@ impl<'p> Run<'p> {
             round(self.f32, new)
         };
     }
+}
+
+/// Per projection: its synapses by post neuron, for those with an `on_post`.
+fn post_indices(
+    module: &Module,
+    tables: &[SynapseTable],
+) -> Result<Vec<Option<ByPost>>, RuntimeError> {
+    module
+        .projections
+        .iter()
+        .zip(tables)
+        .map(|(j, t)| {
+            (!j.synapse.on_post.is_empty())
+                .then(|| t.structure.by_post())
+                .transpose()
+        })
+        .collect()
 }
 
 /// Where in the run an element's statements execute.

@@ -61,9 +61,20 @@ fn init_projection(
         syn[s][x] = v;
     });
     let slots = table.delays.max_steps() as usize + 1;
+    // A plastic projection's weights: this item's copy, from the table.
+    let weights = if j.synapse.is_plastic() {
+        let mut ws = vec_filled(0.0, table.structure.len(), "plastic weights")?;
+        for (s, w) in ws.iter_mut().enumerate() {
+            *w = interpret::round(f32, interpret::weight_of(table, s));
+        }
+        Some(ws)
+    } else {
+        None
+    };
     Ok(ProjState {
         syn,
         ring: vec![Vec::new(); slots],
+        weights,
     })
 }
 

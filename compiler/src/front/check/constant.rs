@@ -337,7 +337,7 @@ fn body_faults(m: &ModelDef, values: &Values, out: Vec<Fault>) -> Vec<Fault> {
                     }
                 }
             }
-            Member::Reset(b) | Member::OnPre(b) => f.block(b),
+            Member::Reset(b) | Member::OnPre(b) | Member::OnPost(b) => f.block(b),
             Member::Stmt(s) => f.stmt(s),
             Member::Param(_) | Member::Current(_) | Member::Integrate(_) | Member::Error(_) => {}
         }

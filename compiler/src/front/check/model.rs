@@ -157,6 +157,7 @@ pub fn check_instance(m: &ModelDef, inst: Option<&Inst>) -> Checked {
         inst: inst.cloned(),
         mismatches: Vec::new(),
         broken: is_broken(m),
+        in_on_post: false,
     };
     cx.members(m);
     Checked {
@@ -196,6 +197,7 @@ pub fn declare_instance(m: &ModelDef, diags: &mut Vec<Diagnostic>, inst: Option<
                     inst: inst.cloned(),
                     mismatches: Vec::new(),
                     broken: is_broken(m),
+                    in_on_post: false,
                 };
                 let value = cx.expr(&l.value);
                 let declared = l.unit.as_ref().map(|u| annot(u, &mut cx.diags));
@@ -287,6 +289,8 @@ struct Cx {
     /// The model has a member with a syntax error: unknown names are not
     /// reported (the broken member may declare them).
     broken: bool,
+    /// Inside a synapse's `on_post`: `post.X` cannot be written.
+    in_on_post: bool,
 }
 
 impl Cx {
@@ -376,6 +380,11 @@ impl Cx {
                     self.condition(&c, s.condition.span);
                 }
                 Member::Reset(b) | Member::OnPre(b) => self.block(b),
+                Member::OnPost(b) => {
+                    self.in_on_post = true;
+                    self.block(b);
+                    self.in_on_post = false;
+                }
                 Member::Refractory(r) => {
                     let p = self.expr(&r.period);
                     mismatch(&p, &time(), &r.period, &mut self.diags);
@@ -414,6 +423,7 @@ impl Cx {
             Member::Reset(b) => ("`reset`", &[Neuron], b.span),
             Member::Refractory(d) => ("`refractory`", &[Neuron], d.span),
             Member::OnPre(b) => ("`on_pre`", &[Synapse], b.span),
+            Member::OnPost(b) => ("`on_post`", &[Synapse], b.span),
             Member::Integrate(i) => ("`integrate`", &[Neuron, Synapse], i.span),
             Member::Stmt(Stmt::Assign { span, .. } | Stmt::If { span, .. }) => {
                 ("a statement", &[Output], *span)
@@ -555,11 +565,27 @@ impl Cx {
                     },
                     _ => Ty::Any,
                 },
+                // The weight: a synapse's statements make it plastic.
+                None if one.name == "w" && self.env.kind == ModelKind::Synapse => self.path(p),
                 None => {
                     self.unknown(&one.name, one.span);
                     Ty::Any
                 }
             },
+            [side, _] if side.name == "post" && self.in_on_post => {
+                self.diags.push(
+                    Diagnostic::error(
+                        "E0103",
+                        format!("cannot assign to `{}` in `on_post`", path_text(p)),
+                    )
+                    .with_primary(p.span, "the postsynaptic neuron cannot be written here")
+                    .with_help(
+                        "`on_post` runs once per synapse onto the neuron that spiked; it writes \
+                             the synapse's own states and `w`",
+                    ),
+                );
+                Ty::Any
+            }
             [side, x] if side.name == "post" && self.env.kind == ModelKind::Synapse => {
                 self.neighbour(p, side, x, true)
             }
@@ -1075,6 +1101,7 @@ pub fn value_ty(env: &Env, e: &Expr, diags: &mut Vec<Diagnostic>) -> Ty {
         inst: None,
         mismatches: Vec::new(),
         broken: false,
+        in_on_post: false,
     };
     let ty = cx.expr(e);
     diags.extend(cx.diags);

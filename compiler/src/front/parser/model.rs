@@ -91,6 +91,10 @@ impl Parser<'_> {
                 self.bump();
                 self.block("after `on_pre`").map(Member::OnPre)
             }
+            TokenKind::Keyword("on_post") => {
+                self.bump();
+                self.block("after `on_post`").map(Member::OnPost)
+            }
             TokenKind::Keyword("refractory") => {
                 self.bump();
                 let period = self.expr()?;
@@ -114,7 +118,7 @@ impl Parser<'_> {
             _ => {
                 let d = self.expected("a member", "in the model body").with_note(
                     "members are `param`, `state`, `current`, `let`, `dX/dt = …`, `spike when`, \
-                     `reset`, `refractory`, `on_pre`, `integrate` and statements like `I += g`",
+                     `reset`, `refractory`, `on_pre`, `on_post`, `integrate` and statements like `I += g`",
                 );
                 Err(self.report(d))
             }

@@ -1177,7 +1177,7 @@ impl Gen<'_, '_> {
                     site.target,
                 ),
                 Place::Sum(proj) => (Slot::Scratch { proj }, site.target),
-                Place::State(_) | Place::Current(_) => {
+                Place::State(_) | Place::Current(_) | Place::Weight => {
                     unreachable!("{place:?} is not a place of a synapse kernel")
                 }
             };

@@ -1,0 +1,290 @@
+//! Plasticity (`on_post`, an assignable `w`) on the reference backend, against
+//! the analytic values of pair-based additive STDP (Song, Miller & Abbott
+//! 2000, with Brian2's traces): a pre spike at t and a post spike at t + Δt
+//! change the weight by A₊·exp(−Δt/τ₊) (Δt > 0) or −A₋·exp(Δt/τ₋) (Δt < 0).
+//!
+//! The weight is observed through the post neuron: the synapse delivers
+//! `post.V += w` (before it learns) to a neuron without dynamics, so a late
+//! probe spike adds the learned weight to `V`. The traces decay by the exact
+//! update (`dA/dt = -A/tau` is linear with constant coefficients), so the
+//! expected values hold to rounding.
+
+use snnc::pipeline::compile_source;
+use snnc::run::{Backend, RunError, RunOptions, Simulator, Sweep};
+use snnc::source::DiskLoader;
+use snnc_runtime::array_file::NumericArray;
+
+const TAU_PRE: f64 = 0.020;
+const TAU_POST: f64 = 0.030;
+const A_PLUS: f64 = 0.01e-3;
+const A_MINUS: f64 = 0.0105e-3;
+const W_MAX: f64 = 1e-3;
+/// The probe's pre spike, long after the pairing (seconds).
+const PROBE: f64 = 0.080;
+
+/// A `weight` clause's value as the synapse table holds it (f32, as for
+/// every projection).
+fn table_weight(mv: f64) -> f64 {
+    f64::from((mv * 1e-3) as f32)
+}
+
+/// A network of one spike-train neuron `Pre` onto one `Probe` neuron that
+/// spikes once at `t_post_ms`, through an STDP synapse of weight `w0_mv`.
+fn model(t_post_ms: f64, w0_mv: f64) -> String {
+    model_sized(1, 1, t_post_ms, w0_mv)
+}
+
+/// [`model`] with `n_pre` spike sources onto `n_post` probes, all to all.
+fn model_sized(n_pre: u32, n_post: u32, t_post_ms: f64, w0_mv: f64) -> String {
+    format!(
+        r"
+neuron Probe {{
+    param t_spike: ms = 1 s
+    state V: mV = 0 mV
+    spike when abs(t - t_spike) < dt / 2
+}}
+
+synapse STDP {{
+    param tau_pre: ms = 20 ms
+    param tau_post: ms = 20 ms
+    param A_plus: [w]
+    param A_minus: [w]
+    param w_max: [w]
+    state Apre: [w] = 0
+    state Apost: [w] = 0
+    dApre/dt = -Apre / tau_pre
+    dApost/dt = -Apost / tau_post
+    on_pre {{ post.V += w; Apre += A_plus; w = clip(w + Apost, 0, w_max) }}
+    on_post {{ Apost -= A_minus; w = clip(w + Apre, 0, w_max) }}
+}}
+
+network pair {{
+    dt = 0.1 ms
+    duration = 100 ms
+    stimulus Pre: spikes[{n_pre}] from input
+    population Post = Probe[{n_post}] {{ t_spike = {t_post_ms} ms }}
+    projection Pre -> Post {{
+        connect all_to_all
+        weight {w0_mv} mV
+        synapse STDP(tau_pre = 20 ms, tau_post = 30 ms, A_plus = 0.01 mV, A_minus = 0.0105 mV, w_max = 1 mV)
+    }}
+    record V of Post
+}}
+"
+    )
+}
+
+fn simulator(text: &str) -> Simulator {
+    let compiled = compile_source("stdp.snn", text, &DiskLoader, None);
+    let module = compiled
+        .module
+        .unwrap_or_else(|| panic!("compiles: {:?}", compiled.diagnostics));
+    Simulator::new(module, std::env::temp_dir())
+}
+
+/// Spikes of neuron 0 at `times` (seconds), as a [K, 2] array.
+fn spikes(times: &[f64]) -> Vec<(String, NumericArray)> {
+    let of_zero: Vec<(u32, f64)> = times.iter().map(|&t| (0, t)).collect();
+    spikes_of(&of_zero)
+}
+
+/// Spikes of (neuron, time in seconds), as a [K, 2] array.
+fn spikes_of(events: &[(u32, f64)]) -> Vec<(String, NumericArray)> {
+    let data = events
+        .iter()
+        .flat_map(|&(i, t)| [f64::from(i), t])
+        .collect();
+    vec![(
+        "Pre".into(),
+        NumericArray {
+            shape: vec![events.len() as u64, 2],
+            data,
+        },
+    )]
+}
+
+/// `V` of the post neuron at the start of the last step, per batch item.
+fn final_v(text: &str, pre_times: &[f64], opts: &RunOptions) -> Vec<f64> {
+    final_values(text, &spikes(pre_times), opts.batch, opts)
+}
+
+/// The last `n` values of the `V` trace (the last sample).
+fn final_values(
+    text: &str,
+    inputs: &[(String, NumericArray)],
+    n: usize,
+    opts: &RunOptions,
+) -> Vec<f64> {
+    let out = simulator(text).run(opts, inputs, None).expect("runs");
+    let trace = &out.recorded.traces[0];
+    trace.values[trace.values.len() - n..].to_vec()
+}
+
+fn reference() -> RunOptions {
+    RunOptions::new(std::env::temp_dir())
+}
+
+fn assert_close(found: f64, want: f64, what: &str) {
+    assert!(
+        (found - want).abs() <= 1e-12 * want.abs().max(1e-3),
+        "{what}: found {found:e}, want {want:e}"
+    );
+}
+
+#[test]
+fn causal_pair_potentiates_by_a_plus_exp_minus_dt_over_tau_plus() {
+    // Pre at 10 ms, post at 20 ms (Δt = +10 ms); the probe adds the weight.
+    let w0 = table_weight(0.5);
+    let v = final_v(&model(20.0, 0.5), &[0.010, PROBE], &reference());
+    let learned = w0 + A_PLUS * (-0.010 / TAU_PRE).exp();
+    assert_close(v[0], w0 + learned, "V after the probe");
+}
+
+#[test]
+fn anti_causal_pair_depresses_by_a_minus_exp_dt_over_tau_minus() {
+    // Post at 10 ms, pre at 20 ms (Δt = −10 ms).
+    let w0 = table_weight(0.5);
+    let v = final_v(&model(10.0, 0.5), &[0.020, PROBE], &reference());
+    let learned = w0 - A_MINUS * (-0.010 / TAU_POST).exp();
+    assert_close(v[0], w0 + learned, "V after the probe");
+}
+
+#[test]
+fn clip_keeps_the_weight_within_its_bounds() {
+    // Potentiation from 0.995 mV would pass w_max = 1 mV.
+    let v = final_v(&model(20.0, 0.995), &[0.010, PROBE], &reference());
+    assert_close(v[0], table_weight(0.995) + W_MAX, "upper bound");
+    // Depression from 0.003 mV would go below zero.
+    let v = final_v(&model(10.0, 0.003), &[0.020, PROBE], &reference());
+    assert_close(v[0], table_weight(0.003), "lower bound");
+}
+
+#[test]
+fn every_synapse_onto_a_spiking_neuron_learns_from_its_own_pre_spike() {
+    // Two sources (spikes at 10 and 14 ms, probes at 80 ms) onto two probes
+    // that both spike at 20 ms: four synapses, each potentiated by
+    // A+·exp(−(20 ms − t_pre)/τ+); each probe sums its two synapses.
+    let events = [(0, 0.010), (1, 0.014), (0, PROBE), (1, PROBE)];
+    let text = model_sized(2, 2, 20.0, 0.5);
+    let v = final_values(&text, &spikes_of(&events), 2, &reference());
+    let w0 = table_weight(0.5);
+    let learned = A_PLUS * ((-0.010 / TAU_PRE).exp() + (-0.006 / TAU_PRE).exp());
+    for (j, found) in v.iter().enumerate() {
+        assert_close(*found, 4.0 * w0 + learned, &format!("V of probe {j}"));
+    }
+}
+
+#[test]
+fn a_same_step_pair_runs_on_pre_before_on_post() {
+    // Pre and post both at 10 ms, delay 0: on_pre first (Apre = A+, w reads
+    // Apost = 0), then on_post adds the undecayed Apre: Δw = +A+. The other
+    // order would give Δw = −A−.
+    let w0 = table_weight(0.5);
+    let v = final_v(&model(10.0, 0.5), &[0.010, PROBE], &reference());
+    assert_close(v[0], w0 + w0 + A_PLUS, "V after the probe");
+}
+
+#[test]
+fn each_batch_item_learns_its_own_weights() {
+    // Item 0: post at 20 ms (Δt = +10 ms); item 1: post at 5 ms (Δt = −5 ms).
+    let mut opts = reference();
+    opts.batch = 2;
+    opts.sweeps = vec![Sweep {
+        population: "Post".into(),
+        param: "t_spike".into(),
+        from: 0.020,
+        to: 0.005,
+        values: vec![0.020, 0.005],
+    }];
+    let w0 = table_weight(0.5);
+    let v = final_v(&model(1000.0, 0.5), &[0.010, PROBE], &opts);
+    assert_close(v[0], 2.0 * w0 + A_PLUS * (-0.010 / TAU_PRE).exp(), "item 0");
+    assert_close(
+        v[1],
+        2.0 * w0 - A_MINUS * (-0.005 / TAU_POST).exp(),
+        "item 1",
+    );
+}
+
+#[test]
+fn compiled_backends_refuse_a_plastic_projection_before_running() {
+    let mut opts = reference();
+    opts.backend = Backend::Cranelift;
+    let inputs = spikes(&[0.010]);
+    let err = simulator(&model(20.0, 0.5))
+        .run(&opts, &inputs, None)
+        .expect_err("refused");
+    match err {
+        RunError::Unsupported(e) => {
+            assert_eq!(
+                (e.backend, e.projection.as_str()),
+                ("cranelift", "Pre->Post")
+            );
+        }
+        other => panic!("expected Unsupported, got {other}"),
+    }
+}
+
+#[test]
+fn the_step_program_runs_on_post_after_every_on_pre() {
+    use snnc::kernel::{Domain, Phase, Place, Stmt};
+    let compiled = compile_source("stdp.snn", &model(20.0, 0.5), &DiskLoader, None);
+    let module = compiled.module.expect("compiles");
+    let valid = snnc::ir::validate(&module).expect("valid");
+    let program = snnc::kernel::schedule(&valid);
+    let phases: Vec<Phase> = program.kernels.iter().map(|k| k.phase).collect();
+    let post = phases
+        .iter()
+        .position(|p| *p == Phase::PostEvents)
+        .expect("on_post kernel");
+    assert!(phases[..post].contains(&Phase::Events));
+    assert!(!phases[post + 1..].contains(&Phase::Events));
+    let kernel = &program.kernels[post];
+    assert_eq!(kernel.domain, Domain::PostEvents { proj: 0 });
+    assert!(kernel.body.iter().any(|s| matches!(
+        s,
+        Stmt::Store {
+            place: Place::Weight,
+            ..
+        }
+    )));
+}
+
+#[test]
+fn the_jit_refuses_to_generate_code_for_a_plastic_projection() {
+    // Below `simulate`'s check too: code generation itself refuses.
+    let compiled = compile_source("stdp.snn", &model(20.0, 0.5), &DiskLoader, None);
+    let module = compiled.module.expect("compiles");
+    let valid = snnc::ir::validate(&module).expect("valid");
+    let err = snnc::back::cranelift::emit_clif(valid, true).expect_err("refused");
+    assert!(err.message.contains("projection 'Pre->Post'"), "{err}");
+    assert!(err.message.contains("--backend reference"), "{err}");
+}
+
+#[cfg(feature = "cuda")]
+#[test]
+fn the_gpu_backend_refuses_to_generate_code_for_a_plastic_projection() {
+    let compiled = compile_source("stdp.snn", &model(20.0, 0.5), &DiskLoader, None);
+    let module = compiled.module.expect("compiles");
+    let valid = snnc::ir::validate(&module).expect("valid");
+    let err = snnc::back::nvptx::emit_ptx(valid, 80, true).expect_err("refused");
+    assert!(
+        err.contains("the cuda backend cannot run projection 'Pre->Post'"),
+        "{err}"
+    );
+}
+
+#[test]
+fn an_f32_run_learns_the_same_weight_to_f32_rounding() {
+    let mut opts = reference();
+    opts.precision = snnc::run::Precision::F32;
+    let w0 = table_weight(0.5);
+    let v = final_v(&model(20.0, 0.5), &[0.010, PROBE], &opts);
+    let want = 2.0 * w0 + A_PLUS * (-0.010 / TAU_PRE).exp();
+    // ~100 trace decays and a few sums, each rounded to f32 (2^-24).
+    assert!(
+        (v[0] - want).abs() <= 1e-5 * want,
+        "found {:e}, want {want:e}",
+        v[0]
+    );
+}
