@@ -8,7 +8,7 @@ mod run_support;
 
 use run_support::{coba, single_lif};
 use snnc::ir::build::Builder;
-use snnc::ir::{Injection, Input, InputKind, Module, Var};
+use snnc::ir::{Injection, Input, InputKind, Module, Problem, Var};
 use snnc::run::{run, Precision, RunError, RunOptions, Sweep};
 use snnc_runtime::array_file::read_npy;
 use snnc_runtime::FileRole;
@@ -287,10 +287,15 @@ fn run_too_big_for_memory_is_refused() {
 fn invalid_module_is_refused_with_a_message() {
     let mut m = single_lif(1e-9, 0.0, 0.01);
     m.populations[0].reset[0].target = Var::Current(0);
-    let err = run(&m, &RunOptions::new(out_dir("invalid")))
-        .unwrap_err()
-        .to_string();
-    assert!(err.contains("reset target"), "{err}");
+    let err = run(&m, &RunOptions::new(out_dir("invalid"))).unwrap_err();
+    let RunError::InvalidModule(errors) = &err else {
+        panic!("not refused as invalid: {err}");
+    };
+    assert_eq!(
+        errors.iter().map(|e| &e.problem).collect::<Vec<_>>(),
+        [&Problem::ResetTargetNotState(Var::Current(0))]
+    );
+    assert!(err.to_string().contains("reset target"), "{err}");
 }
 
 #[test]

@@ -65,7 +65,7 @@ pub const SYNAPSE_KEY_BIT: u32 = 0x8000_0000;
 
 pub use arena::{Arena, Handle};
 pub use expr::{BinaryOp, Expr, MathOp, RandomKind, UnaryOp, Var};
-pub use validate::{validate, ValidModule, ValidationError};
+pub use validate::{validate, Place, Problem, Slot, ValidModule, ValidationError};
 
 use snnc_runtime::connectivity::Rule;
 use snnc_runtime::rng::Distribution;

@@ -22,16 +22,154 @@ impl<'a> ValidModule<'a> {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// One problem the validator found: where it sits and what it is.
+#[derive(Debug, Clone, PartialEq)]
 pub struct ValidationError {
-    /// Where: `population E`, `projection E->I`, …
-    pub place: String,
-    pub message: String,
+    pub place: Place,
+    pub problem: Problem,
+}
+
+/// The part of the module a [`ValidationError`] is about.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Place {
+    /// `dt`, `duration`: the module as a whole.
+    Network,
+    /// A population, by name.
+    Population(String),
+    /// A projection, by name.
+    Projection(String),
+    /// The `k`-th injection.
+    Injection(usize),
+    /// An input, by name.
+    Input(String),
+    /// The `k`-th record.
+    Record(usize),
+}
+
+/// What is wrong at a [`Place`].
+#[derive(Debug, Clone, PartialEq)]
+pub enum Problem {
+    DtNotPositive(f64),
+    DurationNegative(f64),
+    /// A handle past the end of the expression arena.
+    ExprOutOfRange(Handle<Expr>),
+    /// A load of a variable this code may not read, or an index past its end.
+    LoadNotAllowed(Var),
+    /// An expression whose child does not come before it in the arena.
+    ForwardReference {
+        expr: Handle<Expr>,
+        child: Handle<Expr>,
+    },
+    /// An index past the end of what it indexes.
+    OutOfRange {
+        slot: Slot,
+        index: u32,
+    },
+    ExactOdeWithoutUpdate,
+    ResetTargetNotState(Var),
+    /// An `on_pre` (`handler` "on_pre") or `on_post` target that is not the
+    /// synapse's own state, its weight, or (`on_pre` only) a post state.
+    HandlerTarget {
+        handler: &'static str,
+        target: Var,
+    },
+    AlignPostSetInHandler {
+        handler: &'static str,
+    },
+    /// `on_post` or an assignment to `w` in an align-post synapse.
+    PlasticAlignPost,
+    /// The projection reads `pre` state `state` of `population` while the
+    /// `on_pre` of projection `writer` writes it.
+    PreReadConflict {
+        state: u32,
+        population: u32,
+        writer: String,
+    },
+    /// A record whose population, state, neuron or interval is out of range.
+    RecordOutOfRange(Record),
+}
+
+/// What an index in [`Problem::OutOfRange`] points into.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Slot {
+    OdeState,
+    SynapseOdeState,
+    HeldState,
+    PrePopulation,
+    PostPopulation,
+    Population,
+    OutputCurrent,
+    Current,
+}
+
+impl fmt::Display for Place {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Place::Network => f.write_str("network"),
+            Place::Population(name) => write!(f, "population {name}"),
+            Place::Projection(name) => write!(f, "projection {name}"),
+            Place::Injection(k) => write!(f, "injection {k}"),
+            Place::Input(name) => write!(f, "input {name}"),
+            Place::Record(k) => write!(f, "record {k}"),
+        }
+    }
+}
+
+impl fmt::Display for Slot {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Slot::OdeState => "ODE of state",
+            Slot::SynapseOdeState => "ODE of synapse state",
+            Slot::HeldState => "held state",
+            Slot::PrePopulation => "pre population",
+            Slot::PostPopulation => "post population",
+            Slot::Population => "population",
+            Slot::OutputCurrent => "output current",
+            Slot::Current => "current",
+        })
+    }
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Problem::DtNotPositive(dt) => write!(f, "dt must be positive, got {dt}"),
+            Problem::DurationNegative(d) => write!(f, "duration must be ≥ 0, got {d}"),
+            Problem::ExprOutOfRange(h) => write!(f, "expression {h:?} out of range"),
+            Problem::LoadNotAllowed(v) => {
+                write!(f, "load of {v:?} is not allowed or out of range here")
+            }
+            Problem::ForwardReference { expr, child } => {
+                write!(f, "{expr:?} refers forward to {child:?}")
+            }
+            Problem::OutOfRange { slot, index } => write!(f, "{slot} {index} out of range"),
+            Problem::ExactOdeWithoutUpdate => f.write_str("exact ODE without an update"),
+            Problem::ResetTargetNotState(v) => write!(f, "reset target {v:?} is not a state"),
+            Problem::HandlerTarget { handler, target } => {
+                write!(f, "{handler} target {target:?} is not allowed or out of range")
+            }
+            Problem::AlignPostSetInHandler { handler } => {
+                write!(f, "align-post synapse state assigned with `=` in {handler}")
+            }
+            Problem::PlasticAlignPost => f.write_str(
+                "a plastic synapse (on_post or an assignment to w) must be per synapse",
+            ),
+            Problem::PreReadConflict {
+                state,
+                population,
+                writer,
+            } => write!(
+                f,
+                "reads pre state {state} of population {population} while the on_pre of projection {writer} writes it"
+            ),
+            Problem::RecordOutOfRange(r) => write!(f, "{r:?} out of range"),
+        }
+    }
 }
 
 impl fmt::Display for ValidationError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "invalid IR in {}: {}", self.place, self.message)
+        write!(f, "invalid IR in {}: {}", self.place, self.problem)
     }
 }
 
@@ -61,22 +199,22 @@ struct Checker<'m> {
 }
 
 impl Checker<'_> {
-    fn err(&mut self, place: &str, message: String) {
+    fn err(&mut self, place: &Place, problem: Problem) {
         self.errors.push(ValidationError {
-            place: place.to_string(),
-            message,
+            place: place.clone(),
+            problem,
         });
     }
 
     /// Check the tree under `h`; shared subtrees are visited once per root.
-    fn expr(&mut self, place: &str, h: Handle<Expr>, scope: Scope) {
+    fn expr(&mut self, place: &Place, h: Handle<Expr>, scope: Scope) {
         let mut seen = HashSet::new();
         self.walk(place, h, scope, &mut seen);
     }
 
     fn walk(
         &mut self,
-        place: &str,
+        place: &Place,
         h: Handle<Expr>,
         scope: Scope,
         seen: &mut HashSet<Handle<Expr>>,
@@ -85,7 +223,7 @@ impl Checker<'_> {
             return;
         }
         let Some(e) = self.module.exprs.get(h) else {
-            self.err(place, format!("expression {h:?} out of range"));
+            self.err(place, Problem::ExprOutOfRange(h));
             return;
         };
         if let Expr::Load(v) = *e {
@@ -104,17 +242,14 @@ impl Checker<'_> {
                 _ => false,
             };
             if !ok {
-                self.err(
-                    place,
-                    format!("load of {v:?} is not allowed or out of range here"),
-                );
+                self.err(place, Problem::LoadNotAllowed(v));
             }
         }
         // Children have lower handles than their parent (the arena is built
         // bottom-up), which also rules out cycles.
         for c in e.children() {
             if c.index() >= h.index() {
-                self.err(place, format!("{h:?} refers forward to {c:?}"));
+                self.err(place, Problem::ForwardReference { expr: h, child: c });
             } else {
                 self.walk(place, c, scope, seen);
             }
@@ -129,17 +264,14 @@ pub fn validate(module: &Module) -> Result<ValidModule<'_>, Vec<ValidationError>
         errors: Vec::new(),
     };
     if !(module.dt > 0.0 && module.dt.is_finite()) {
-        ck.err("network", format!("dt must be positive, got {}", module.dt));
+        ck.err(&Place::Network, Problem::DtNotPositive(module.dt));
     }
     if !(module.duration >= 0.0 && module.duration.is_finite()) {
-        ck.err(
-            "network",
-            format!("duration must be ≥ 0, got {}", module.duration),
-        );
+        ck.err(&Place::Network, Problem::DurationNegative(module.duration));
     }
     let pops = module.populations.len();
     for p in &module.populations {
-        let place = format!("population {}", p.name);
+        let place = Place::Population(p.name.clone());
         let scope = Scope {
             states: p.states.len(),
             currents: p.currents.len(),
@@ -153,13 +285,19 @@ pub fn validate(module: &Module) -> Result<ValidModule<'_>, Vec<ValidationError>
         }
         for o in &p.odes {
             if o.state as usize >= p.states.len() {
-                ck.err(&place, format!("ODE of state {} out of range", o.state));
+                ck.err(
+                    &place,
+                    Problem::OutOfRange {
+                        slot: Slot::OdeState,
+                        index: o.state,
+                    },
+                );
             }
             ck.expr(&place, o.rhs, scope);
             if let Some(u) = o.update {
                 ck.expr(&place, u, scope);
             } else if o.method == super::Method::Exact {
-                ck.err(&place, "exact ODE without an update".into());
+                ck.err(&place, Problem::ExactOdeWithoutUpdate);
             }
         }
         for h in p.spike.iter().chain(p.refractory.iter()) {
@@ -167,21 +305,30 @@ pub fn validate(module: &Module) -> Result<ValidModule<'_>, Vec<ValidationError>
         }
         for a in &p.reset {
             if !matches!(a.target, Var::State(i) if (i as usize) < p.states.len()) {
-                ck.err(
-                    &place,
-                    format!("reset target {:?} is not a state", a.target),
-                );
+                ck.err(&place, Problem::ResetTargetNotState(a.target));
             }
             ck.expr(&place, a.value, scope);
         }
-        if p.held.iter().any(|&h| h as usize >= p.states.len()) {
-            ck.err(&place, "held state out of range".into());
+        for &h in p.held.iter().filter(|&&h| h as usize >= p.states.len()) {
+            ck.err(
+                &place,
+                Problem::OutOfRange {
+                    slot: Slot::HeldState,
+                    index: h,
+                },
+            );
         }
     }
     for j in &module.projections {
-        let place = format!("projection {}", j.name);
-        if j.pre as usize >= pops || j.post as usize >= pops {
-            ck.err(&place, "pre or post population out of range".into());
+        let place = Place::Projection(j.name.clone());
+        let mut ends_in_range = true;
+        for (slot, index) in [(Slot::PrePopulation, j.pre), (Slot::PostPopulation, j.post)] {
+            if index as usize >= pops {
+                ck.err(&place, Problem::OutOfRange { slot, index });
+                ends_in_range = false;
+            }
+        }
+        if !ends_in_range {
             continue;
         }
         let pre = &module.populations[j.pre as usize];
@@ -237,7 +384,10 @@ pub fn validate(module: &Module) -> Result<ValidModule<'_>, Vec<ValidationError>
             if o.state as usize >= syn.states.len() {
                 ck.err(
                     &place,
-                    format!("ODE of synapse state {} out of range", o.state),
+                    Problem::OutOfRange {
+                        slot: Slot::SynapseOdeState,
+                        index: o.state,
+                    },
                 );
             }
             ck.expr(&place, o.rhs, ode_scope);
@@ -266,33 +416,33 @@ pub fn validate(module: &Module) -> Result<ValidModule<'_>, Vec<ValidationError>
                 if !ok {
                     ck.err(
                         &place,
-                        format!(
-                            "{handler} target {:?} is not allowed or out of range",
-                            a.target
-                        ),
+                        Problem::HandlerTarget {
+                            handler,
+                            target: a.target,
+                        },
                     );
                 }
                 if syn.layout == SynapseLayout::AlignPost
                     && a.op == AssignOp::Set
                     && matches!(a.target, Var::Syn(_))
                 {
-                    ck.err(
-                        &place,
-                        format!("align-post synapse state assigned with `=` in {handler}"),
-                    );
+                    ck.err(&place, Problem::AlignPostSetInHandler { handler });
                 }
                 ck.expr(&place, a.value, on_pre);
             }
         }
         if syn.is_plastic() && syn.layout == SynapseLayout::AlignPost {
-            ck.err(
-                &place,
-                "a plastic synapse (on_post or an assignment to w) must be per synapse".into(),
-            );
+            ck.err(&place, Problem::PlasticAlignPost);
         }
         if let Some(o) = &j.output {
             if o.current as usize >= post.currents.len() {
-                ck.err(&place, format!("output current {} out of range", o.current));
+                ck.err(
+                    &place,
+                    Problem::OutOfRange {
+                        slot: Slot::OutputCurrent,
+                        index: o.current,
+                    },
+                );
             }
             // Currents are being summed while outputs run: not readable.
             let output = Scope {
@@ -308,21 +458,34 @@ pub fn validate(module: &Module) -> Result<ValidModule<'_>, Vec<ValidationError>
     }
     if let Some(c) = super::info::pre_read_conflict(module) {
         ck.err(
-            &format!("projection {}", module.projections[c.reader].name),
-            format!(
-                "reads pre state {} of population {} while the on_pre of projection {} writes it",
-                c.state, c.population, module.projections[c.writer].name
-            ),
+            &Place::Projection(module.projections[c.reader].name.clone()),
+            Problem::PreReadConflict {
+                state: c.state,
+                population: c.population,
+                writer: module.projections[c.writer].name.clone(),
+            },
         );
     }
     for (k, inj) in module.injections.iter().enumerate() {
-        let place = format!("injection {k}");
+        let place = Place::Injection(k);
         let Some(p) = module.populations.get(inj.population as usize) else {
-            ck.err(&place, "population out of range".into());
+            ck.err(
+                &place,
+                Problem::OutOfRange {
+                    slot: Slot::Population,
+                    index: inj.population,
+                },
+            );
             continue;
         };
         if inj.current as usize >= p.currents.len() {
-            ck.err(&place, "current out of range".into());
+            ck.err(
+                &place,
+                Problem::OutOfRange {
+                    slot: Slot::Current,
+                    index: inj.current,
+                },
+            );
         }
         let scope = Scope {
             states: p.states.len(),
@@ -336,12 +499,15 @@ pub fn validate(module: &Module) -> Result<ValidModule<'_>, Vec<ValidationError>
     for input in &module.inputs {
         if input.population as usize >= pops {
             ck.err(
-                &format!("input {}", input.name),
-                "population out of range".into(),
+                &Place::Input(input.name.clone()),
+                Problem::OutOfRange {
+                    slot: Slot::Population,
+                    index: input.population,
+                },
             );
         }
     }
-    for r in &module.records {
+    for (k, r) in module.records.iter().enumerate() {
         let ok = match r {
             Record::Spikes { population } => (*population as usize) < pops,
             Record::Trace {
@@ -363,7 +529,7 @@ pub fn validate(module: &Module) -> Result<ValidModule<'_>, Vec<ValidationError>
             }
         };
         if !ok {
-            ck.err("record", format!("{r:?} out of range"));
+            ck.err(&Place::Record(k), Problem::RecordOutOfRange(r.clone()));
         }
     }
     if ck.errors.is_empty() {

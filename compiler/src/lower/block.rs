@@ -9,7 +9,7 @@
 use std::collections::HashSet;
 
 use super::expr::Lower;
-use super::LowerError;
+use super::{LowerError, Unchecked};
 use crate::front::ast::{self, Block, Stmt};
 use crate::ir::classify::depends_on;
 use crate::ir::{Assign, AssignOp, BinaryOp, Expr, Handle, Var};
@@ -35,13 +35,7 @@ pub fn lower_block<'a>(
         order.iter().map(|v| (*v, lw.names.current[v])).collect();
     lw.names.current.clear();
     lw.names.reset_lets();
-    let ordered = schedule(lw, &finals).ok_or_else(|| {
-        LowerError::new(
-            block.span,
-            "this block reads and assigns variables crosswise (each one's new value needs \
-             another's old one); assign through a `let` or reorder the statements",
-        )
-    })?;
+    let ordered = schedule(lw, &finals).ok_or(LowerError::Crosswise { span: block.span })?;
     let assigns = ordered
         .into_iter()
         .filter_map(|(v, h)| as_assign(lw, v, h))
@@ -122,7 +116,12 @@ fn stmts<'a>(
                 }
                 lw.names.current = merged;
             }
-            Stmt::Error(span) => return Err(LowerError::new(*span, "statement with an error")),
+            Stmt::Error(span) => {
+                return Err(LowerError::NotChecked {
+                    span: *span,
+                    what: Unchecked::StatementWithError,
+                })
+            }
         }
     }
     Ok(())

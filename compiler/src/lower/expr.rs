@@ -8,7 +8,7 @@
 
 use std::collections::HashMap;
 
-use super::LowerError;
+use super::{LowerError, Unchecked};
 use crate::front::ast::{self, Arg, ExprKind, UnitExpr, UnitExprKind};
 use crate::front::units::lookup;
 use crate::ir::build::Builder;
@@ -79,7 +79,12 @@ pub fn unit_scale(u: &UnitExpr) -> Result<f64, LowerError> {
     Ok(match &u.kind {
         UnitExprKind::Name(n) => match lookup(n) {
             Some(unit) => unit.scale,
-            None => return Err(LowerError::new(u.span, format!("unknown unit `{n}`"))),
+            None => {
+                return Err(LowerError::NotChecked {
+                    span: u.span,
+                    what: Unchecked::UnknownUnit(n.clone()),
+                })
+            }
         },
         UnitExprKind::One => 1.0,
         UnitExprKind::Mul(a, b) => unit_scale(a)? * unit_scale(b)?,
@@ -153,9 +158,9 @@ impl ExprDepths {
 impl<'a> Lower<'_, 'a> {
     /// Lowers one expression; refused (E0403) when the lowering recursion or
     /// the IR built gets deeper than [`MAX_IR_DEPTH`].
-    pub fn expr(&mut self, e: &'a ast::Expr) -> Result<Handle<Expr>, LowerError> {
+    pub fn expr(&mut self, e: &'a ast::Expr) -> Result<Handle<Expr>, Box<LowerError>> {
         if self.depths.open >= MAX_IR_DEPTH {
-            return Err(LowerError::too_deep(e.span));
+            return Err(LowerError::TooDeep { span: e.span }.into());
         }
         self.depths.open += 1;
         let lowered = self.expr_node(e);
@@ -163,15 +168,15 @@ impl<'a> Lower<'_, 'a> {
         let h = lowered?;
         let (depth, size) = self.depths.of(self.b.exprs, h);
         if depth > MAX_IR_DEPTH {
-            return Err(LowerError::too_deep(e.span));
+            return Err(LowerError::TooDeep { span: e.span }.into());
         }
         if size > MAX_IR_TREE {
-            return Err(LowerError::too_large(e.span));
+            return Err(LowerError::TooLarge { span: e.span }.into());
         }
         Ok(h)
     }
 
-    fn expr_node(&mut self, e: &'a ast::Expr) -> Result<Handle<Expr>, LowerError> {
+    fn expr_node(&mut self, e: &'a ast::Expr) -> Result<Handle<Expr>, Box<LowerError>> {
         Ok(match &e.kind {
             ExprKind::Number(v) => self.b.c(*v),
             ExprKind::Quantity { value, unit } => {
@@ -180,7 +185,11 @@ impl<'a> Lower<'_, 'a> {
             }
             ExprKind::Bool(v) => self.b.c(if *v { 1.0 } else { 0.0 }),
             ExprKind::String(_) => {
-                return Err(LowerError::new(e.span, "a string is not a value here"))
+                return Err(LowerError::NotChecked {
+                    span: e.span,
+                    what: Unchecked::StringValue,
+                }
+                .into())
             }
             ExprKind::Path(p) => self.path(p)?,
             ExprKind::Unary { op, operand } => {
@@ -220,7 +229,13 @@ impl<'a> Lower<'_, 'a> {
                 let b = self.expr(else_value)?;
                 self.select(c, a, b)
             }
-            ExprKind::Error => return Err(LowerError::new(e.span, "expression with an error")),
+            ExprKind::Error => {
+                return Err(LowerError::NotChecked {
+                    span: e.span,
+                    what: Unchecked::ExpressionWithError,
+                }
+                .into())
+            }
         })
     }
 
@@ -246,7 +261,7 @@ impl<'a> Lower<'_, 'a> {
         }
     }
 
-    fn path(&mut self, p: &'a ast::Path) -> Result<Handle<Expr>, LowerError> {
+    fn path(&mut self, p: &'a ast::Path) -> Result<Handle<Expr>, Box<LowerError>> {
         match p.segments.as_slice() {
             [one] => self.name(&one.name, one.span),
             [side, x] if side.name == "post" || side.name == "pre" => {
@@ -259,17 +274,22 @@ impl<'a> Lower<'_, 'a> {
                 match (table.get(&x.name).copied(), param) {
                     (Some(v), _) => Ok(self.load(v)),
                     (None, Some(c)) => Ok(self.b.c(c)),
-                    (None, None) => Err(LowerError::new(
-                        p.span,
-                        format!("`{}.{}` cannot be read here", side.name, x.name),
-                    )),
+                    (None, None) => Err(LowerError::CannotRead {
+                        span: p.span,
+                        name: format!("{}.{}", side.name, x.name),
+                    }
+                    .into()),
                 }
             }
-            _ => Err(LowerError::new(p.span, "this path cannot be read here")),
+            _ => Err(LowerError::NotChecked {
+                span: p.span,
+                what: Unchecked::UnreadablePath,
+            }
+            .into()),
         }
     }
 
-    fn name(&mut self, name: &str, span: Span) -> Result<Handle<Expr>, LowerError> {
+    fn name(&mut self, name: &str, span: Span) -> Result<Handle<Expr>, Box<LowerError>> {
         match self.names.plain.get(name).copied() {
             Some(Binding::Value(h)) => {
                 // A load of an assigned variable reads its block value.
@@ -283,10 +303,11 @@ impl<'a> Lower<'_, 'a> {
                     return Ok(h);
                 }
                 if self.names.lets_active.iter().any(|n| n == name) {
-                    return Err(LowerError::new(
+                    return Err(LowerError::SelfReference {
                         span,
-                        format!("`{name}` is defined in terms of itself"),
-                    ));
+                        name: name.to_string(),
+                    }
+                    .into());
                 }
                 self.names.lets_active.push(name.to_string());
                 let h = self.expr(e);
@@ -304,10 +325,11 @@ impl<'a> Lower<'_, 'a> {
                     let scale = lookup(name).map_or(1.0, |u| u.scale);
                     Ok(self.b.c(scale))
                 }
-                _ => Err(LowerError::new(
+                _ => Err(LowerError::CannotRead {
                     span,
-                    format!("`{name}` cannot be read here"),
-                )),
+                    name: name.to_string(),
+                }
+                .into()),
             },
         }
     }
@@ -323,23 +345,28 @@ impl<'a> Lower<'_, 'a> {
         callee: &ast::Ident,
         args: &'a [Arg],
         span: Span,
-    ) -> Result<Handle<Expr>, LowerError> {
+    ) -> Result<Handle<Expr>, Box<LowerError>> {
         let f = callee.name.as_str();
         let mut xs = Vec::with_capacity(args.len());
         for a in args {
             xs.push(self.expr(&a.value)?);
         }
-        let arity = |n: usize| -> Result<(), LowerError> {
+        let arity = |n: usize| -> Result<(), Box<LowerError>> {
             if xs.len() == n {
                 Ok(())
             } else {
-                Err(LowerError::new(
+                Err(LowerError::NotChecked {
                     span,
-                    format!("`{f}` takes {n} argument(s), found {}", xs.len()),
-                ))
+                    what: Unchecked::Arity {
+                        function: f.to_string(),
+                        expected: n,
+                        found: xs.len(),
+                    },
+                }
+                .into())
             }
         };
-        let math = |me: &mut Self, op: MathOp| -> Result<Handle<Expr>, LowerError> {
+        let math = |me: &mut Self, op: MathOp| -> Result<Handle<Expr>, Box<LowerError>> {
             arity(1)?;
             Ok(me.b.math(op, xs[0]))
         };
@@ -430,10 +457,11 @@ impl<'a> Lower<'_, 'a> {
                 self.b.mul(xs[0], spread)
             }
             _ => {
-                return Err(LowerError::new(
-                    callee.span,
-                    format!("unknown function `{f}`"),
-                ))
+                return Err(LowerError::NotChecked {
+                    span: callee.span,
+                    what: Unchecked::UnknownFunction(f.to_string()),
+                }
+                .into())
             }
         })
     }

@@ -19,7 +19,10 @@
 //! with crosswise reads) is reported as a diagnostic with code E0401.
 
 mod block;
+mod error;
 mod expr;
+#[cfg(test)]
+mod tests;
 
 use std::collections::HashMap;
 
@@ -37,80 +40,11 @@ use crate::ir::{
     SynapseLayout, Var,
 };
 use crate::source::Span;
+pub use error::{LowerError, Unchecked};
 use expr::{konst, unit_scale, Binding, ExprDepths, Lower, Names};
 use snnc_runtime::connectivity::Rule;
 use snnc_runtime::rng::Distribution;
 use snnc_runtime::synapse_values::steps_of_delay;
-
-/// Something lowering cannot turn into IR, at a place in the source.
-#[derive(Debug, Clone)]
-pub struct LowerError {
-    /// E0401 (not compilable by this version), E0403 (too deep once `let`s
-    /// are expanded) or E0404 (a constant delay no synapse table can hold).
-    pub code: &'static str,
-    pub span: Span,
-    pub message: String,
-}
-
-impl LowerError {
-    pub fn new(span: Span, message: impl Into<String>) -> Self {
-        Self {
-            code: "E0401",
-            span,
-            message: message.into(),
-        }
-    }
-
-    /// A constant `delay` (seconds) that rounds to a negative number of
-    /// steps of `dt` or to more than a synapse table holds (the run's rule,
-    /// [`steps_of_delay`], known before the run).
-    fn delay_out_of_range(span: Span, delay: f64, dt: f64) -> Self {
-        Self {
-            code: "E0404",
-            span,
-            message: format!(
-                "a delay of {delay} s is {} steps of dt = {dt} s, not in 0..={}",
-                (delay / dt).round(),
-                u16::MAX
-            ),
-        }
-    }
-
-    /// An expression deeper than [`expr::MAX_IR_DEPTH`] once the `let`s it
-    /// reads are expanded into it.
-    pub fn too_deep(span: Span) -> Self {
-        Self {
-            code: "E0403",
-            span,
-            message: format!(
-                "this expression is more than {} operations deep once its `let`s are expanded",
-                expr::MAX_IR_DEPTH
-            ),
-        }
-    }
-
-    /// An expression that stands for more than [`expr::MAX_IR_TREE`]
-    /// operations once the `let`s it reads are written out.
-    pub fn too_large(span: Span) -> Self {
-        Self {
-            code: "E0403",
-            span,
-            message: format!(
-                "this expression stands for more than {} operations once its `let`s are written out",
-                expr::MAX_IR_TREE
-            ),
-        }
-    }
-
-    #[must_use]
-    pub fn into_diagnostic(self) -> Diagnostic {
-        let label = match self.code {
-            "E0404" => "this delay",
-            _ => "cannot be compiled",
-        };
-        Diagnostic::error(self.code, self.message).with_primary(self.span, label)
-    }
-}
 
 /// Lower the network of the checked root file (`network` picks one by name
 /// when the file defines several). Call only when `out` has no errors.
@@ -169,19 +103,20 @@ pub fn lower(out: &CheckOutput, network: Option<&str>) -> Result<Module, Vec<Dia
     lower_network(net, &root.scope).map_err(|e| vec![e.into_diagnostic()])
 }
 
-fn err<T>(span: Span, message: impl Into<String>) -> Result<T, LowerError> {
-    Err(LowerError::new(span, message))
+/// Refuse what the checker should have refused.
+fn not_checked<T>(span: Span, what: Unchecked) -> Result<T, LowerError> {
+    Err(LowerError::NotChecked { span, what })
 }
 
 /// A network value that must fold to a number (`dt`, a size, `p`).
-fn constant(exprs: &mut Arena<Expr>, e: &ast::Expr, what: &str) -> Result<f64, LowerError> {
+fn constant(exprs: &mut Arena<Expr>, e: &ast::Expr, what: &'static str) -> Result<f64, LowerError> {
     let mut lw = Lower {
         b: Builder::new(exprs),
         names: Names::new(),
         depths: ExprDepths::default(),
     };
     let h = lw.expr(e)?;
-    konst(&lw.b, h).ok_or_else(|| LowerError::new(e.span, format!("{what} must be a constant")))
+    konst(&lw.b, h).ok_or(LowerError::NotConstant { span: e.span, what })
 }
 
 /// A weight or delay: a constant, one of `uniform`, `normal`, `lognormal`
@@ -190,7 +125,7 @@ fn constant(exprs: &mut Arena<Expr>, e: &ast::Expr, what: &str) -> Result<f64, L
 fn distribution(
     exprs: &mut Arena<Expr>,
     e: &ast::Expr,
-    what: &str,
+    what: &'static str,
 ) -> Result<Distribution, LowerError> {
     if let Some(clipped) = clipped_draw(exprs, e, what)? {
         return Ok(clipped);
@@ -198,7 +133,14 @@ fn distribution(
     if let ExprKind::Call { callee, args } = &e.kind {
         if matches!(callee.name.as_str(), "uniform" | "normal" | "lognormal") {
             let [a, b] = args.as_slice() else {
-                return err(e.span, format!("`{}` takes 2 arguments", callee.name));
+                return not_checked(
+                    e.span,
+                    Unchecked::Arity {
+                        function: callee.name.clone(),
+                        expected: 2,
+                        found: args.len(),
+                    },
+                );
             };
             let a = constant(exprs, &a.value, "a distribution's argument")?;
             let b = constant(exprs, &b.value, "a distribution's argument")?;
@@ -220,13 +162,7 @@ fn distribution(
     let h = lw.expr(e)?;
     match konst(&lw.b, h) {
         Some(v) => Ok(Distribution::Constant(v)),
-        None => err(
-            e.span,
-            format!(
-                "a {what} is a constant, `uniform(…)`, `normal(…)`, `lognormal(…)`, \
-                 or `clip(…, lo, hi)` of one of these"
-            ),
-        ),
+        None => Err(LowerError::NotADistribution { span: e.span, what }),
     }
 }
 
@@ -245,26 +181,12 @@ fn delay_in_range(d: Distribution, span: Span, dt: f64) -> Result<Distribution, 
     if let Some(v) = d.constant_value() {
         return match steps_of_delay(v, dt) {
             Some(_) => Ok(d),
-            None => Err(LowerError::delay_out_of_range(span, v, dt)),
+            None => Err(LowerError::DelaySteps { span, delay: v, dt }),
         };
     }
     let reach = d.probability_at_least(dt / 2.0);
     if d.centre().is_some() && reach < HOPELESS_DELAY {
-        let chance = if reach > 0.0 {
-            format!("with probability {reach:.1e}")
-        } else {
-            "never".to_string()
-        };
-        return Err(LowerError {
-            code: "E0404",
-            span,
-            message: format!(
-                "a drawn delay is redrawn until it is at least dt / 2 = {} s (one step), and this \
-                 distribution gets there {chance}: put its mass above dt, or write \
-                 `clip(…, lo, hi)` to clip instead of redrawing",
-                dt / 2.0
-            ),
-        });
+        return Err(LowerError::DelayNeverOneStep { span, dt, reach });
     }
     Ok(d)
 }
@@ -274,7 +196,7 @@ fn delay_in_range(d: Distribution, span: Span, dt: f64) -> Result<Distribution, 
 fn clipped_draw(
     exprs: &mut Arena<Expr>,
     e: &ast::Expr,
-    what: &str,
+    what: &'static str,
 ) -> Result<Option<Distribution>, LowerError> {
     let ExprKind::Call { callee, args } = &e.kind else {
         return Ok(None);
@@ -292,10 +214,11 @@ fn clipped_draw(
     let low = constant(exprs, &lo.value, "a clip bound")?;
     let high = constant(exprs, &hi.value, "a clip bound")?;
     if low.partial_cmp(&high).is_none_or(std::cmp::Ordering::is_gt) {
-        return err(
-            e.span,
-            format!("`clip(…, lo, hi)` needs lo ≤ hi, found lo = {low} and hi = {high} (SI units)"),
-        );
+        return Err(LowerError::ClipBoundsReversed {
+            span: e.span,
+            low,
+            high,
+        });
     }
     Ok(Some(Distribution::Clipped {
         inner: Box::new(inner),
@@ -347,16 +270,16 @@ fn lower_network(n: &NetworkDef, scope: &Scope) -> Result<Module, LowerError> {
                 "duration" => module.duration = v,
                 "seed" => {
                     if !((0.0..=SEED_MAX).contains(&v) && v.fract() == 0.0) {
-                        return err(s.value.span, "the seed is a non-negative integer");
+                        return Err(LowerError::SeedNotInteger { span: s.value.span });
                     }
                     module.seed = v as u64;
                 }
-                other => return err(s.name.span, format!("unknown setting `{other}`")),
+                other => return not_checked(s.name.span, Unchecked::UnknownSetting(other.into())),
             }
         }
     }
     if !(module.dt.is_finite() && module.dt > 0.0) {
-        return err(n.name.span, "dt must be positive");
+        return Err(LowerError::DtNotPositive { span: n.name.span });
     }
     let mut net = Net {
         module,
@@ -370,9 +293,10 @@ fn lower_network(n: &NetworkDef, scope: &Scope) -> Result<Module, LowerError> {
     for item in &n.items {
         match item {
             NetItem::Population(p) => {
-                let model = scope
-                    .get(&p.model.name)
-                    .ok_or_else(|| LowerError::new(p.model.span, "unknown model"))?;
+                let model = scope.get(&p.model.name).ok_or(LowerError::NotChecked {
+                    span: p.model.span,
+                    what: Unchecked::UnknownModel,
+                })?;
                 let pid = net.module.populations.len() as u32;
                 let pop = population(&mut net.module, p, model)?;
                 net.pops.insert(p.name.name.clone(), pid);
@@ -450,13 +374,12 @@ fn refuse_pre_read_conflict(module: &Module, network: Span) -> Result<(), LowerE
     let reader = &module.projections[c.reader];
     let writer = &module.projections[c.writer];
     let span = reader.source.as_ref().map_or(network, |s| s.decl);
-    err(
+    Err(LowerError::PreReadConflict {
         span,
-        format!(
-            "this projection's synapse reads `pre.{state}` of {}, which the on_pre of projection {} writes (`post.{state}`): within a step the value read would depend on the order events are delivered in; read a state no on_pre writes",
-            pop.name, writer.name
-        ),
-    )
+        state: state.clone(),
+        population: pop.name.clone(),
+        writer: writer.name.clone(),
+    })
 }
 
 fn pop_size(exprs: &mut Arena<Expr>, e: &ast::Expr) -> Result<u32, LowerError> {
@@ -464,10 +387,10 @@ fn pop_size(exprs: &mut Arena<Expr>, e: &ast::Expr) -> Result<u32, LowerError> {
     if v >= 1.0 && v.fract() == 0.0 && v <= f64::from(u32::MAX) {
         Ok(v as u32)
     } else {
-        err(
-            e.span,
-            format!("a population size is a positive integer, found {v}"),
-        )
+        Err(LowerError::PopulationSize {
+            span: e.span,
+            found: v,
+        })
     }
 }
 
@@ -527,13 +450,11 @@ fn instance<'a>(
         match m {
             Member::Param(p) => {
                 let Some(e) = param_value(&p.name.name, p.default.as_ref(), args) else {
-                    return err(
+                    return Err(LowerError::NoDefault {
                         span,
-                        format!(
-                            "`{}` has no default for param `{}`: set it here (`{} = …`)",
-                            model.name.name, p.name.name, p.name.name
-                        ),
-                    );
+                        model: model.name.name.clone(),
+                        param: p.name.name.clone(),
+                    });
                 };
                 let mut lw = Lower {
                     b: Builder::new(exprs),
@@ -671,7 +592,7 @@ fn population(
         match m {
             Member::Ode(o) => {
                 let Some(k) = state_index(&o.var.name) else {
-                    return err(o.var.span, format!("`{}` is not a state", o.var.name));
+                    return not_checked(o.var.span, Unchecked::NotAState(o.var.name.clone()));
                 };
                 let rhs = lw.expr(&o.rhs)?;
                 let x = Var::State(k as u32);
@@ -697,9 +618,9 @@ fn population(
                 match path.segments.as_slice() {
                     [one] => match states.iter().position(|s| s.name == one.name) {
                         Some(k) => Ok(Var::State(k as u32)),
-                        None => err(one.span, format!("`{}` is not a state", one.name)),
+                        None => not_checked(one.span, Unchecked::NotAState(one.name.clone())),
                     },
-                    _ => err(path.span, "a reset assigns a state of the neuron"),
+                    _ => not_checked(path.span, Unchecked::ResetTarget),
                 }
             };
             let out = block::lower_block(&mut lw, block, &target)?;
@@ -749,7 +670,10 @@ impl<'a> Net<'a> {
         self.pops
             .get(&id.name)
             .copied()
-            .ok_or_else(|| LowerError::new(id.span, format!("unknown population `{}`", id.name)))
+            .ok_or_else(|| LowerError::NotChecked {
+                span: id.span,
+                what: Unchecked::UnknownPopulation(id.name.clone()),
+            })
     }
 
     fn model(&self, r: &ast::ModelRef) -> Result<&'a ModelDef, LowerError> {
@@ -757,7 +681,10 @@ impl<'a> Net<'a> {
         scope
             .get(&r.name.name)
             .map(AsRef::as_ref)
-            .ok_or_else(|| LowerError::new(r.name.span, "unknown model"))
+            .ok_or(LowerError::NotChecked {
+                span: r.name.span,
+                what: Unchecked::UnknownModel,
+            })
     }
 
     fn projection(&mut self, pr: &ast::ProjectionDecl) -> Result<(), LowerError> {
@@ -773,17 +700,17 @@ impl<'a> Net<'a> {
                 ProjClause::Delay(e) => delay = Some(e),
                 ProjClause::Synapse(m) => synapse = Some(m),
                 ProjClause::Output(m) => output = Some(m),
-                ProjClause::Error(s) => return err(*s, "clause with an error"),
+                ProjClause::Error(s) => return not_checked(*s, Unchecked::ClauseWithError),
             }
         }
         let Some((rule, rule_args, _)) = connect else {
-            return err(pr.span, "a projection needs `connect rule(…)`");
+            return not_checked(pr.span, Unchecked::MissingClause("connect rule(…)"));
         };
         let Some(weight_e) = weight else {
-            return err(pr.span, "a projection needs `weight …`");
+            return not_checked(pr.span, Unchecked::MissingClause("weight …"));
         };
         let Some(syn_ref) = synapse else {
-            return err(pr.span, "a projection needs `synapse Model`");
+            return not_checked(pr.span, Unchecked::MissingClause("synapse Model"));
         };
         let w = distribution(&mut self.module.exprs, weight_e, "weight")?;
         let d = match delay {
@@ -800,7 +727,7 @@ impl<'a> Net<'a> {
         {
             Some(a) => match &a.value.kind {
                 ExprKind::Bool(b) => *b,
-                _ => return err(a.value.span, "`autapses` is `true` or `false`"),
+                _ => return not_checked(a.value.span, Unchecked::AutapsesNotBool),
             },
             None => true,
         };
@@ -820,41 +747,52 @@ impl<'a> Net<'a> {
                 let post = self.pop(tgt)?;
                 let n_pre = self.module.populations[pre as usize].size;
                 let n_post = self.module.populations[post as usize].size;
-                let count = |me: &mut Self, e: Option<&&ast::Expr>, max: u32, what: &str| {
+                let count = |me: &mut Self, e: Option<&&ast::Expr>, max: u32, what| {
                     let Some(e) = e else {
-                        return err(rule.span, format!("`{}` needs {what}", rule.name));
+                        return Err(LowerError::MissingRuleArgument {
+                            span: rule.span,
+                            rule: rule.name.clone(),
+                            what,
+                        });
                     };
                     let v = constant(&mut me.module.exprs, e, what)?;
                     if v >= 0.0 && v.fract() == 0.0 && v <= f64::from(max) {
                         Ok(v as u32)
                     } else {
-                        err(
-                            e.span,
-                            format!("{what} must be an integer from 0 to {max}, found {v}"),
-                        )
+                        Err(LowerError::CountOutOfRange {
+                            span: e.span,
+                            what,
+                            max,
+                            found: v,
+                        })
                     }
                 };
                 let connect = match rule.name.as_str() {
                     "fixed_prob" => {
                         let Some(e) = positional.first() else {
-                            return err(rule.span, "`fixed_prob` needs a probability");
+                            return Err(LowerError::MissingRuleArgument {
+                                span: rule.span,
+                                rule: rule.name.clone(),
+                                what: "a probability",
+                            });
                         };
                         let p = constant(&mut self.module.exprs, e, "a probability")?;
                         if !(0.0..=1.0).contains(&p) {
-                            return err(e.span, format!("a probability is in [0, 1], found {p}"));
+                            return Err(LowerError::ProbabilityOutOfRange {
+                                span: e.span,
+                                found: p,
+                            });
                         }
                         Connect::Rule(Rule::FixedProb(p))
                     }
                     "all_to_all" => Connect::Rule(Rule::AllToAll),
                     "one_to_one" => {
                         if n_pre != n_post {
-                            return err(
-                                rule.span,
-                                format!(
-                                    "`one_to_one` needs populations of one size, \
-                                     found {n_pre} and {n_post}"
-                                ),
-                            );
+                            return Err(LowerError::OneToOneSizes {
+                                span: rule.span,
+                                pre: n_pre,
+                                post: n_post,
+                            });
                         }
                         Connect::Rule(Rule::OneToOne)
                     }
@@ -881,9 +819,11 @@ impl<'a> Net<'a> {
                             path: path.clone(),
                             weight_scale: written_scale(weight_e),
                         },
-                        _ => return err(rule.span, "`from_file` takes a path in quotes"),
+                        _ => return not_checked(rule.span, Unchecked::FromFileWithoutPath),
                     },
-                    other => return err(rule.span, format!("unknown connect rule `{other}`")),
+                    other => {
+                        return not_checked(rule.span, Unchecked::UnknownConnectRule(other.into()))
+                    }
                 };
                 let synapse = self.synapse(syn_model, syn_ref, pre, post)?;
                 let output = match out_model {
@@ -981,7 +921,7 @@ impl<'a> Net<'a> {
         for m in &model.members {
             if let Member::Ode(o) = m {
                 let Some(k) = inst.states.iter().position(|s| s.name == o.var.name) else {
-                    return err(o.var.span, format!("`{}` is not a state", o.var.name));
+                    return not_checked(o.var.span, Unchecked::NotAState(o.var.name.clone()));
                 };
                 let rhs = lw.expr(&o.rhs)?;
                 let (method, update, note) = classify(
@@ -1059,11 +999,14 @@ impl<'a> Net<'a> {
         for m in &model.members {
             if let Member::Param(p) = m {
                 let Some(e) = param_value(&p.name.name, p.default.as_ref(), &args) else {
-                    return err(r.span, format!("set `{}` here", p.name.name));
+                    return Err(LowerError::OutputParamUnset {
+                        span: r.span,
+                        param: p.name.name.clone(),
+                    });
                 };
                 let h = lw.expr(e)?;
                 if konst(&lw.b, h).is_none() {
-                    return err(e.span, "an output's param is a constant");
+                    return Err(LowerError::OutputParamNotConstant { span: e.span });
                 }
                 lw.names.bind(&p.name.name, h);
             }
@@ -1091,22 +1034,20 @@ impl<'a> Net<'a> {
             }) = m
             {
                 let [name] = target.segments.as_slice() else {
-                    return err(
-                        target.span,
-                        "an output adds to a current of the post neuron",
-                    );
+                    return not_checked(target.span, Unchecked::OutputTarget);
                 };
                 let Some(c) = currents.iter().position(|c| *c == name.name) else {
-                    return err(
-                        name.span,
-                        format!("the post population has no current `{}`", name.name),
-                    );
+                    return Err(LowerError::NoCurrent {
+                        span: name.span,
+                        population: None,
+                        current: name.name.clone(),
+                    });
                 };
                 let v = lw.expr(value)?;
                 let v = match op {
                     ast::AssignOp::Add => v,
                     ast::AssignOp::Sub => lw.b.neg(v),
-                    _ => return err(target.span, "an output uses `+=` or `-=`"),
+                    _ => return not_checked(target.span, Unchecked::OutputOperator),
                 };
                 return Ok(Output {
                     model: model.name.name.clone(),
@@ -1115,23 +1056,21 @@ impl<'a> Net<'a> {
                 });
             }
         }
-        err(r.span, "this output model adds to no current")
+        not_checked(r.span, Unchecked::OutputAddsNothing)
     }
 
     fn injection(&mut self, inj: &ast::Inject) -> Result<(), LowerError> {
         let [pop, var] = inj.target.segments.as_slice() else {
-            return err(
-                inj.target.span,
-                "an injection target is `population.current`",
-            );
+            return not_checked(inj.target.span, Unchecked::InjectionTarget);
         };
         let pid = self.pop(pop)?;
         let p = &self.module.populations[pid as usize];
         let Some(c) = p.currents.iter().position(|c| *c == var.name) else {
-            return err(
-                var.span,
-                format!("`{}` has no current `{}`", pop.name, var.name),
-            );
+            return Err(LowerError::NoCurrent {
+                span: var.span,
+                population: Some(pop.name.clone()),
+                current: var.name.clone(),
+            });
         };
         let inputs: Vec<(String, u32, u32)> = self
             .stimuli
@@ -1150,21 +1089,16 @@ impl<'a> Net<'a> {
                 lw.names.bind(name, h);
             }
         }
-        let v = lw.expr(&inj.value).map_err(|e| {
+        let v = lw.expr(&inj.value).map_err(|e| match *e {
             // A stimulus of another population reads as unknown: say why.
-            match inputs
-                .iter()
-                .find(|(n, _, _)| e.message.contains(&format!("`{n}`")))
-            {
-                Some((n, _, _)) => LowerError::new(
-                    e.span,
-                    format!(
-                        "stimulus `{n}` is declared for another population than `{}`",
-                        pop.name
-                    ),
-                ),
-                None => e,
+            LowerError::CannotRead { span, name } if inputs.iter().any(|(n, _, _)| *n == name) => {
+                LowerError::StimulusOfAnotherPopulation {
+                    span,
+                    stimulus: name,
+                    population: pop.name.clone(),
+                }
             }
+            e => e,
         })?;
         let cur = lw.b.load(Var::Current(c as u32));
         let value = match inj.op {
@@ -1217,13 +1151,13 @@ impl<'a> Net<'a> {
                         let lo = constant(&mut self.module.exprs, a, "a neuron index")?;
                         let hi = constant(&mut self.module.exprs, b, "a neuron index")?;
                         if !is_neuron_range(lo, hi, size) {
-                            return err(
-                                of.span,
-                                format!(
-                                    "`{}[{lo}:{hi}]` is not a range of neurons 0 ≤ a < b ≤ {size}",
-                                    of.population.name
-                                ),
-                            );
+                            return Err(LowerError::NeuronRange {
+                                span: of.span,
+                                population: of.population.name.clone(),
+                                lo,
+                                hi,
+                                size,
+                            });
                         }
                         Some((lo as u32..hi as u32).collect())
                     }
@@ -1233,13 +1167,10 @@ impl<'a> Net<'a> {
                     Some(e) => {
                         let v = constant(&mut self.module.exprs, e, "a sampling interval")?;
                         let Some(steps) = period_steps(v, self.module.dt) else {
-                            return err(
-                                e.span,
-                                format!(
-                                    "`every` must be a whole number of steps of dt = {} s",
-                                    self.module.dt
-                                ),
-                            );
+                            return Err(LowerError::EveryNotWholeSteps {
+                                span: e.span,
+                                dt: self.module.dt,
+                            });
                         };
                         steps
                     }
@@ -1247,13 +1178,11 @@ impl<'a> Net<'a> {
                 for v in variables {
                     let p = &self.module.populations[pid as usize];
                     let Some(state) = p.states.iter().position(|s| s.name == v.name) else {
-                        return err(
-                            v.span,
-                            format!(
-                                "`{}` is not a state of `{}`: only states can be recorded",
-                                v.name, of.population.name
-                            ),
-                        );
+                        return Err(LowerError::NotRecordable {
+                            span: v.span,
+                            name: v.name.clone(),
+                            population: of.population.name.clone(),
+                        });
                     };
                     self.module.records.push(Record::Trace {
                         population: pid,
@@ -1280,15 +1209,12 @@ fn event_target(
         [one] => match states.iter().position(|s| s.name == one.name) {
             Some(k) => Ok(Var::Syn(k as u32)),
             None if one.name == "w" => Ok(Var::Weight),
-            None => err(one.span, format!("`{}` is not a state", one.name)),
+            None => not_checked(one.span, Unchecked::NotAState(one.name.clone())),
         },
         [side, x] if side.name == "post" && writes_post => match post_states.get(&x.name) {
             Some(Var::PostState(k)) => Ok(Var::PostState(*k)),
-            _ => err(path.span, format!("`post.{}` is not a state", x.name)),
+            _ => not_checked(path.span, Unchecked::NotAPostState(x.name.clone())),
         },
-        _ => err(
-            path.span,
-            "on_pre assigns a synapse state, `w` or `post.X`; on_post a synapse state or `w`",
-        ),
+        _ => not_checked(path.span, Unchecked::EventTarget),
     }
 }
