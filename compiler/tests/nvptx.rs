@@ -473,7 +473,7 @@ fn ring_and_layout_sizes() {
 
 #[test]
 fn device_bytes_count_state_tables_and_spike_ring() {
-    use nvptx::driver::{device_bytes, layout, sources};
+    use nvptx::driver::{device_bytes, layout};
     use nvptx::kernels::Plan;
     let (_, m) = example_modules()
         .into_iter()
@@ -500,7 +500,7 @@ fn device_bytes_count_state_tables_and_spike_ring() {
             watch: None,
         };
         let lay = layout(&m, &setup, &opts);
-        let src: Vec<bool> = sources(&m, setup.inputs)
+        let src: Vec<bool> = snnc::back::spike_sources(&m, setup.inputs)
             .iter()
             .map(Option::is_some)
             .collect();

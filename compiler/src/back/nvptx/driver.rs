@@ -31,7 +31,7 @@ use std::time::Instant;
 
 use super::host::HostOptions;
 use super::kernels::{Elem, KernelKind, Plan};
-use crate::back::{BackendError, BoundInput, ExecError};
+use crate::back::{BackendError, ExecError};
 use crate::back::{Outcome, PopState, Setup};
 use crate::ir::{Module, ValidModule};
 use buffers::Snapshots;
