@@ -143,7 +143,25 @@ impl From<BackendError> for ExecError {
 
 #[cfg(test)]
 mod tests {
-    use super::BackendError;
+    use super::{BackendError, ExecError};
+    use crate::run::RunError;
+    use snnc_runtime::RuntimeError;
+
+    #[test]
+    fn executor_errors_reach_the_run_by_kind() {
+        let backend: RunError = ExecError::from(BackendError::NoCudaFeature).into();
+        assert!(matches!(
+            backend,
+            RunError::Backend(BackendError::NoCudaFeature)
+        ));
+        assert!(backend.to_string().contains("--features cuda"), "{backend}");
+        let stop = RuntimeError::Interrupted { signal: 2, step: 7 };
+        let runtime: RunError = ExecError::from(stop).into();
+        assert!(matches!(
+            runtime,
+            RunError::Runtime(RuntimeError::Interrupted { step: 7, .. })
+        ));
+    }
 
     #[test]
     fn messages_name_the_backend_and_the_failure() {
