@@ -118,22 +118,6 @@ impl ItemMemory {
             output_sums: Vec::new(),
             inputs: Vec::new(),
         };
-        item.allocate_neurons(m, setup, b)?;
-        item.allocate_synapses(m, setup, b)?;
-        for input in &m.inputs {
-            let n = m.populations[input.population as usize].size as usize;
-            item.inputs
-                .push(LineArray::new(padded(n), elem_bytes(setup))?);
-        }
-        Ok(item)
-    }
-
-    fn allocate_neurons(
-        &mut self,
-        m: &Module,
-        setup: &Setup<'_>,
-        b: usize,
-    ) -> Result<(), RuntimeError> {
         let (f32, es) = (setup.f32, elem_bytes(setup));
         for (k, p) in m.populations.iter().enumerate() {
             let np = padded(p.size as usize);
@@ -141,24 +125,14 @@ impl ItemMemory {
             let states = initialised_arrays(p.states.len(), np, f32, |put| {
                 neuron_initial_values(m, k, params, setup.seed, b as u32, f32, put);
             })?;
-            self.states.push(states);
-            self.currents.push(
+            item.states.push(states);
+            item.currents.push(
                 (0..p.currents.len())
                     .map(|_| LineArray::new(np, es))
                     .collect::<Result<_, _>>()?,
             );
-            self.refractory.push(LineArray::new(np, es)?);
+            item.refractory.push(LineArray::new(np, es)?);
         }
-        Ok(())
-    }
-
-    fn allocate_synapses(
-        &mut self,
-        m: &Module,
-        setup: &Setup<'_>,
-        b: usize,
-    ) -> Result<(), RuntimeError> {
-        let (f32, es) = (setup.f32, elem_bytes(setup));
         for (k, (j, t)) in m.projections.iter().zip(setup.tables).enumerate() {
             let n_post = m.populations[j.post as usize].size as usize;
             let len = match j.synapse.layout {
@@ -168,10 +142,14 @@ impl ItemMemory {
             let states = initialised_arrays(j.synapse.states.len(), padded(len), f32, |put| {
                 synapse_initial_values(m, k, len, setup.seed, b as u32, f32, put);
             })?;
-            self.synapse_states.push(states);
-            self.output_sums.push(LineArray::new(padded(n_post), es)?);
+            item.synapse_states.push(states);
+            item.output_sums.push(LineArray::new(padded(n_post), es)?);
         }
-        Ok(())
+        for input in &m.inputs {
+            let n = m.populations[input.population as usize].size as usize;
+            item.inputs.push(LineArray::new(padded(n), es)?);
+        }
+        Ok(item)
     }
 }
 

@@ -199,23 +199,14 @@ impl<D: Device> Chunks<'_, D> {
         for pb in &self.plan.pops {
             regions.push(Region::flat(pb.cnt, Elem::U32, sl * nbz, l * nbz));
         }
+        // This half's first `nr` snapshots of `size` elements each.
+        let recorded_part =
+            |id, elem, size: usize| Region::flat(id, elem, half * per_chunk * size, nr * size);
         for (k, &(reals, _)) in snaps.ids.iter().enumerate() {
-            let z = snaps.reals[k];
-            regions.push(Region::flat(
-                reals,
-                Elem::Real,
-                half * per_chunk * z,
-                nr * z,
-            ));
+            regions.push(recorded_part(reals, Elem::Real, snaps.reals[k]));
         }
         for (k, &(_, counters)) in snaps.ids.iter().enumerate() {
-            let z = snaps.counters[k];
-            regions.push(Region::flat(
-                counters,
-                Elem::U32,
-                half * per_chunk * z,
-                nr * z,
-            ));
+            regions.push(recorded_part(counters, Elem::U32, snaps.counters[k]));
         }
         let ticket = self.dev.read_async(&regions)?;
         Ok(Queued {
@@ -231,15 +222,9 @@ impl<D: Device> Chunks<'_, D> {
     pub(super) fn count(&mut self, q: Queued) -> Result<Counted, BackendError> {
         let npop = self.m.populations.len();
         let mut got = self.dev.wait_read(q.ticket)?.into_iter();
-        let counts: Vec<Vec<u32>> = (0..npop)
-            .map(|_| got.next().map(Data::into_u32).unwrap_or_default())
-            .collect();
-        let snap_real: Vec<Vec<f64>> = (0..npop)
-            .map(|_| got.next().map(Data::into_real).unwrap_or_default())
-            .collect();
-        let snap_rf: Vec<Vec<u32>> = (0..npop)
-            .map(|_| got.next().map(Data::into_u32).unwrap_or_default())
-            .collect();
+        let counts = next_per_pop(&mut got, npop, Data::into_u32);
+        let snap_real = next_per_pop(&mut got, npop, Data::into_real);
+        let snap_rf = next_per_pop(&mut got, npop, Data::into_u32);
         let (nbz, l) = (self.nbz(), (q.end - q.first) as usize);
         let mut width = Vec::with_capacity(npop);
         let mut regions = Vec::with_capacity(npop);
@@ -276,4 +261,15 @@ impl<D: Device> Chunks<'_, D> {
         let rows = self.dev.wait_read(c.ticket)?;
         Ok(rows.into_iter().map(Data::into_u32).collect())
     }
+}
+
+/// The next `n` results of a read (one per population), converted by `into`.
+fn next_per_pop<T>(
+    got: &mut impl Iterator<Item = Data>,
+    n: usize,
+    into: fn(Data) -> Vec<T>,
+) -> Vec<Vec<T>> {
+    (0..n)
+        .map(|_| got.next().map(into).unwrap_or_default())
+        .collect()
 }
