@@ -19,7 +19,7 @@ use backend_support::{assert_states_close, run_on, tables, Opts, Run};
 use snnc::back::nvptx::{self, host::Probe, HostOptions};
 use snnc::back::reference;
 use snnc::back::BoundInput;
-use snnc::back::{PopState, Setup};
+use snnc::back::{BackendError, ExecError, PopState, Setup};
 use snnc::ir::{self, InputKind, MathOp, Module, RandomKind};
 use snnc_runtime::rng::{key_for, normal_f64, philox4x32_10, uniform_f64, Purpose};
 
@@ -36,7 +36,7 @@ const HOST: Backend = Backend::Host;
 /// with atomics, in no fixed order.
 fn run_with(m: &Module, backend: Backend, o: &Opts, inputs: &[BoundInput], chunk: u32) -> Run {
     let mut r = run_on(m, o, inputs, |valid, setup, every| match backend {
-        Backend::Reference => reference::execute(valid, setup),
+        Backend::Reference => reference::execute(valid, setup).map_err(ExecError::from),
         Backend::Host => nvptx::execute_host_with(
             valid,
             setup,
@@ -310,7 +310,15 @@ fn execute_cuda_without_a_driver_is_a_clear_error() {
         on_step: &mut on_step,
         watch: None,
     };
-    let e = nvptx::execute_cuda(valid, setup).unwrap_err().to_string();
+    let e = nvptx::execute_cuda(valid, setup).unwrap_err();
+    assert!(
+        matches!(
+            e,
+            ExecError::Backend(BackendError::NoCudaDriver | BackendError::NoCudaDevice { .. })
+        ),
+        "{e}"
+    );
+    let e = e.to_string();
     assert!(e.contains("CUDA"), "{e}");
     assert!(!e.contains('\n'), "one sentence: {e}");
 }
@@ -490,7 +498,7 @@ fn ring_and_layout_sizes() {
 
 #[test]
 fn device_bytes_count_state_tables_and_spike_ring() {
-    use nvptx::driver::{device_bytes, layout, sources};
+    use nvptx::driver::{device_bytes, layout};
     use nvptx::kernels::Plan;
     let (_, m) = example_modules()
         .into_iter()
@@ -517,7 +525,7 @@ fn device_bytes_count_state_tables_and_spike_ring() {
             watch: None,
         };
         let lay = layout(&m, &setup, &opts);
-        let src: Vec<bool> = sources(&m, setup.inputs)
+        let src: Vec<bool> = snnc::back::spike_sources(&m, setup.inputs)
             .iter()
             .map(Option::is_some)
             .collect();
@@ -582,10 +590,13 @@ fn guarded(m: &Module, steps: u64, backend: Backend) -> snnc_runtime::RuntimeErr
         }),
     };
     let result = match backend {
-        REF => reference::execute(valid, setup),
+        REF => reference::execute(valid, setup).map_err(ExecError::from),
         HOST => nvptx::execute_host(valid, setup),
     };
-    result.expect_err("the run diverges")
+    match result.expect_err("the run diverges") {
+        ExecError::Runtime(e) => e,
+        ExecError::Backend(e) => panic!("expected a divergence, got {e}"),
+    }
 }
 
 fn diverged(e: snnc_runtime::RuntimeError) -> snnc_runtime::divergence::Divergence {

@@ -182,9 +182,6 @@ pub enum RuntimeError {
     /// An allocation sized by the input failed (the memory estimate passed
     /// but the allocator refused): `what` names the buffer.
     AllocationFailed { what: String, bytes: u64 },
-    /// The backend could not prepare or run the model (a code generator
-    /// error, no GPU or driver): `backend` names it, `message` says why.
-    Backend { backend: String, message: String },
     /// A state became NaN or infinite: the run stopped there.
     Diverged(Box<crate::divergence::Divergence>),
     /// SIGINT or SIGTERM (`signal`) arrived: the run stopped at the start of
@@ -436,7 +433,6 @@ impl fmt::Display for RuntimeError {
                 "could not allocate {} for {what}: not enough memory",
                 human_bytes(*bytes)
             ),
-            Backend { backend, message } => write!(f, "{backend} backend: {message}"),
             Diverged(d) => write!(f, "{d}"),
             Interrupted { signal, step } => write!(
                 f,

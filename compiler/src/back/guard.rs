@@ -18,7 +18,7 @@
 
 use std::cell::Cell;
 
-use crate::back::Outcome;
+use crate::back::{ExecError, Outcome};
 use crate::ir::{BinaryOp, Expr, Handle, MathOp, Method, Module, Population, Var};
 use snnc_runtime::divergence::{Cause, Divergence, Seen};
 use snnc_runtime::summary::Summary;
@@ -194,13 +194,13 @@ pub fn stopped_at(e: &RuntimeError) -> Option<u64> {
 /// from the spikes the driver counted (`spikes`); synaptic events and
 /// threads are not known then (0). Other errors are returned.
 pub fn outcome_or_stop(
-    result: Result<Outcome, RuntimeError>,
+    result: Result<Outcome, ExecError>,
     spikes: Vec<u64>,
     started: std::time::Instant,
-) -> Result<(Outcome, Option<RuntimeError>), RuntimeError> {
+) -> Result<(Outcome, Option<RuntimeError>), ExecError> {
     match result {
         Ok(outcome) => Ok((outcome, None)),
-        Err(e) if stopped_at(&e).is_some() => Ok((
+        Err(ExecError::Runtime(e)) if stopped_at(&e).is_some() => Ok((
             Outcome {
                 spikes,
                 synaptic_events: 0,

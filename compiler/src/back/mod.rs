@@ -2,11 +2,14 @@
 //! the oracle every faster backend (JIT, GPU) is tested against.
 
 pub mod cranelift;
+pub mod error;
 pub mod guard;
 pub mod init;
 #[cfg(feature = "cuda")]
 pub mod nvptx;
 pub mod reference;
+
+pub use error::{BackendError, ExecError};
 
 use crate::ir::{Module, ValidModule};
 use snnc_runtime::spike_train::SpikeTrain;
@@ -68,11 +71,26 @@ pub trait Executor {
     /// Its name in messages (`--backend` value).
     fn name(&self) -> &'static str;
     /// Run `valid` for `setup.steps` steps.
-    fn execute(
-        &mut self,
-        valid: ValidModule<'_>,
-        setup: Setup<'_>,
-    ) -> Result<Outcome, RuntimeError>;
+    fn execute(&mut self, valid: ValidModule<'_>, setup: Setup<'_>) -> Result<Outcome, ExecError>;
+}
+
+/// Per population: its spike train, for spike-train sources.
+#[must_use]
+pub fn spike_sources<'i>(
+    m: &crate::ir::Module,
+    inputs: &'i [BoundInput],
+) -> Vec<Option<&'i SpikeTrain>> {
+    (0..m.populations.len())
+        .map(|pi| {
+            m.inputs
+                .iter()
+                .zip(inputs)
+                .find_map(|(input, data)| match data {
+                    BoundInput::Spikes(t) if input.population as usize == pi => Some(t),
+                    _ => None,
+                })
+        })
+        .collect()
 }
 
 /// The data bound to one `module.inputs` entry, validated and in SI units.

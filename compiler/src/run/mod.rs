@@ -31,7 +31,7 @@ use crate::back::cranelift::Jit;
 use crate::back::cranelift::{JitCache, JitOptions};
 use crate::back::guard::{self, Guard, Watch};
 use crate::back::reference;
-use crate::back::{Executor, Outcome, PopState, Setup};
+use crate::back::{BackendError, ExecError, Executor, Outcome, PopState, Setup};
 use crate::ir::{self, Module, ValidModule};
 use snnc_runtime::summary::{RunFacts, Summary, SweepSummary};
 use snnc_runtime::RuntimeError;
@@ -136,6 +136,8 @@ pub enum RunError {
     Input(checks::InputError),
     /// A plastic projection on a backend that cannot run it yet.
     Unsupported(crate::back::PlasticityUnsupported),
+    /// The backend could not prepare or run the model.
+    Backend(BackendError),
 }
 
 impl fmt::Display for RunError {
@@ -152,6 +154,7 @@ impl fmt::Display for RunError {
             RunError::Runtime(e) => write!(f, "{e}"),
             RunError::Input(e) => write!(f, "{e}"),
             RunError::Unsupported(e) => write!(f, "{e}"),
+            RunError::Backend(e) => write!(f, "{e}"),
         }
     }
 }
@@ -161,6 +164,15 @@ impl std::error::Error for RunError {}
 impl From<RuntimeError> for RunError {
     fn from(e: RuntimeError) -> Self {
         RunError::Runtime(e)
+    }
+}
+
+impl From<ExecError> for RunError {
+    fn from(e: ExecError) -> Self {
+        match e {
+            ExecError::Runtime(e) => RunError::Runtime(e),
+            ExecError::Backend(e) => RunError::Backend(e),
+        }
     }
 }
 
@@ -352,7 +364,7 @@ fn execute(
     valid: ValidModule<'_>,
     setup: Setup<'_>,
     jit: &mut JitCache,
-) -> Result<Outcome, RuntimeError> {
+) -> Result<Outcome, ExecError> {
     let mut executor: Box<dyn Executor + '_> = match opts.backend {
         Backend::Reference => Box::new(reference::Reference),
         // States reach `on_step` only on the steps a trace samples.
@@ -367,12 +379,7 @@ fn execute(
         Backend::Cuda => Box::new(crate::back::nvptx::Cuda),
         // Refused at the start of `simulate`.
         #[cfg(not(feature = "cuda"))]
-        Backend::Cuda => {
-            return Err(RuntimeError::Backend {
-                backend: "cuda".into(),
-                message: NO_CUDA_FEATURE.into(),
-            })
-        }
+        Backend::Cuda => return Err(BackendError::NoCudaFeature.into()),
     };
     executor.execute(valid, setup)
 }

@@ -5,10 +5,9 @@
 use snnc::back::cranelift::{self, JitOptions};
 use snnc::back::reference;
 use snnc::back::BoundInput;
-use snnc::back::{Outcome, PopState, Setup};
+use snnc::back::{ExecError, Outcome, PopState, Setup};
 use snnc::ir::{self, Module, ValidModule};
 use snnc_runtime::synapse_values::SynapseTable;
-use snnc_runtime::RuntimeError;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -56,7 +55,7 @@ impl Default for Opts {
 
 pub fn run(m: &Module, backend: Backend, o: &Opts) -> Run {
     run_on(m, o, &[], |valid, setup, every| match backend {
-        Backend::Reference => reference::execute(valid, setup),
+        Backend::Reference => reference::execute(valid, setup).map_err(ExecError::from),
         Backend::Jit { threads } => cranelift::execute_with(
             valid,
             setup,
@@ -75,7 +74,7 @@ pub fn run_on(
     m: &Module,
     o: &Opts,
     inputs: &[BoundInput],
-    exec: impl FnOnce(ValidModule<'_>, Setup<'_>, Option<u64>) -> Result<Outcome, RuntimeError>,
+    exec: impl FnOnce(ValidModule<'_>, Setup<'_>, Option<u64>) -> Result<Outcome, ExecError>,
 ) -> Run {
     run_on_tables(m, o, inputs, &tables(m, m.seed), exec)
 }
@@ -87,7 +86,7 @@ pub fn run_on_tables(
     o: &Opts,
     inputs: &[BoundInput],
     tables: &[SynapseTable],
-    exec: impl FnOnce(ValidModule<'_>, Setup<'_>, Option<u64>) -> Result<Outcome, RuntimeError>,
+    exec: impl FnOnce(ValidModule<'_>, Setup<'_>, Option<u64>) -> Result<Outcome, ExecError>,
 ) -> Run {
     let valid = ir::validate(m).expect("valid");
     let seed = m.seed;
@@ -229,7 +228,7 @@ impl Executor {
         let mut r = run_on_tables(m, o, inputs, tables, |valid, setup, every| {
             let state_every = every.map(|e| vec![e]);
             match self {
-                Executor::Reference => reference::execute(valid, setup),
+                Executor::Reference => reference::execute(valid, setup).map_err(ExecError::from),
                 Executor::Jit { threads } => cranelift::execute_with(
                     valid,
                     setup,

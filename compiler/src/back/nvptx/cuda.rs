@@ -31,25 +31,36 @@ use std::sync::Arc;
 
 use cudarc::driver::{
     result, sys, CudaContext, CudaEvent, CudaFunction, CudaGraph, CudaSlice, CudaStream,
-    LaunchConfig, PinnedHostSlice, PushKernelArg,
+    DriverError, LaunchConfig, PinnedHostSlice, PushKernelArg,
 };
 
 use super::driver::{self, Data, Device, Region};
 use super::host::{decode, HostOptions};
 use super::kernels::{kernel_list, Elem, KernelKind, Plan};
-use super::{backend_error, ptx_for, SUPPORTED_SM};
-use crate::back::{Outcome, Setup};
+use super::{ptx_for, SUPPORTED_SM};
+use crate::back::{BackendError, ExecError, Outcome, Setup};
 use crate::ir::ValidModule;
-use snnc_runtime::error::human_bytes;
-use snnc_runtime::RuntimeError;
-
-const WHAT: &str = "CUDA";
 
 /// Steps per replay of the long graph.
 pub const GRAPH_STEPS: u64 = 16;
 
-fn cuda_err(e: impl std::fmt::Display) -> RuntimeError {
-    backend_error(WHAT, e)
+/// A failed call of the CUDA driver as the run's error.
+fn driver_call(call: &'static str) -> impl Fn(DriverError) -> BackendError {
+    move |e| BackendError::CudaDriver {
+        call,
+        code: e.0 as i32,
+        message: e
+            .error_string()
+            .map_or_else(|_| format!("{e:?}"), |s| s.to_string_lossy().into_owned()),
+    }
+}
+
+/// A broken invariant of the CUDA device (a bug).
+fn internal(what: &'static str) -> BackendError {
+    BackendError::Internal {
+        backend: "CUDA",
+        what,
+    }
 }
 
 /// Pinned staging of one device buffer's uploads: two buffers, alternating,
@@ -101,7 +112,7 @@ unsafe fn copy_2d(
     dst: (sys::CUmemorytype, u64, usize),
     width: usize,
     height: usize,
-) -> Result<(), RuntimeError> {
+) -> Result<(), BackendError> {
     // SAFETY: plain-old-data struct; unused fields (arrays) stay null.
     let mut p: sys::CUDA_MEMCPY2D = unsafe { std::mem::zeroed() };
     p.srcMemoryType = src.0;
@@ -123,7 +134,7 @@ unsafe fn copy_2d(
     // SAFETY: as the caller promises.
     unsafe { sys::cuMemcpy2DAsync_v2(&p, stream.cu_stream()) }
         .result()
-        .map_err(cuda_err)
+        .map_err(driver_call("cuMemcpy2DAsync"))
 }
 
 impl CudaDevice {
@@ -148,26 +159,29 @@ impl CudaDevice {
         }
     }
     /// Device address of element `at` of buffer `id` (checked against `end`).
-    fn addr(&self, id: usize, es: usize, at: usize, end: usize) -> Result<u64, RuntimeError> {
+    fn addr(&self, id: usize, es: usize, at: usize, end: usize) -> Result<u64, BackendError> {
         let b = self
             .bufs
             .get(id)
             .and_then(Option::as_ref)
-            .ok_or_else(|| cuda_err("buffer missing (internal error)"))?;
+            .ok_or_else(|| internal("buffer missing"))?;
         if end * es > b.len() {
-            return Err(cuda_err("access out of range (internal error)"));
+            return Err(internal("access out of range"));
         }
         Ok(self.ptrs[id] + (at * es) as u64)
     }
-    fn launch_one(&self, f: usize, total: u64) -> Result<(), RuntimeError> {
+    fn launch_one(&self, f: usize, total: u64) -> Result<(), BackendError> {
         let f = &self.fns[f].1;
         let table = self
             .table
             .as_ref()
-            .ok_or_else(|| cuda_err("launch before setup (internal error)"))?;
+            .ok_or_else(|| internal("launch before setup"))?;
         let block = self.block;
         let grid = total.div_ceil(u64::from(block));
-        let grid = u32::try_from(grid).map_err(|_| cuda_err("grid too large"))?;
+        let grid = u32::try_from(grid).map_err(|_| BackendError::IndexOverflow {
+            what: "blocks of a launch",
+            value: grid,
+        })?;
         let cfg = LaunchConfig {
             grid_dim: (grid, 1, 1),
             block_dim: (block, 1, 1),
@@ -178,33 +192,33 @@ impl CudaDevice {
         args.arg(table).arg(&total);
         // SAFETY: the kernel's parameters are (global pointer, i64), as
         // generated; it touches only the buffers in `ctx` within their sizes.
-        unsafe { args.launch(cfg) }.map_err(cuda_err)?;
+        unsafe { args.launch(cfg) }.map_err(driver_call("cuLaunchKernel"))?;
         Ok(())
     }
-    fn launch_seq(&self) -> Result<(), RuntimeError> {
+    fn launch_seq(&self) -> Result<(), BackendError> {
         for &(f, total) in &self.seq {
             self.launch_one(f, total)?;
         }
         Ok(())
     }
     /// Captures `n` steps as a graph.
-    fn capture(&self, n: u64) -> Result<CudaGraph, RuntimeError> {
+    fn capture(&self, n: u64) -> Result<CudaGraph, BackendError> {
         self.stream
             .begin_capture(sys::CUstreamCaptureMode::CU_STREAM_CAPTURE_MODE_THREAD_LOCAL)
-            .map_err(cuda_err)?;
+            .map_err(driver_call("cuStreamBeginCapture"))?;
         let queued = (0..n).try_for_each(|_| self.launch_seq());
         // Always end the capture, so the stream is usable afterwards.
         let graph = self
             .stream
             .end_capture(sys::CUgraphInstantiate_flags(0))
-            .map_err(cuda_err);
+            .map_err(driver_call("cuStreamEndCapture"));
         queued?;
-        let graph = graph?.ok_or_else(|| cuda_err("the captured graph is empty"))?;
-        graph.upload().map_err(cuda_err)?;
+        let graph = graph?.ok_or_else(|| internal("the captured graph is empty"))?;
+        graph.upload().map_err(driver_call("cuGraphUpload"))?;
         Ok(graph)
     }
     /// A free pinned read buffer of at least `bytes`.
-    fn pinned(&mut self, bytes: usize) -> Result<PinnedHostSlice<u8>, RuntimeError> {
+    fn pinned(&mut self, bytes: usize) -> Result<PinnedHostSlice<u8>, BackendError> {
         let best = self
             .pool
             .iter()
@@ -220,35 +234,40 @@ impl CudaDevice {
                 self.ctx
                     .alloc_pinned_with_flags::<u8>(bytes.next_power_of_two().max(4096), 0)
             }
-            .map_err(cuda_err),
+            .map_err(driver_call("cuMemHostAlloc")),
         }
     }
 }
 
 impl Device for CudaDevice {
-    fn create(&mut self, id: usize, _elem: Elem, data: Data) -> Result<(), RuntimeError> {
+    fn create(&mut self, id: usize, _elem: Elem, data: Data) -> Result<(), BackendError> {
         let mut bytes = self.encode(&data);
         if bytes.is_empty() {
             bytes.push(0);
         }
-        let slice = self.stream.clone_htod(&bytes).map_err(cuda_err)?;
+        let slice = self
+            .stream
+            .clone_htod(&bytes)
+            .map_err(driver_call("cuMemcpyHtoDAsync"))?;
         while self.bufs.len() <= id {
             self.bufs.push(None);
         }
         self.bufs[id] = Some(slice);
         Ok(())
     }
-    fn finish_setup(&mut self, launches: &[(KernelKind, u64)]) -> Result<(), RuntimeError> {
+    fn finish_setup(&mut self, launches: &[(KernelKind, u64)]) -> Result<(), BackendError> {
         use cudarc::driver::DevicePtr;
         let mut addrs = Vec::with_capacity(self.bufs.len());
         for b in &self.bufs {
-            let b = b
-                .as_ref()
-                .ok_or_else(|| cuda_err("buffer missing (internal error)"))?;
+            let b = b.as_ref().ok_or_else(|| internal("buffer missing"))?;
             let (ptr, _sync) = b.device_ptr(&self.stream);
             addrs.push(ptr);
         }
-        self.table = Some(self.stream.clone_htod(&addrs).map_err(cuda_err)?);
+        self.table = Some(
+            self.stream
+                .clone_htod(&addrs)
+                .map_err(driver_call("cuMemcpyHtoDAsync"))?,
+        );
         self.ptrs = addrs;
         self.seq.clear();
         for (kernel, total) in launches {
@@ -256,10 +275,12 @@ impl Device for CudaDevice {
                 .fns
                 .iter()
                 .position(|(k, _)| k == kernel)
-                .ok_or_else(|| cuda_err("kernel missing (internal error)"))?;
+                .ok_or_else(|| internal("kernel missing"))?;
             self.seq.push((f, *total));
         }
-        self.stream.synchronize().map_err(cuda_err)?;
+        self.stream
+            .synchronize()
+            .map_err(driver_call("cuStreamSynchronize"))?;
         let graphs = self
             .capture(1)
             .and_then(|one| Ok((one, self.capture(GRAPH_STEPS)?)));
@@ -270,16 +291,18 @@ impl Device for CudaDevice {
                     "note: CUDA graph capture failed ({e}); launching the kernels one by one"
                 );
                 // A failed capture may leave an error on the stream: check it.
-                self.stream.synchronize().map_err(cuda_err)?;
+                self.stream
+                    .synchronize()
+                    .map_err(driver_call("cuStreamSynchronize"))?;
             }
         }
         Ok(())
     }
-    fn write(&mut self, r: Region, data: Data) -> Result<(), RuntimeError> {
+    fn write(&mut self, r: Region, data: Data) -> Result<(), BackendError> {
         let es = self.size_of(r.elem);
         let bytes = self.encode(&data);
         if bytes.len() != r.count() * es {
-            return Err(cuda_err("write of the wrong size (internal error)"));
+            return Err(internal("write of the wrong size"));
         }
         if bytes.is_empty() {
             return Ok(());
@@ -291,7 +314,8 @@ impl Device for CudaDevice {
         let mut buf = match st.slots[k].take() {
             Some((buf, done)) => {
                 // Its previous copy (two writes ago) must have run.
-                done.synchronize().map_err(cuda_err)?;
+                done.synchronize()
+                    .map_err(driver_call("cuEventSynchronize"))?;
                 if buf.len() >= bytes.len() {
                     Some(buf)
                 } else {
@@ -304,12 +328,14 @@ impl Device for CudaDevice {
             // SAFETY: fully written below before any copy reads it.
             buf = Some(
                 unsafe { self.ctx.alloc_pinned::<u8>(bytes.len().next_power_of_two()) }
-                    .map_err(cuda_err)?,
+                    .map_err(driver_call("cuMemHostAlloc"))?,
             );
         }
         let mut buf = buf.expect("set above");
-        buf.as_mut_slice().map_err(cuda_err)?[..bytes.len()].copy_from_slice(&bytes);
-        let src = buf.as_ptr().map_err(cuda_err)? as u64;
+        buf.as_mut_slice()
+            .map_err(driver_call("cuEventSynchronize"))?[..bytes.len()]
+            .copy_from_slice(&bytes);
+        let src = buf.as_ptr().map_err(driver_call("cuEventSynchronize"))? as u64;
         // SAFETY: pinned source alive until `done` (kept in `staging`);
         // destination checked by `addr`.
         unsafe {
@@ -321,7 +347,10 @@ impl Device for CudaDevice {
                 r.rows,
             )?;
         }
-        let done = self.stream.record_event(None).map_err(cuda_err)?;
+        let done = self
+            .stream
+            .record_event(None)
+            .map_err(driver_call("cuEventRecord"))?;
         st.slots[k] = Some((buf, done));
         self.staging.insert(r.id, st);
         Ok(())
@@ -334,7 +363,7 @@ impl Device for CudaDevice {
         dst: usize,
         dst_off: usize,
         len: usize,
-    ) -> Result<(), RuntimeError> {
+    ) -> Result<(), BackendError> {
         if len == 0 {
             return Ok(());
         }
@@ -343,16 +372,16 @@ impl Device for CudaDevice {
         let d = self.addr(dst, es, dst_off, dst_off + len)?;
         // SAFETY: both ranges checked by `addr`.
         unsafe { result::memcpy_dtod_async(d, s, len * es, self.stream.cu_stream()) }
-            .map_err(cuda_err)
+            .map_err(driver_call("cuMemcpyDtoDAsync"))
     }
-    fn steps(&mut self, n: u64) -> Result<(), RuntimeError> {
+    fn steps(&mut self, n: u64) -> Result<(), BackendError> {
         match &self.graphs {
             Some((one, long)) => {
                 for _ in 0..n / GRAPH_STEPS {
-                    long.launch().map_err(cuda_err)?;
+                    long.launch().map_err(driver_call("cuGraphLaunch"))?;
                 }
                 for _ in 0..n % GRAPH_STEPS {
-                    one.launch().map_err(cuda_err)?;
+                    one.launch().map_err(driver_call("cuGraphLaunch"))?;
                 }
             }
             None => {
@@ -363,10 +392,15 @@ impl Device for CudaDevice {
         }
         Ok(())
     }
-    fn read_async(&mut self, regions: &[Region]) -> Result<usize, RuntimeError> {
+    fn read_async(&mut self, regions: &[Region]) -> Result<usize, BackendError> {
         // The copy stream starts after everything queued on the compute one.
-        let ready = self.stream.record_event(None).map_err(cuda_err)?;
-        self.copy.wait(&ready).map_err(cuda_err)?;
+        let ready = self
+            .stream
+            .record_event(None)
+            .map_err(driver_call("cuEventRecord"))?;
+        self.copy
+            .wait(&ready)
+            .map_err(driver_call("cuStreamWaitEvent"))?;
         let mut dst = Vec::with_capacity(regions.len());
         for r in regions {
             let es = self.size_of(r.elem);
@@ -377,7 +411,9 @@ impl Device for CudaDevice {
             }
             let src = self.addr(r.id, es, r.offset, r.end())?;
             let mut buf = self.pinned(bytes)?;
-            let host = buf.as_mut_ptr().map_err(cuda_err)? as u64;
+            let host = buf
+                .as_mut_ptr()
+                .map_err(driver_call("cuEventSynchronize"))? as u64;
             // SAFETY: pinned destination of at least `bytes`, kept in
             // `reads` until the wait; source checked by `addr`.
             unsafe {
@@ -391,22 +427,27 @@ impl Device for CudaDevice {
             }
             dst.push((*r, bytes, Some(buf)));
         }
-        let done = self.copy.record_event(None).map_err(cuda_err)?;
+        let done = self
+            .copy
+            .record_event(None)
+            .map_err(driver_call("cuEventRecord"))?;
         self.reads.push(Some(Pending { dst, done }));
         Ok(self.reads.len() - 1)
     }
-    fn wait_read(&mut self, ticket: usize) -> Result<Vec<Data>, RuntimeError> {
+    fn wait_read(&mut self, ticket: usize) -> Result<Vec<Data>, BackendError> {
         let p = self
             .reads
             .get_mut(ticket)
             .and_then(Option::take)
-            .ok_or_else(|| cuda_err("unknown read ticket (internal error)"))?;
-        p.done.synchronize().map_err(cuda_err)?;
+            .ok_or_else(|| internal("unknown read ticket"))?;
+        p.done
+            .synchronize()
+            .map_err(driver_call("cuEventSynchronize"))?;
         let mut out = Vec::with_capacity(p.dst.len());
         for (r, bytes, buf) in p.dst {
             match buf {
                 Some(buf) => {
-                    let raw = &buf.as_slice().map_err(cuda_err)?[..bytes];
+                    let raw = &buf.as_slice().map_err(driver_call("cuEventSynchronize"))?[..bytes];
                     out.push(decode(raw, r.elem, self.f32));
                     self.pool.push(buf);
                 }
@@ -415,9 +456,13 @@ impl Device for CudaDevice {
         }
         Ok(out)
     }
-    fn sync(&mut self) -> Result<(), RuntimeError> {
-        self.stream.synchronize().map_err(cuda_err)?;
-        self.copy.synchronize().map_err(cuda_err)
+    fn sync(&mut self) -> Result<(), BackendError> {
+        self.stream
+            .synchronize()
+            .map_err(driver_call("cuStreamSynchronize"))?;
+        self.copy
+            .synchronize()
+            .map_err(driver_call("cuStreamSynchronize"))
     }
 }
 
@@ -428,18 +473,14 @@ impl crate::back::Executor for Cuda {
     fn name(&self) -> &'static str {
         "cuda"
     }
-    fn execute(
-        &mut self,
-        valid: ValidModule<'_>,
-        setup: Setup<'_>,
-    ) -> Result<Outcome, RuntimeError> {
+    fn execute(&mut self, valid: ValidModule<'_>, setup: Setup<'_>) -> Result<Outcome, ExecError> {
         execute_cuda(valid, setup)
     }
 }
 
 /// Run on the first CUDA device. Without a driver or a GPU this returns one
 /// clear sentence as an error (never a panic).
-pub fn execute_cuda(valid: ValidModule<'_>, setup: Setup<'_>) -> Result<Outcome, RuntimeError> {
+pub fn execute_cuda(valid: ValidModule<'_>, setup: Setup<'_>) -> Result<Outcome, ExecError> {
     execute_cuda_with(
         valid,
         setup,
@@ -455,25 +496,27 @@ pub fn execute_cuda_with(
     valid: ValidModule<'_>,
     setup: Setup<'_>,
     opts: &HostOptions,
-) -> Result<Outcome, RuntimeError> {
+) -> Result<Outcome, ExecError> {
     // SAFETY: only probes whether the driver library can be loaded.
     if !unsafe { cudarc::driver::sys::is_culib_present() } {
-        return Err(cuda_err(
-            "no CUDA driver (libcuda) was found on this machine; use --backend reference or cranelift",
-        ));
+        return Err(BackendError::NoCudaDriver.into());
     }
     let ctx = std::panic::catch_unwind(|| CudaContext::new(0))
-        .map_err(|_| cuda_err("the CUDA driver could not be initialised"))?
-        .map_err(|e| cuda_err(format!("no usable CUDA GPU: {e}")))?;
+        .map_err(|_| BackendError::NoCudaDevice {
+            reason: "the CUDA driver could not be initialised".into(),
+        })?
+        .map_err(|e| BackendError::NoCudaDevice {
+            reason: e.to_string(),
+        })?;
     // SAFETY: streams are ordered by explicit events (see the module docs);
     // set before any buffer exists, so none of them tracks events.
     unsafe { ctx.disable_event_tracking() };
-    let (major, minor) = ctx.compute_capability().map_err(cuda_err)?;
+    let (major, minor) = ctx
+        .compute_capability()
+        .map_err(driver_call("cuDeviceGetAttribute"))?;
     let cc = (major as u32) * 10 + minor as u32;
     if cc < 80 {
-        return Err(cuda_err(format!(
-            "the GPU's compute capability {major}.{minor} is below 8.0 (sm_80), the oldest this backend targets"
-        )));
+        return Err(BackendError::OldGpu { major, minor }.into());
     }
     // The newest architecture LLVM and we support that the device can run.
     let sm = SUPPORTED_SM
@@ -485,7 +528,7 @@ pub fn execute_cuda_with(
     let m = valid.module();
     let nb = setup.batch.max(1);
     let lay = driver::layout(m, &setup, opts);
-    let sources: Vec<bool> = driver::sources(m, setup.inputs)
+    let sources: Vec<bool> = crate::back::spike_sources(m, setup.inputs)
         .iter()
         .map(Option::is_some)
         .collect();
@@ -502,26 +545,31 @@ pub fn execute_cuda_with(
     // Refuse before allocating: a run that cannot fit fails here with the
     // numbers, not halfway through the allocations.
     let need = driver::device_bytes(m, &setup, opts, &plan, &lay);
-    let (free, total) = ctx.mem_get_info().map_err(cuda_err)?;
+    let (free, total) = ctx.mem_get_info().map_err(driver_call("cuMemGetInfo"))?;
     if need > free as u64 {
-        return Err(cuda_err(format!(
-            "the run needs {} of GPU memory (state, connectivity, spike ring, staging) but GPU 0 has {} free of {}; use a smaller --batch or --backend cranelift",
-            human_bytes(need),
-            human_bytes(free as u64),
-            human_bytes(total as u64)
-        )));
+        return Err(BackendError::GpuMemory {
+            need,
+            free: free as u64,
+            total: total as u64,
+        }
+        .into());
     }
-    let ptx = ptx_for(m, &plan, sm).map_err(cuda_err)?;
+    let ptx = ptx_for(m, &plan, sm).map_err(|message| BackendError::CodeGen {
+        target: "PTX",
+        message,
+    })?;
     let module = ctx
         .load_module(cudarc::nvrtc::Ptx::from_src(ptx))
-        .map_err(cuda_err)?;
+        .map_err(driver_call("cuModuleLoadData"))?;
     let mut fns = Vec::new();
     for k in kernel_list(m) {
-        let f = module.load_function(&k.name()).map_err(cuda_err)?;
+        let f = module
+            .load_function(&k.name())
+            .map_err(driver_call("cuModuleGetFunction"))?;
         fns.push((k, f));
     }
-    let stream = ctx.new_stream().map_err(cuda_err)?;
-    let copy = ctx.new_stream().map_err(cuda_err)?;
+    let stream = ctx.new_stream().map_err(driver_call("cuStreamCreate"))?;
+    let copy = ctx.new_stream().map_err(driver_call("cuStreamCreate"))?;
     let mut dev = CudaDevice {
         ctx: ctx.clone(),
         stream,

@@ -23,16 +23,21 @@
 //! very loop (its reads happen at the wait, the worst case for the ring), so
 //! the host tests cover the chunking.
 
+mod buffers;
+mod chunks;
+mod delivery;
+
 use std::time::Instant;
 
 use super::host::HostOptions;
-use super::kernels::{kernel_list, neuron_offsets, Elem, KernelKind, Plan};
-use crate::back::init::{delay_of, neuron_initial_values, synapse_initial_values};
-use crate::back::BoundInput;
+use super::kernels::{Elem, KernelKind, Plan};
+use crate::back::{BackendError, ExecError};
 use crate::back::{Outcome, PopState, Setup};
-use crate::ir::{Module, SynapseLayout, ValidModule};
-use snnc_runtime::synapse_values::{Delays, SynapseTable, Weights};
-use snnc_runtime::RuntimeError;
+use crate::ir::{Module, ValidModule};
+use buffers::Snapshots;
+use chunks::{Chunks, Counted, Queued};
+use delivery::Delivery;
+use snnc_runtime::synapse_values::SynapseTable;
 
 /// Initial contents of a buffer, or values moved to/from one (reals are
 /// converted to and from the run's type).
@@ -103,13 +108,13 @@ impl Region {
 pub trait Device {
     /// Allocates buffer `id` (in plan order, then the driver's own buffers)
     /// with these contents.
-    fn create(&mut self, id: usize, elem: Elem, data: Data) -> Result<(), RuntimeError>;
+    fn create(&mut self, id: usize, elem: Elem, data: Data) -> Result<(), BackendError>;
     /// All buffers exist: build the address table. `launches` is one step's
     /// launch sequence (kernel, threads), identical for every step (the CUDA
     /// device captures it as a graph here).
-    fn finish_setup(&mut self, launches: &[(KernelKind, u64)]) -> Result<(), RuntimeError>;
+    fn finish_setup(&mut self, launches: &[(KernelKind, u64)]) -> Result<(), BackendError>;
     /// Queue a write of `data` (`region.count()` values, row after row).
-    fn write(&mut self, region: Region, data: Data) -> Result<(), RuntimeError>;
+    fn write(&mut self, region: Region, data: Data) -> Result<(), BackendError>;
     /// Queue a copy of `len` elements from `src[src_off..]` to `dst[dst_off..]`.
     fn copy(
         &mut self,
@@ -119,46 +124,19 @@ pub trait Device {
         dst: usize,
         dst_off: usize,
         len: usize,
-    ) -> Result<(), RuntimeError>;
+    ) -> Result<(), BackendError>;
     /// Queue `n` steps (the launch sequence `n` times).
-    fn steps(&mut self, n: u64) -> Result<(), RuntimeError>;
+    fn steps(&mut self, n: u64) -> Result<(), BackendError>;
     /// Queue reads of `regions` as they are once the work queued so far has
     /// run; does not wait. Returns a ticket for [`Device::wait_read`]. The
     /// regions must not be written by work queued before the wait (the
     /// driver's ring sizes guarantee it; the host device reads only at the
     /// wait, so a violation shows in the host tests).
-    fn read_async(&mut self, regions: &[Region]) -> Result<usize, RuntimeError>;
+    fn read_async(&mut self, regions: &[Region]) -> Result<usize, BackendError>;
     /// Waits for a ticket's reads: one `Data` per region, rows concatenated.
-    fn wait_read(&mut self, ticket: usize) -> Result<Vec<Data>, RuntimeError>;
+    fn wait_read(&mut self, ticket: usize) -> Result<Vec<Data>, BackendError>;
     /// Wait for all queued work.
-    fn sync(&mut self) -> Result<(), RuntimeError>;
-}
-
-fn to_u32(v: u64, what: &str) -> Result<u32, RuntimeError> {
-    u32::try_from(v).map_err(|_| {
-        super::backend_error(
-            "NVPTX",
-            format!("{what} ({v}) exceeds the 32-bit indices of the GPU kernels"),
-        )
-    })
-}
-
-/// Which populations are spike-train sources, and their trains.
-pub fn sources<'a>(
-    m: &Module,
-    inputs: &'a [BoundInput],
-) -> Vec<Option<&'a snnc_runtime::spike_train::SpikeTrain>> {
-    (0..m.populations.len())
-        .map(|pi| {
-            m.inputs
-                .iter()
-                .zip(inputs)
-                .find_map(|(input, data)| match data {
-                    BoundInput::Spikes(t) if input.population as usize == pi => Some(t),
-                    _ => None,
-                })
-        })
-        .collect()
+    fn sync(&mut self) -> Result<(), BackendError>;
 }
 
 /// Device memory the driver may spend on trace snapshots and the input
@@ -271,532 +249,130 @@ pub fn layout(m: &Module, setup: &Setup<'_>, opts: &HostOptions) -> Layout {
     }
 }
 
-/// A chunk whose work is queued and whose counters/snapshots are being read.
-struct Queued {
-    c0: u64,
-    c1: u64,
-    recorded: Vec<u64>,
-    ticket: usize,
-}
-
-/// A chunk whose counters/snapshots arrived and whose spikes are being read.
-struct Counted {
-    c0: u64,
-    c1: u64,
-    recorded: Vec<u64>,
-    /// Per population: `cnt[l][b]` for the chunk's steps.
-    counts: Vec<Vec<u32>>,
-    /// Per population: snapshot reals and refractory counters.
-    snap_real: Vec<Vec<f64>>,
-    snap_rf: Vec<Vec<u32>>,
-    /// Per population: the row width read back (the chunk's largest count).
-    width: Vec<usize>,
-    ticket: usize,
-}
-
 /// Run the module on `dev` (see the module docs).
-#[allow(clippy::too_many_lines)]
 pub fn run<D: Device>(
     valid: ValidModule<'_>,
     mut setup: Setup<'_>,
     dev: &mut D,
     plan: &Plan,
     opts: &HostOptions,
-) -> Result<Outcome, RuntimeError> {
+) -> Result<Outcome, ExecError> {
     let m = valid.module();
     let start = Instant::now();
-    let nb = plan.nb;
-    let nbz = nb as usize;
-    let f32 = plan.f32;
-    let tables = setup.tables;
     let lay = layout(m, &setup, opts);
-    let chunk = u64::from(lay.chunk);
-    let slots = lay.slots;
-    let ring_ok = plan
-        .pops
-        .iter()
-        .all(|pb| plan.bufs[pb.cnt].len >= slots as usize * nbz);
-    if plan.window < lay.window || !ring_ok {
-        return Err(super::backend_error(
-            "NVPTX",
-            "the plan's ring or input window is smaller than the run's layout (internal error)",
-        ));
-    }
-    let trains = sources(m, setup.inputs);
-
-    // ---- buffers, in plan order --------------------------------------------
-    let mut init: Vec<Option<Data>> = (0..plan.bufs.len()).map(|_| None).collect();
-    init[plan.ctl] = Some(Data::U32(vec![0, slots, plan.window]));
-    for (k, p) in m.populations.iter().enumerate() {
-        let pb = &plan.pops[k];
-        let n = p.size as usize;
-        let ns = p.states.len();
-        let mut st = vec![0.0; ns * nbz * n];
-        let mut prm = vec![0.0; p.params.len() * nbz];
-        for b in 0..nbz {
-            let params = setup
-                .params
-                .get(b)
-                .and_then(|x| x.get(k))
-                .cloned()
-                .unwrap_or_else(|| p.params.iter().map(|q| q.value).collect());
-            for (q, v) in params.iter().enumerate().take(p.params.len()) {
-                prm[q * nbz + b] = *v;
-            }
-            neuron_initial_values(m, k, &params, setup.seed, b as u32, f32, &mut |s, i, v| {
-                st[(s * nbz + b) * n + i] = v;
-            });
-        }
-        init[pb.st] = Some(Data::Real(st));
-        init[pb.prm] = Some(Data::Real(prm));
-    }
-    for (k, j) in m.projections.iter().enumerate() {
-        let jb = &plan.projs[k];
-        let t = &tables[k];
-        let s = &t.structure;
-        let nsyn = s.len();
-        to_u32(nsyn as u64, "number of synapses")?;
-        let n_post = s.n_post as usize;
-        let len = match j.synapse.layout {
-            SynapseLayout::AlignPost => n_post,
-            SynapseLayout::PerSynapse => nsyn,
-        };
-        let ns = j.synapse.states.len();
-        let mut syn = vec![0.0; ns * nbz * len];
-        for b in 0..nbz {
-            synapse_initial_values(m, k, len, setup.seed, b as u32, f32, &mut |q, x, v| {
-                syn[(q * nbz + b) * len + x] = v;
-            });
-        }
-        init[jb.syn] = Some(Data::Real(syn));
-        init[jb.rowptr] = Some(Data::U32(s.row_ptr.iter().map(|&r| r as u32).collect()));
-        init[jb.cols] = Some(Data::U32(s.cols.clone()));
-        init[jb.w] = Some(Data::Real(match &t.weights {
-            Weights::Homogeneous(w) => vec![f64::from(*w)],
-            Weights::PerSynapse(v) => v.iter().map(|&w| f64::from(w)).collect(),
-        }));
-        init[jb.dly] = Some(Data::U32(match &t.delays {
-            Delays::Homogeneous(d) => vec![u32::from(*d)],
-            Delays::PerSynapse(v) => v.iter().map(|&d| u32::from(d)).collect(),
-        }));
-        if j.output.is_some() && j.synapse.layout == SynapseLayout::PerSynapse {
-            // Column index: synapses of each post neuron in table order.
-            let mut cptr = vec![0u32; n_post + 1];
-            for &c in &s.cols {
-                cptr[c as usize + 1] += 1;
-            }
-            for i in 0..n_post {
-                cptr[i + 1] += cptr[i];
-            }
-            let mut fill = cptr.clone();
-            let mut cidx = vec![0u32; nsyn];
-            for (x, &c) in s.cols.iter().enumerate() {
-                cidx[fill[c as usize] as usize] = x as u32;
-                fill[c as usize] += 1;
-            }
-            init[jb.cptr] = Some(Data::U32(cptr));
-            init[jb.cidx] = Some(Data::U32(cidx));
-        }
-    }
-    for (id, data) in init.into_iter().enumerate() {
-        let spec = &plan.bufs[id];
-        let data = data.unwrap_or_else(|| match spec.elem {
-            Elem::Real => Data::Real(vec![0.0; spec.len]),
-            Elem::U32 => Data::U32(vec![0; spec.len]),
-        });
-        dev.create(id, spec.elem, data)?;
-    }
-    // The driver's own buffers: per population, two chunks' worth of trace
-    // snapshots (`[half][r][st ++ cur]` reals and `[half][r][rf]`).
-    let snaps = lay.snaps as usize;
-    let zr: Vec<usize> = m
-        .populations
-        .iter()
-        .map(|p| (p.states.len() + p.currents.len()) * nbz * p.size as usize)
-        .collect();
-    let zu: Vec<usize> = m
-        .populations
-        .iter()
-        .map(|p| nbz * p.size as usize)
-        .collect();
-    let mut snap_ids = Vec::new();
-    for k in 0..m.populations.len() {
-        let base = plan.bufs.len() + 2 * k;
-        dev.create(
-            base,
-            Elem::Real,
-            Data::Real(vec![0.0; (2 * snaps * zr[k]).max(1)]),
-        )?;
-        dev.create(
-            base + 1,
-            Elem::U32,
-            Data::U32(vec![0; (2 * snaps * zu[k]).max(1)]),
-        )?;
-        snap_ids.push((base, base + 1));
-    }
-
-    // ---- launch shapes ---------------------------------------------------------
-    let kernels = kernel_list(m);
-    let off = neuron_offsets(m, nb);
-    let launches: Vec<(KernelKind, u64)> = kernels
-        .iter()
-        .map(|k| {
-            let total = match *k {
-                KernelKind::Prepare => m.populations.len() as u64 * u64::from(nb),
-                KernelKind::Neurons => *off.last().unwrap_or(&0),
-                KernelKind::Syn(j) => {
-                    let p = &m.projections[j];
-                    let len = match p.synapse.layout {
-                        SynapseLayout::AlignPost => m.populations[p.post as usize].size as usize,
-                        SynapseLayout::PerSynapse => tables[j].structure.len(),
-                    };
-                    len as u64 * u64::from(nb)
-                }
-                KernelKind::Events(j) => {
-                    let p = &m.projections[j];
-                    let nd = if plan.projs[j].d_per_syn {
-                        u64::from(tables[j].delays.max_steps()) + 1
-                    } else {
-                        1
-                    };
-                    nd * u64::from(nb) * u64::from(m.populations[p.pre as usize].size)
-                }
-                KernelKind::Advance => 1,
-            };
-            (k.clone(), total)
-        })
-        .filter(|(_, total)| *total > 0)
-        .collect();
-    dev.finish_setup(&launches)?;
+    check_plan_fits(plan, &lay)?;
+    buffers::create_plan_buffers(dev, m, &setup, plan, lay.slots)?;
+    let snapshots = Snapshots::create(dev, m, plan, lay.snaps as usize)?;
+    dev.finish_setup(&buffers::launch_shapes(m, plan, setup.tables))?;
 
     let every = state_every(m, &setup, opts);
     let needs_state = |step: u64| every.iter().any(|e| step.is_multiple_of(*e));
-    let traced_steps = traced_every(m, opts);
-    let traced = |step: u64| traced_steps.iter().any(|e| step.is_multiple_of(*e));
-
-    // Per projection and row: delays sorted (per-synapse delays only).
-    let row_delays: Vec<Option<Vec<Vec<u64>>>> = tables
-        .iter()
-        .map(|t| match &t.delays {
-            Delays::Homogeneous(_) => None,
-            Delays::PerSynapse(_) => Some(
-                (0..t.structure.n_pre)
-                    .map(|pre| {
-                        let lo = t.structure.row_ptr[pre as usize] as usize;
-                        let hi = t.structure.row_ptr[pre as usize + 1] as usize;
-                        let mut d: Vec<u64> = (lo..hi).map(|s| delay_of(t, s)).collect();
-                        d.sort_unstable();
-                        d
-                    })
-                    .collect(),
-            ),
-        })
-        .collect();
+    let trains = crate::back::spike_sources(m, setup.inputs);
     let steps = setup.steps;
-    let npop = m.populations.len();
-    let mut spikes = vec![0u64; npop];
-    let mut events = 0u64;
-
-    // Delivers a chunk's results in the reference's callback order: per
-    // step, `on_step` then `on_spikes` per (batch item, population).
-    let mut deliver = |c: Counted,
-                       fired_rows: Vec<Vec<u32>>,
-                       setup: &mut Setup<'_>|
-     -> Result<(), RuntimeError> {
-        for s in c.c0..c.c1 {
-            let l = (s - c.c0) as usize;
-            match c.recorded.iter().position(|&r| r == s) {
-                Some(r) => {
-                    let mut items = Vec::with_capacity(nbz);
-                    for b in 0..nbz {
-                        let mut pops = Vec::with_capacity(npop);
-                        for (k, p) in m.populations.iter().enumerate() {
-                            let n = p.size as usize;
-                            let real = &c.snap_real[k][r * zr[k]..(r + 1) * zr[k]];
-                            let rf = &c.snap_rf[k][r * zu[k]..(r + 1) * zu[k]];
-                            let ns = p.states.len();
-                            let at = |q: usize| (q * nbz + b) * n;
-                            pops.push(PopState {
-                                states: (0..ns).map(|q| real[at(q)..at(q) + n].to_vec()).collect(),
-                                currents: (0..p.currents.len())
-                                    .map(|q| real[at(ns + q)..at(ns + q) + n].to_vec())
-                                    .collect(),
-                                refractory: rf[b * n..(b + 1) * n].to_vec(),
-                            });
-                        }
-                        items.push(pops);
-                    }
-                    if let Some(w) = setup.watch.as_mut().filter(|w| w.due(s)) {
-                        (w.sink)(s, &items)?;
-                    }
-                    (setup.on_step)(s, if traced(s) { &items } else { &[] })?;
-                }
-                None => (setup.on_step)(s, &[])?,
-            }
-            for b in 0..nbz {
-                for (k, p) in m.populations.iter().enumerate() {
-                    let n = p.size as usize;
-                    let row = l * nbz + b;
-                    let count = (c.counts[k][row] as usize).min(n).min(c.width[k]);
-                    let w = c.width[k];
-                    let mut fired = fired_rows[k][row * w..row * w + count].to_vec();
-                    // GPU compaction order is arbitrary: report ascending.
-                    fired.sort_unstable();
-                    spikes[k] += fired.len() as u64;
-                    for (j, proj) in m.projections.iter().enumerate() {
-                        if proj.pre as usize != k {
-                            continue;
-                        }
-                        let t = &tables[j].structure;
-                        for &pre in &fired {
-                            let lo = t.row_ptr[pre as usize];
-                            let hi = t.row_ptr[pre as usize + 1];
-                            events += match &row_delays[j] {
-                                None => {
-                                    if s + delay_of(&tables[j], 0) < steps {
-                                        hi - lo
-                                    } else {
-                                        0
-                                    }
-                                }
-                                Some(rows) => {
-                                    let d = &rows[pre as usize];
-                                    d.partition_point(|&x| s + x < steps) as u64
-                                }
-                            };
-                        }
-                    }
-                    (setup.on_spikes)(k as u32, s as u32, b as u32, &fired)?;
-                }
-            }
-        }
-        Ok(())
+    let nbz = plan.nb as usize;
+    let traced = traced_every(m, opts);
+    let mut delivery = Delivery::new(m, setup.tables, nbz, steps, traced, &snapshots);
+    let mut chunks = Chunks {
+        dev,
+        m,
+        plan,
+        snapshots,
+        slots: lay.slots,
     };
-    let slot0 = |c0: u64| (c0 % u64::from(slots)) as usize;
-    // Phase 2: the counters of `q` arrived; queue its spike rows (each
-    // row's prefix as wide as the chunk's largest count).
-    let count_chunk = |dev: &mut D, q: Queued| -> Result<Counted, RuntimeError> {
-        let mut got = dev.wait_read(q.ticket)?.into_iter();
-        let counts: Vec<Vec<u32>> = (0..npop)
-            .map(|_| got.next().map(Data::into_u32).unwrap_or_default())
-            .collect();
-        let snap_real: Vec<Vec<f64>> = (0..npop)
-            .map(|_| got.next().map(Data::into_real).unwrap_or_default())
-            .collect();
-        let snap_rf: Vec<Vec<u32>> = (0..npop)
-            .map(|_| got.next().map(Data::into_u32).unwrap_or_default())
-            .collect();
-        let l = (q.c1 - q.c0) as usize;
-        let mut width = Vec::with_capacity(npop);
-        let mut regions = Vec::with_capacity(npop);
-        for (k, p) in m.populations.iter().enumerate() {
-            let n = p.size as usize;
-            let w = counts[k]
-                .iter()
-                .map(|&c| c as usize)
-                .max()
-                .unwrap_or(0)
-                .min(n);
-            width.push(w);
-            regions.push(Region {
-                id: plan.pops[k].spk,
-                elem: Elem::U32,
-                offset: slot0(q.c0) * nbz * n,
-                len: w,
-                stride: n,
-                rows: l * nbz,
-            });
-        }
-        let ticket = dev.read_async(&regions)?;
-        Ok(Counted {
-            c0: q.c0,
-            c1: q.c1,
-            recorded: q.recorded,
-            counts,
-            snap_real,
-            snap_rf,
-            width,
-            ticket,
-        })
-    };
-
-    let mut queued: Option<Queued> = None;
-    let mut counted: Option<Counted> = None;
-    let mut c0 = 0u64;
-    let mut index = 0usize;
-    while c0 < steps {
-        let c1 = (c0 + chunk).min(steps);
-        let l = (c1 - c0) as usize;
-        let sl = slot0(c0);
-        // ---- host-fed data for the whole chunk, ahead of its kernels --------
-        for (q, input) in m.inputs.iter().enumerate() {
-            if let Some(id) = plan.inputs[q] {
-                let n = m.populations[input.population as usize].size;
-                let mut v = Vec::with_capacity(l * nbz * n as usize);
-                for s in c0..c1 {
-                    for b in 0..nb {
-                        for i in 0..n {
-                            v.push(setup.inputs[q].value(s, u64::from(b), i));
-                        }
-                    }
-                }
-                // inp[step % W]: chunks start at multiples of W.
-                let w0 = (c0 % u64::from(plan.window)) as usize;
-                let len = v.len();
-                dev.write(
-                    Region::flat(id, Elem::Real, w0 * nbz * n as usize, len),
-                    Data::Real(v),
-                )?;
-            }
-        }
-        for (k, train) in trains.iter().enumerate() {
-            let Some(train) = train else { continue };
-            let pb = &plan.pops[k];
-            let n = m.populations[k].size as usize;
-            let fired: Vec<Vec<u32>> = (c0..c1)
-                .map(|s| {
-                    train
-                        .at(s)
-                        .iter()
-                        .copied()
-                        .filter(|&i| (i as usize) < n)
-                        .collect()
-                })
-                .collect();
-            let w = fired.iter().map(Vec::len).max().unwrap_or(0);
-            let mut cnt = Vec::with_capacity(l * nbz);
-            let mut rows = Vec::with_capacity(l * nbz * w);
-            for f in &fired {
-                for _ in 0..nbz {
-                    cnt.push(f.len() as u32);
-                    rows.extend_from_slice(f);
-                    rows.resize(rows.len() + w - f.len(), 0);
-                }
-            }
-            dev.write(
-                Region::flat(pb.cnt, Elem::U32, sl * nbz, l * nbz),
-                Data::U32(cnt),
-            )?;
-            if w > 0 {
-                dev.write(
-                    Region {
-                        id: pb.spk,
-                        elem: Elem::U32,
-                        offset: sl * nbz * n,
-                        len: w,
-                        stride: n,
-                        rows: l * nbz,
-                    },
-                    Data::U32(rows),
-                )?;
-            }
-        }
-        // ---- the steps, with a state snapshot before each recorded one ------
+    let mut pipeline = Pipeline::default();
+    let (mut first, mut index) = (0u64, 0usize);
+    while first < steps {
+        let end = (first + u64::from(lay.chunk)).min(steps);
+        chunks.upload_inputs(setup.inputs, first, end)?;
+        chunks.upload_trains(&trains, first, end)?;
+        let recorded: Vec<u64> = (first..end).filter(|&s| needs_state(s)).collect();
         let half = index % 2;
-        let recorded: Vec<u64> = (c0..c1).filter(|&s| needs_state(s)).collect();
-        if recorded.len() > snaps {
-            return Err(super::backend_error(
-                "NVPTX",
-                "more recorded steps in a chunk than snapshots (internal error)",
-            ));
-        }
-        let mut at = c0;
-        for (r, &s) in recorded.iter().enumerate() {
-            dev.steps(s - at)?;
-            at = s;
-            for (k, p) in m.populations.iter().enumerate() {
-                let pb = &plan.pops[k];
-                let (sr, su) = snap_ids[k];
-                let n = p.size as usize;
-                let st_len = p.states.len() * nbz * n;
-                let cur_len = p.currents.len() * nbz * n;
-                let base = (half * snaps + r) * zr[k];
-                if st_len > 0 {
-                    dev.copy(Elem::Real, pb.st, 0, sr, base, st_len)?;
-                }
-                if cur_len > 0 {
-                    dev.copy(Elem::Real, pb.cur, 0, sr, base + st_len, cur_len)?;
-                }
-                if zu[k] > 0 {
-                    dev.copy(Elem::U32, pb.rf, 0, su, (half * snaps + r) * zu[k], zu[k])?;
-                }
-            }
-        }
-        dev.steps(c1 - at)?;
-        // ---- phase 1: counters and snapshots, without waiting ----------------
-        let nr = recorded.len();
-        let mut regions = Vec::with_capacity(3 * npop);
-        for pb in &plan.pops {
-            regions.push(Region::flat(pb.cnt, Elem::U32, sl * nbz, l * nbz));
-        }
-        for (k, &(sr, _)) in snap_ids.iter().enumerate() {
-            regions.push(Region::flat(
-                sr,
-                Elem::Real,
-                half * snaps * zr[k],
-                nr * zr[k],
-            ));
-        }
-        for (k, &(_, su)) in snap_ids.iter().enumerate() {
-            regions.push(Region::flat(
-                su,
-                Elem::U32,
-                half * snaps * zu[k],
-                nr * zu[k],
-            ));
-        }
-        let ticket = dev.read_async(&regions)?;
-        let next = Queued {
-            c0,
-            c1,
-            recorded,
-            ticket,
-        };
-        // ---- the previous chunk's spikes; the one before is delivered --------
-        if let Some(prev) = queued.replace(next) {
-            let now = count_chunk(dev, prev)?;
-            if let Some(old) = counted.replace(now) {
-                let rows = dev.wait_read(old.ticket)?;
-                deliver(
-                    old,
-                    rows.into_iter().map(Data::into_u32).collect(),
-                    &mut setup,
-                )?;
-            }
-        }
-        c0 = c1;
+        chunks.queue_steps(first, end, half, &recorded)?;
+        let queued = chunks.read_counters(first, end, half, recorded)?;
+        pipeline.push(queued, &mut chunks, &mut delivery, &mut setup)?;
+        first = end;
         index += 1;
     }
-    if let Some(old) = counted.take() {
-        let rows = dev.wait_read(old.ticket)?;
-        deliver(
-            old,
-            rows.into_iter().map(Data::into_u32).collect(),
-            &mut setup,
-        )?;
-    }
-    if let Some(prev) = queued.take() {
-        let now = count_chunk(dev, prev)?;
-        let rows = dev.wait_read(now.ticket)?;
-        deliver(
-            now,
-            rows.into_iter().map(Data::into_u32).collect(),
-            &mut setup,
-        )?;
-    }
-    dev.sync()?;
+    pipeline.drain(&mut chunks, &mut delivery, &mut setup)?;
+    chunks.dev.sync()?;
     if setup.watch.is_some() {
-        let end = final_states(dev, m, plan, nbz)?;
+        let end = final_states(chunks.dev, m, plan, nbz)?;
         if let Some(w) = setup.watch.as_mut() {
             (w.sink)(steps, &end)?;
         }
     }
     Ok(Outcome {
-        spikes,
-        synaptic_events: events,
+        spikes: delivery.spikes,
+        synaptic_events: delivery.events,
         wall_s: start.elapsed().as_secs_f64(),
         threads: 1,
     })
+}
+
+/// The plan's spike ring and input window hold the run's layout.
+fn check_plan_fits(plan: &Plan, lay: &Layout) -> Result<(), BackendError> {
+    let nbz = plan.nb as usize;
+    let ring_ok = plan
+        .pops
+        .iter()
+        .all(|pb| plan.bufs[pb.cnt].len >= lay.slots as usize * nbz);
+    if plan.window < lay.window || !ring_ok {
+        return Err(BackendError::Internal {
+            backend: "NVPTX",
+            what: "the plan's ring or input window is smaller than the run's layout",
+        });
+    }
+    Ok(())
+}
+
+/// The chunks between queueing and delivery: the device runs up to two
+/// chunks ahead of the callbacks.
+#[derive(Default)]
+struct Pipeline {
+    /// The last chunk queued: its counters are being read.
+    queued: Option<Queued>,
+    /// The one before: its spike rows are being read.
+    counted: Option<Counted>,
+}
+
+impl Pipeline {
+    /// `next` queued: the previous chunk's spike rows are asked for, and the
+    /// one before is delivered.
+    fn push<D: Device>(
+        &mut self,
+        next: Queued,
+        chunks: &mut Chunks<'_, D>,
+        delivery: &mut Delivery<'_>,
+        setup: &mut Setup<'_>,
+    ) -> Result<(), ExecError> {
+        if let Some(prev) = self.queued.replace(next) {
+            let now = chunks.count(prev)?;
+            if let Some(old) = self.counted.replace(now) {
+                let rows = chunks.spike_rows(&old)?;
+                delivery.deliver(&old, &rows, setup)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Delivers what is left, in order.
+    fn drain<D: Device>(
+        &mut self,
+        chunks: &mut Chunks<'_, D>,
+        delivery: &mut Delivery<'_>,
+        setup: &mut Setup<'_>,
+    ) -> Result<(), ExecError> {
+        if let Some(old) = self.counted.take() {
+            let rows = chunks.spike_rows(&old)?;
+            delivery.deliver(&old, &rows, setup)?;
+        }
+        if let Some(prev) = self.queued.take() {
+            let now = chunks.count(prev)?;
+            let rows = chunks.spike_rows(&now)?;
+            delivery.deliver(&now, &rows, setup)?;
+        }
+        Ok(())
+    }
 }
 
 /// Every population's states after the last step, per batch item (for the
@@ -806,7 +382,7 @@ fn final_states<D: Device>(
     m: &Module,
     plan: &Plan,
     nbz: usize,
-) -> Result<Vec<Vec<PopState>>, RuntimeError> {
+) -> Result<Vec<Vec<PopState>>, BackendError> {
     let len = |p: &crate::ir::Population| p.states.len() * nbz * p.size as usize;
     // Only populations with states have a state buffer worth reading.
     let regions: Vec<Region> = m

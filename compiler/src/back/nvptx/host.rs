@@ -12,10 +12,9 @@ use inkwell::OptimizationLevel;
 
 use super::driver::{self, Data, Device, Region};
 use super::kernels::{kernel_list, Elem, KernelKind, Plan};
-use super::{backend_error, generate, optimise};
-use crate::back::{Outcome, Setup};
+use super::{generate, optimise};
+use crate::back::{BackendError, ExecError, Outcome, Setup};
 use crate::ir::ValidModule;
-use snnc_runtime::RuntimeError;
 
 /// Options of the GPU-kernel executors.
 #[derive(Debug, Clone)]
@@ -72,7 +71,7 @@ impl HostDevice {
             Elem::U32 => 4,
         }
     }
-    fn bytes(&mut self, id: usize) -> Result<&mut [u8], RuntimeError> {
+    fn bytes(&mut self, id: usize) -> Result<&mut [u8], BackendError> {
         let v = self.mem.get_mut(id).ok_or_else(oob)?;
         // SAFETY: a u64 buffer viewed as its bytes.
         Ok(unsafe { std::slice::from_raw_parts_mut(v.as_mut_ptr().cast::<u8>(), v.len() * 8) })
@@ -84,7 +83,7 @@ impl HostDevice {
             Data::U32(v) => v.iter().flat_map(|x| x.to_ne_bytes()).collect(),
         }
     }
-    fn read_region(&mut self, r: &Region) -> Result<Data, RuntimeError> {
+    fn read_region(&mut self, r: &Region) -> Result<Data, BackendError> {
         let es = self.size_of(r.elem);
         let f32 = self.f32;
         let b = self.bytes(r.id)?;
@@ -125,12 +124,20 @@ pub(crate) fn decode(raw: &[u8], elem: Elem, f32: bool) -> Data {
     }
 }
 
-fn oob() -> RuntimeError {
-    backend_error("NVPTX host", "buffer access out of range (internal error)")
+fn oob() -> BackendError {
+    internal("buffer access out of range")
+}
+
+/// A broken invariant of the host device (a bug).
+fn internal(what: &'static str) -> BackendError {
+    BackendError::Internal {
+        backend: "NVPTX host",
+        what,
+    }
 }
 
 impl Device for HostDevice {
-    fn create(&mut self, id: usize, elem: Elem, data: Data) -> Result<(), RuntimeError> {
+    fn create(&mut self, id: usize, elem: Elem, data: Data) -> Result<(), BackendError> {
         let bytes = self.encode(&data);
         let words = bytes.len().div_ceil(8).max(1);
         while self.mem.len() <= id {
@@ -142,7 +149,7 @@ impl Device for HostDevice {
         self.bytes(id)?[..bytes.len()].copy_from_slice(&bytes);
         Ok(())
     }
-    fn finish_setup(&mut self, launches: &[(KernelKind, u64)]) -> Result<(), RuntimeError> {
+    fn finish_setup(&mut self, launches: &[(KernelKind, u64)]) -> Result<(), BackendError> {
         self.ctx = self.mem.iter().map(|v| v.as_ptr() as u64).collect();
         self.seq.clear();
         for (kernel, total) in launches {
@@ -151,12 +158,12 @@ impl Device for HostDevice {
                 .iter()
                 .find(|(k, _)| k == kernel)
                 .map(|(_, f)| *f)
-                .ok_or_else(|| backend_error("NVPTX host", "kernel missing"))?;
+                .ok_or_else(|| internal("kernel missing"))?;
             self.seq.push((f, *total as i64));
         }
         Ok(())
     }
-    fn write(&mut self, r: Region, data: Data) -> Result<(), RuntimeError> {
+    fn write(&mut self, r: Region, data: Data) -> Result<(), BackendError> {
         let es = self.size_of(r.elem);
         let src = self.encode(&data);
         if src.len() != r.count() * es {
@@ -181,7 +188,7 @@ impl Device for HostDevice {
         dst: usize,
         dst_off: usize,
         len: usize,
-    ) -> Result<(), RuntimeError> {
+    ) -> Result<(), BackendError> {
         let es = self.size_of(elem);
         let from = self.bytes(src)?;
         let chunk = from
@@ -194,7 +201,7 @@ impl Device for HostDevice {
             .copy_from_slice(&chunk);
         Ok(())
     }
-    fn steps(&mut self, n: u64) -> Result<(), RuntimeError> {
+    fn steps(&mut self, n: u64) -> Result<(), BackendError> {
         for _ in 0..n {
             for &(f, total) in &self.seq {
                 // The grid: blocks of `block` threads, one after another.
@@ -211,25 +218,25 @@ impl Device for HostDevice {
         }
         Ok(())
     }
-    fn read_async(&mut self, regions: &[Region]) -> Result<usize, RuntimeError> {
+    fn read_async(&mut self, regions: &[Region]) -> Result<usize, BackendError> {
         self.reads.push(Some(regions.to_vec()));
         Ok(self.reads.len() - 1)
     }
-    fn wait_read(&mut self, ticket: usize) -> Result<Vec<Data>, RuntimeError> {
+    fn wait_read(&mut self, ticket: usize) -> Result<Vec<Data>, BackendError> {
         let regions = self
             .reads
             .get_mut(ticket)
             .and_then(Option::take)
-            .ok_or_else(|| backend_error("NVPTX host", "unknown read ticket (internal error)"))?;
+            .ok_or_else(|| internal("unknown read ticket"))?;
         regions.iter().map(|r| self.read_region(r)).collect()
     }
-    fn sync(&mut self) -> Result<(), RuntimeError> {
+    fn sync(&mut self) -> Result<(), BackendError> {
         Ok(())
     }
 }
 
 /// Run on the host CPU through the GPU kernels (see the module docs).
-pub fn execute_host(valid: ValidModule<'_>, setup: Setup<'_>) -> Result<Outcome, RuntimeError> {
+pub fn execute_host(valid: ValidModule<'_>, setup: Setup<'_>) -> Result<Outcome, ExecError> {
     execute_host_with(valid, setup, &HostOptions::default())
 }
 
@@ -238,12 +245,15 @@ pub fn execute_host_with(
     valid: ValidModule<'_>,
     setup: Setup<'_>,
     opts: &HostOptions,
-) -> Result<Outcome, RuntimeError> {
+) -> Result<Outcome, ExecError> {
     let m = valid.module();
-    let err = |e: String| backend_error("NVPTX host", e);
+    let err = |message: String| BackendError::CodeGen {
+        target: "host",
+        message,
+    };
     let nb = setup.batch.max(1);
     let lay = driver::layout(m, &setup, opts);
-    let sources: Vec<bool> = driver::sources(m, setup.inputs)
+    let sources: Vec<bool> = crate::back::spike_sources(m, setup.inputs)
         .iter()
         .map(Option::is_some)
         .collect();

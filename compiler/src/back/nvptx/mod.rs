@@ -42,22 +42,12 @@ use inkwell::OptimizationLevel;
 use crate::ir::{Module, ValidModule};
 use kernels::{Gen, Plan};
 use llvm::Ir;
-use snnc_runtime::RuntimeError;
 
 pub use cuda::{execute_cuda, Cuda};
 pub use host::{execute_host, execute_host_with, HostOptions};
 
 /// GPU architectures `emit_ptx` accepts (LLVM 19 knows them all).
 pub const SUPPORTED_SM: [u32; 5] = [80, 86, 87, 89, 90];
-
-/// A runtime error in this backend's words (`what` is "CUDA" or "NVPTX
-/// host"; displayed as "CUDA backend: …").
-pub(crate) fn backend_error(what: &str, message: impl std::fmt::Display) -> RuntimeError {
-    RuntimeError::Backend {
-        backend: what.to_string(),
-        message: message.to_string(),
-    }
-}
 
 /// Generates every kernel of `m` into a fresh module of `cx`, catching a
 /// panic in the generator (a bug) so that a valid module never aborts.

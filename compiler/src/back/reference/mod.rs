@@ -95,8 +95,8 @@ impl super::Executor for Reference {
         &mut self,
         valid: ValidModule<'_>,
         setup: Setup<'_>,
-    ) -> Result<Outcome, RuntimeError> {
-        execute(valid, setup)
+    ) -> Result<Outcome, super::ExecError> {
+        Ok(execute(valid, setup)?)
     }
 }
 
