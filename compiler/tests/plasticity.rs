@@ -1,4 +1,5 @@
-//! Plasticity (`on_post`, an assignable `w`) on the reference backend, against
+//! Plasticity (`on_post`, an assignable `w`) on the reference and the JIT (1
+//! and 2 threads), against
 //! the analytic values of pair-based additive STDP (Song, Miller & Abbott
 //! 2000, with Brian2's traces): a pre spike at t and a post spike at t + Δt
 //! change the weight by A₊·exp(−Δt/τ₊) (Δt > 0) or −A₋·exp(Δt/τ₋) (Δt < 0).
@@ -10,7 +11,7 @@
 //! expected values hold to rounding.
 
 use snnc::pipeline::compile_source;
-use snnc::run::{Backend, RunError, RunOptions, Simulator, Sweep};
+use snnc::run::{Backend, RunOptions, Simulator, Sweep};
 use snnc::source::DiskLoader;
 use snnc_runtime::array_file::NumericArray;
 
@@ -124,6 +125,29 @@ fn reference() -> RunOptions {
     RunOptions::new(std::env::temp_dir())
 }
 
+/// The executors every analytic test runs on: the reference, the JIT on one
+/// and on two threads (f64, as the reference).
+fn executors() -> Vec<RunOptions> {
+    let jit = |threads| {
+        let mut o = reference();
+        o.backend = Backend::Cranelift;
+        o.threads = Some(threads);
+        o
+    };
+    vec![reference(), jit(1), jit(2)]
+}
+
+/// `V` after the probe on every executor, with the executor's name.
+fn final_v_everywhere(text: &str, pre_times: &[f64]) -> Vec<(String, f64)> {
+    executors()
+        .iter()
+        .map(|o| {
+            let name = format!("{:?} {:?} threads", o.backend, o.threads);
+            (name, final_v(text, pre_times, o)[0])
+        })
+        .collect()
+}
+
 fn assert_close(found: f64, want: f64, what: &str) {
     assert!(
         (found - want).abs() <= 1e-12 * want.abs().max(1e-3),
@@ -135,28 +159,36 @@ fn assert_close(found: f64, want: f64, what: &str) {
 fn causal_pair_potentiates_by_a_plus_exp_minus_dt_over_tau_plus() {
     // Pre at 10 ms, post at 20 ms (Δt = +10 ms); the probe adds the weight.
     let w0 = table_weight(0.5);
-    let v = final_v(&model(20.0, 0.5), &[0.010, PROBE], &reference());
     let learned = w0 + A_PLUS * (-0.010 / TAU_PRE).exp();
-    assert_close(v[0], w0 + learned, "V after the probe");
+    for (on, v) in final_v_everywhere(&model(20.0, 0.5), &[0.010, PROBE]) {
+        assert_close(v, w0 + learned, &format!("V after the probe ({on})"));
+    }
 }
 
 #[test]
 fn anti_causal_pair_depresses_by_a_minus_exp_dt_over_tau_minus() {
     // Post at 10 ms, pre at 20 ms (Δt = −10 ms).
     let w0 = table_weight(0.5);
-    let v = final_v(&model(10.0, 0.5), &[0.020, PROBE], &reference());
     let learned = w0 - A_MINUS * (-0.010 / TAU_POST).exp();
-    assert_close(v[0], w0 + learned, "V after the probe");
+    for (on, v) in final_v_everywhere(&model(10.0, 0.5), &[0.020, PROBE]) {
+        assert_close(v, w0 + learned, &format!("V after the probe ({on})"));
+    }
 }
 
 #[test]
 fn clip_keeps_the_weight_within_its_bounds() {
     // Potentiation from 0.995 mV would pass w_max = 1 mV.
-    let v = final_v(&model(20.0, 0.995), &[0.010, PROBE], &reference());
-    assert_close(v[0], table_weight(0.995) + W_MAX, "upper bound");
+    for (on, v) in final_v_everywhere(&model(20.0, 0.995), &[0.010, PROBE]) {
+        assert_close(
+            v,
+            table_weight(0.995) + W_MAX,
+            &format!("upper bound ({on})"),
+        );
+    }
     // Depression from 0.003 mV would go below zero.
-    let v = final_v(&model(10.0, 0.003), &[0.020, PROBE], &reference());
-    assert_close(v[0], table_weight(0.003), "lower bound");
+    for (on, v) in final_v_everywhere(&model(10.0, 0.003), &[0.020, PROBE]) {
+        assert_close(v, table_weight(0.003), &format!("lower bound ({on})"));
+    }
 }
 
 #[test]
@@ -166,11 +198,14 @@ fn every_synapse_onto_a_spiking_neuron_learns_from_its_own_pre_spike() {
     // A+·exp(−(20 ms − t_pre)/τ+); each probe sums its two synapses.
     let events = [(0, 0.010), (1, 0.014), (0, PROBE), (1, PROBE)];
     let text = model_sized(2, 2, 20.0, 0.5);
-    let v = final_values(&text, &spikes_of(&events), 2, &reference());
     let w0 = table_weight(0.5);
     let learned = A_PLUS * ((-0.010 / TAU_PRE).exp() + (-0.006 / TAU_PRE).exp());
-    for (j, found) in v.iter().enumerate() {
-        assert_close(*found, 4.0 * w0 + learned, &format!("V of probe {j}"));
+    for opts in executors() {
+        let v = final_values(&text, &spikes_of(&events), 2, &opts);
+        for (j, found) in v.iter().enumerate() {
+            let on = format!("V of probe {j} ({:?} {:?})", opts.backend, opts.threads);
+            assert_close(*found, 4.0 * w0 + learned, &on);
+        }
     }
 }
 
@@ -180,48 +215,31 @@ fn a_same_step_pair_runs_on_pre_before_on_post() {
     // Apost = 0), then on_post adds the undecayed Apre: Δw = +A+. The other
     // order would give Δw = −A−.
     let w0 = table_weight(0.5);
-    let v = final_v(&model(10.0, 0.5), &[0.010, PROBE], &reference());
-    assert_close(v[0], w0 + w0 + A_PLUS, "V after the probe");
+    for (on, v) in final_v_everywhere(&model(10.0, 0.5), &[0.010, PROBE]) {
+        assert_close(v, w0 + w0 + A_PLUS, &format!("V after the probe ({on})"));
+    }
 }
 
 #[test]
 fn each_batch_item_learns_its_own_weights() {
     // Item 0: post at 20 ms (Δt = +10 ms); item 1: post at 5 ms (Δt = −5 ms).
-    let mut opts = reference();
-    opts.batch = 2;
-    opts.sweeps = vec![Sweep {
-        population: "Post".into(),
-        param: "t_spike".into(),
-        from: 0.020,
-        to: 0.005,
-        values: vec![0.020, 0.005],
-    }];
-    let w0 = table_weight(0.5);
-    let v = final_v(&model(1000.0, 0.5), &[0.010, PROBE], &opts);
-    assert_close(v[0], 2.0 * w0 + A_PLUS * (-0.010 / TAU_PRE).exp(), "item 0");
-    assert_close(
-        v[1],
-        2.0 * w0 - A_MINUS * (-0.005 / TAU_POST).exp(),
-        "item 1",
-    );
-}
-
-#[test]
-fn compiled_backends_refuse_a_plastic_projection_before_running() {
-    let mut opts = reference();
-    opts.backend = Backend::Cranelift;
-    let inputs = spikes(&[0.010]);
-    let err = simulator(&model(20.0, 0.5))
-        .run(&opts, &inputs, None)
-        .expect_err("refused");
-    match err {
-        RunError::Unsupported(e) => {
-            assert_eq!(
-                (e.backend, e.projection.as_str()),
-                ("cranelift", "Pre->Post")
-            );
-        }
-        other => panic!("expected Unsupported, got {other}"),
+    for mut opts in executors() {
+        opts.batch = 2;
+        opts.sweeps = vec![Sweep {
+            population: "Post".into(),
+            param: "t_spike".into(),
+            from: 0.020,
+            to: 0.005,
+            values: vec![0.020, 0.005],
+        }];
+        let w0 = table_weight(0.5);
+        let v = final_v(&model(1000.0, 0.5), &[0.010, PROBE], &opts);
+        assert_close(v[0], 2.0 * w0 + A_PLUS * (-0.010 / TAU_PRE).exp(), "item 0");
+        assert_close(
+            v[1],
+            2.0 * w0 - A_MINUS * (-0.005 / TAU_POST).exp(),
+            "item 1",
+        );
     }
 }
 
@@ -250,17 +268,6 @@ fn the_step_program_runs_on_post_after_every_on_pre() {
     )));
 }
 
-#[test]
-fn the_jit_refuses_to_generate_code_for_a_plastic_projection() {
-    // Below `simulate`'s check too: code generation itself refuses.
-    let compiled = compile_source("stdp.snn", &model(20.0, 0.5), &DiskLoader, None);
-    let module = compiled.module.expect("compiles");
-    let valid = snnc::ir::validate(&module).expect("valid");
-    let err = snnc::back::cranelift::emit_clif(valid, true).expect_err("refused");
-    assert!(err.message.contains("projection 'Pre->Post'"), "{err}");
-    assert!(err.message.contains("--backend reference"), "{err}");
-}
-
 #[cfg(feature = "cuda")]
 #[test]
 fn the_gpu_backend_refuses_to_generate_code_for_a_plastic_projection() {
@@ -276,15 +283,103 @@ fn the_gpu_backend_refuses_to_generate_code_for_a_plastic_projection() {
 
 #[test]
 fn an_f32_run_learns_the_same_weight_to_f32_rounding() {
-    let mut opts = reference();
-    opts.precision = snnc::run::Precision::F32;
-    let w0 = table_weight(0.5);
-    let v = final_v(&model(20.0, 0.5), &[0.010, PROBE], &opts);
-    let want = 2.0 * w0 + A_PLUS * (-0.010 / TAU_PRE).exp();
-    // ~100 trace decays and a few sums, each rounded to f32 (2^-24).
+    for mut opts in executors() {
+        opts.precision = snnc::run::Precision::F32;
+        let w0 = table_weight(0.5);
+        let v = final_v(&model(20.0, 0.5), &[0.010, PROBE], &opts);
+        let want = 2.0 * w0 + A_PLUS * (-0.010 / TAU_PRE).exp();
+        // ~100 trace decays and a few sums, each rounded to f32 (2^-24).
+        assert!(
+            (v[0] - want).abs() <= 1e-5 * want,
+            "found {:e}, want {want:e}",
+            v[0]
+        );
+    }
+}
+
+/// 40 spike trains onto 96 leaky neurons through STDP synapses (fixed
+/// probability 0.3): the post neurons spike, so both handlers run many
+/// times on synapses owned by different threads (96 neurons span three
+/// 32-neuron chunks). Reference, JIT on 1, 2 and 3 threads: the same spikes
+/// and the same membrane traces, bit for bit (f64).
+#[test]
+fn a_learning_network_gives_the_same_spikes_and_traces_on_every_executor() {
+    let text = r"
+neuron Leaky {
+    param tau: ms = 10 ms
+    state V: mV = 0 mV
+    dV/dt = -V / tau
+    spike when V > 1 mV
+    reset { V = 0 mV }
+}
+
+synapse STDP {
+    param A_plus: [w]
+    param A_minus: [w]
+    param w_max: [w]
+    state Apre: [w] = 0
+    state Apost: [w] = 0
+    dApre/dt = -Apre / (20 ms)
+    dApost/dt = -Apost / (30 ms)
+    on_pre { post.V += w; Apre += A_plus; w = clip(w + Apost, 0, w_max) }
+    on_post { Apost -= A_minus; w = clip(w + Apre, 0, w_max) }
+}
+
+network learning {
+    dt = 0.1 ms
+    duration = 200 ms
+    seed = 3
+    stimulus Pre: spikes[40] from input
+    population Post = Leaky[96]
+    projection Pre -> Post {
+        connect fixed_prob(0.3)
+        weight uniform(0.1 mV, 0.4 mV)
+        synapse STDP(A_plus = 0.02 mV, A_minus = 0.021 mV, w_max = 0.6 mV)
+    }
+    record spikes of Post
+    record V of Post[0:96]
+}
+";
+    // Source i fires every (5 + i % 7) ms from i/4 ms on.
+    let mut events = Vec::new();
+    for i in 0..40u32 {
+        let period = f64::from(5 + i % 7) * 1e-3;
+        let mut t = f64::from(i) * 0.25e-3;
+        while t < 0.195 {
+            events.push((i, t));
+            t += period;
+        }
+    }
+    events.sort_by(|a, b| a.1.total_cmp(&b.1));
+    let inputs = spikes_of(&events);
+    let mut sim = simulator(text);
+    let runs: Vec<(String, snnc::run::RunOutput)> = executors()
+        .into_iter()
+        .chain([{
+            let mut o = reference();
+            o.backend = Backend::Cranelift;
+            o.threads = Some(3);
+            o
+        }])
+        .map(|o| {
+            let name = format!("{:?} {:?}", o.backend, o.threads);
+            (name, sim.run(&o, &inputs, None).expect("runs"))
+        })
+        .collect();
+    let (_, first) = &runs[0];
+    let spikes = &first.recorded.spikes[0].rows;
     assert!(
-        (v[0] - want).abs() <= 1e-5 * want,
-        "found {:e}, want {want:e}",
-        v[0]
+        spikes.len() / 3 > 200,
+        "too few post spikes: {}",
+        spikes.len() / 3
     );
+    for (name, run) in &runs[1..] {
+        assert_eq!(&run.recorded.spikes[0].rows, spikes, "spikes on {name}");
+        let same = run.recorded.traces[0]
+            .values
+            .iter()
+            .zip(&first.recorded.traces[0].values)
+            .all(|(a, b)| a.to_bits() == b.to_bits());
+        assert!(same, "V traces differ on {name}");
+    }
 }

@@ -6,8 +6,9 @@
 use super::reference::eval::{eval, keyed_draw, Env};
 use crate::ir::SYNAPSE_KEY_BIT;
 use crate::ir::{Expr, Handle, Module, RandomKind, Var};
+use snnc_runtime::connectivity::ByPost;
 use snnc_runtime::rng::{key_for, Purpose};
-use snnc_runtime::synapse_values::{Delays, SynapseTable};
+use snnc_runtime::synapse_values::{Delays, SynapseTable, Weights};
 use snnc_runtime::RuntimeError;
 
 /// What an `init` expression (or a host-computed refractory period) reads.
@@ -174,4 +175,31 @@ impl Elements<'_> {
             }
         }
     }
+}
+
+/// The weight synapse `s` of `table` starts with (a plastic projection's
+/// learned weights start here too).
+#[must_use]
+pub fn weight_of(table: &SynapseTable, s: usize) -> f64 {
+    match &table.weights {
+        Weights::Homogeneous(w) => f64::from(*w),
+        Weights::PerSynapse(v) => v.get(s).copied().map_or(0.0, f64::from),
+    }
+}
+
+/// Per projection: its synapses by post neuron, for those with an `on_post`.
+pub fn post_indices(
+    module: &Module,
+    tables: &[SynapseTable],
+) -> Result<Vec<Option<ByPost>>, RuntimeError> {
+    module
+        .projections
+        .iter()
+        .zip(tables)
+        .map(|(j, t)| {
+            (!j.synapse.on_post.is_empty())
+                .then(|| t.structure.by_post())
+                .transpose()
+        })
+        .collect()
 }

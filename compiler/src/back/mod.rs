@@ -136,8 +136,8 @@ impl std::fmt::Display for PlasticityUnsupported {
 
 impl std::error::Error for PlasticityUnsupported {}
 
-/// `Ok` unless `module` has a plastic projection, which `backend` (any but
-/// the reference) refuses before generating code or running a step.
+/// `Ok` unless `module` has a plastic projection, which `backend` (the GPU
+/// for now) refuses before generating code or running a step.
 pub fn refuse_plastic(module: &Module, backend: &'static str) -> Result<(), PlasticityUnsupported> {
     match module.projections.iter().find(|j| j.synapse.is_plastic()) {
         Some(j) => Err(PlasticityUnsupported {

@@ -256,7 +256,7 @@ pub fn simulate(module: &Module, opts: &RunOptions, io: RunIo<'_>) -> Result<Run
     }
     checks::check_threads_env()?;
     ir::validate(module).map_err(RunError::InvalidModule)?;
-    refuse_plastic_off_reference(module, opts.backend)?;
+    refuse_plastic_on_gpu(module, opts.backend)?;
     let batch = opts.batch;
     if batch == 0 || batch > u32::MAX as usize {
         return Err(options(format!(
@@ -346,12 +346,11 @@ pub fn simulate(module: &Module, opts: &RunOptions, io: RunIo<'_>) -> Result<Run
     }
 }
 
-/// Plastic projections run on the reference only (for now): refused on the
-/// others before anything is allocated or written.
-fn refuse_plastic_off_reference(module: &Module, backend: Backend) -> Result<(), RunError> {
+/// Plastic projections run on the reference and the JIT (for now): refused
+/// on the GPU before anything is allocated or written.
+fn refuse_plastic_on_gpu(module: &Module, backend: Backend) -> Result<(), RunError> {
     let name = match backend {
-        Backend::Reference => return Ok(()),
-        Backend::Cranelift => "cranelift",
+        Backend::Reference | Backend::Cranelift => return Ok(()),
         Backend::Cuda => "cuda",
     };
     crate::back::refuse_plastic(module, name).map_err(RunError::Unsupported)

@@ -74,7 +74,6 @@ fn isa() -> Result<Arc<dyn TargetIsa>, JitError> {
 /// Kernels, guarding against a panic in the lowering (a bug) so that a valid
 /// module never aborts the process.
 fn generate(m: &Module, plan: &Plan, cc: TargetFrontendConfig) -> Result<Vec<Kernel>, JitError> {
-    crate::back::refuse_plastic(m, "cranelift").map_err(err)?;
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| lower::kernels(m, plan, cc)))
         .map_err(|_| err("internal error while lowering the module to CLIF"))
 }

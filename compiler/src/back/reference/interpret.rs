@@ -4,14 +4,14 @@
 
 use super::eval::{eval, keyed_draw, Env};
 use super::PopState;
-use crate::back::init::{delay_of, pre_indices};
+use crate::back::init::{delay_of, post_indices, pre_indices, weight_of};
 use crate::back::BoundInput;
 use crate::ir::{AssignOp, Module, RandomKind, SynapseLayout, Var};
 use crate::kernel::{Cond, Domain, Kernel, Place, StepProgram, Stmt};
 use snnc_runtime::connectivity::ByPost;
 use snnc_runtime::rng::key_for;
 use snnc_runtime::spike_train::SpikeTrain;
-use snnc_runtime::synapse_values::{SynapseTable, Weights};
+use snnc_runtime::synapse_values::SynapseTable;
 use snnc_runtime::RuntimeError;
 
 /// A value as stored by a run of the given precision.
@@ -178,13 +178,6 @@ impl Env for ElementEnv<'_> {
             self.batch,
             self.run.f32,
         )
-    }
-}
-
-pub(super) fn weight_of(table: &SynapseTable, s: usize) -> f64 {
-    match &table.weights {
-        Weights::Homogeneous(w) => f64::from(*w),
-        Weights::PerSynapse(v) => v.get(s).copied().map_or(0.0, f64::from),
     }
 }
 
@@ -526,23 +519,6 @@ impl<'p> Run<'p> {
             round(self.f32, new)
         };
     }
-}
-
-/// Per projection: its synapses by post neuron, for those with an `on_post`.
-fn post_indices(
-    module: &Module,
-    tables: &[SynapseTable],
-) -> Result<Vec<Option<ByPost>>, RuntimeError> {
-    module
-        .projections
-        .iter()
-        .zip(tables)
-        .map(|(j, t)| {
-            (!j.synapse.on_post.is_empty())
-                .then(|| t.structure.by_post())
-                .transpose()
-        })
-        .collect()
 }
 
 /// Where in the run an element's statements execute.

@@ -65,7 +65,7 @@ fn init_projection(
     let weights = if j.synapse.is_plastic() {
         let mut ws = vec_filled(0.0, table.structure.len(), "plastic weights")?;
         for (s, w) in ws.iter_mut().enumerate() {
-            *w = interpret::round(f32, interpret::weight_of(table, s));
+            *w = interpret::round(f32, crate::back::init::weight_of(table, s));
         }
         Some(ws)
     } else {

@@ -69,9 +69,13 @@ impl SlotSource<'_, '_> {
             Slot::PreOf { proj } => self.pre_of[proj as usize]
                 .as_ref()
                 .map_or(0, |v| v.as_ptr() as u64),
-            Slot::Weights { proj } => match &tables[proj as usize].weights {
-                Weights::PerSynapse(v) => v.as_ptr() as u64,
-                Weights::Homogeneous(_) => 0,
+            Slot::Weights { proj } => match (
+                &mut item.plastic_weights[proj as usize],
+                &tables[proj as usize].weights,
+            ) {
+                (Some(plastic), _) => plastic.ptr() as u64,
+                (None, Weights::PerSynapse(v)) => v.as_ptr() as u64,
+                (None, Weights::Homogeneous(_)) => 0,
             },
             Slot::Weight { proj } => match &tables[proj as usize].weights {
                 Weights::Homogeneous(w) if setup.f32 => u64::from(w.to_bits()),

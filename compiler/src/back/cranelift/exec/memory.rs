@@ -105,6 +105,9 @@ pub(super) struct ItemMemory {
     pub(super) output_sums: Vec<LineArray>,
     /// Per `module.inputs` entry: this step's values per neuron.
     pub(super) inputs: Vec<LineArray>,
+    /// Per projection: the item's own weights (reals of the run's width),
+    /// for plastic projections only.
+    pub(super) plastic_weights: Vec<Option<LineArray>>,
 }
 
 impl ItemMemory {
@@ -117,6 +120,7 @@ impl ItemMemory {
             synapse_states: Vec::new(),
             output_sums: Vec::new(),
             inputs: Vec::new(),
+            plastic_weights: Vec::new(),
         };
         let (f32, es) = (setup.f32, elem_bytes(setup));
         for (k, p) in m.populations.iter().enumerate() {
@@ -144,6 +148,17 @@ impl ItemMemory {
             })?;
             item.synapse_states.push(states);
             item.output_sums.push(LineArray::new(padded(n_post), es)?);
+            item.plastic_weights.push(if j.synapse.is_plastic() {
+                let n = t.structure.len();
+                let mut weights = initialised_arrays(1, padded(n), f32, |put| {
+                    for s in 0..n {
+                        put(0, s, crate::back::init::weight_of(t, s));
+                    }
+                })?;
+                weights.pop()
+            } else {
+                None
+            });
         }
         for input in &m.inputs {
             let n = m.populations[input.population as usize].size as usize;

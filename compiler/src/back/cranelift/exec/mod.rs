@@ -97,6 +97,7 @@ pub fn execute_cached(
     let nb = setup.batch.max(1) as usize;
     let tables = setup.tables;
     let pre_of = crate::back::init::pre_indices(m, tables)?;
+    let by_post = crate::back::init::post_indices(m, tables)?;
     if tables.len() < m.projections.len() {
         return Err(BackendError::Internal {
             backend: "cranelift",
@@ -147,6 +148,7 @@ pub fn execute_cached(
         spike_sources: &spike_sources,
         step_end_barrier: reads_pre.iter().any(|r| *r),
         reads_pre: &reads_pre,
+        by_post: &by_post,
         schedule: &schedule,
         barrier: SpinBarrier::new(threads),
         abort: AtomicBool::new(false),
@@ -182,7 +184,8 @@ fn kernel_plan(
     let mut plan = Plan::from_module(m, setup.f32);
     plan.seed = setup.seed;
     for (k, t) in setup.tables.iter().enumerate().take(m.projections.len()) {
-        plan.homogeneous_weight[k] = matches!(t.weights, Weights::Homogeneous(_));
+        plan.homogeneous_weight[k] =
+            matches!(t.weights, Weights::Homogeneous(_)) && !m.projections[k].synapse.is_plastic();
         plan.homogeneous_delay[k] = matches!(t.delays, Delays::Homogeneous(_));
     }
     for (p, s) in spike_sources.iter().enumerate() {

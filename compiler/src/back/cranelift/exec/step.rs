@@ -18,6 +18,7 @@ use crate::back::cranelift::lower::{KernelKind, Slot};
 use crate::back::cranelift::KernelFn;
 use crate::back::BoundInput;
 use crate::ir::Module;
+use snnc_runtime::connectivity::ByPost;
 use snnc_runtime::spike_train::SpikeTrain;
 use snnc_runtime::synapse_values::{Delays, SynapseTable};
 use snnc_runtime::RuntimeError;
@@ -46,6 +47,8 @@ pub(super) struct StepLoop<'a> {
     /// A second barrier ends every step (some projection reads `pre.X`: no
     /// neuron of the next step is updated while a delivery still reads it).
     pub(super) step_end_barrier: bool,
+    /// Per projection with an `on_post`: its synapses by post neuron.
+    pub(super) by_post: &'a [Option<ByPost>],
     pub(super) schedule: &'a StateSchedule,
     pub(super) barrier: SpinBarrier,
     /// Set before a barrier when a thread stops (a callback's error or a
@@ -63,6 +66,9 @@ struct Worker<'l, 'a> {
     rings: Vec<Vec<Vec<Vec<u32>>>>,
     /// Per population: one item's spikes of this step, in neuron order.
     fired: Vec<Vec<u32>>,
+    /// The spikes of this step of the thread's own neurons of one population
+    /// (for `on_post`).
+    own_fired: Vec<u32>,
     /// Synaptic events delivered by this thread.
     events: u64,
     /// The first callback error (thread 0).
@@ -104,6 +110,7 @@ impl StepLoop<'_> {
                 w.gather_fired(step, b, parity);
                 w.update_reading_pre(step, b);
                 w.deliver(step, b);
+                w.deliver_post(step, b);
                 w.report_spikes(step, b, reporter.as_deref_mut());
             }
             if self.step_end_barrier && self.threads > 1 {
@@ -127,6 +134,7 @@ impl<'l, 'a> Worker<'l, 'a> {
                 .map(|tb| vec![vec![Vec::new(); tb.delays.max_steps() as usize + 1]; nb])
                 .collect(),
             fired: vec![Vec::new(); run.m.populations.len()],
+            own_fired: Vec::new(),
             events: 0,
             error: None,
         }
@@ -213,7 +221,7 @@ impl<'l, 'a> Worker<'l, 'a> {
                         let n = run.m.populations[j.post as usize].size as usize;
                         f(ctx, step as i64, lo as u64, hi.min(n) as u64, 0, 0);
                     }
-                    KernelKind::Deliver { .. } => {}
+                    KernelKind::Deliver { .. } | KernelKind::DeliverPost(_) => {}
                 }
             }
         }
@@ -293,6 +301,43 @@ impl<'l, 'a> Worker<'l, 'a> {
                 self.events += n as u64;
             }
             ring[slot].clear();
+        }
+    }
+
+    /// Item `b`'s `on_post` for the synapses onto the thread's neurons that
+    /// spiked in this step (after every `on_pre` of the step: each synapse
+    /// belongs to the thread of its post neuron).
+    fn deliver_post(&mut self, step: u64, b: usize) {
+        let (run, t) = (self.run, self.t);
+        for (ki, (kind, _, f)) in run.kernels.iter().enumerate() {
+            let KernelKind::DeliverPost(k) = *kind else {
+                continue;
+            };
+            let Some(by_post) = &run.by_post[k as usize] else {
+                continue;
+            };
+            let post = run.m.projections[k as usize].post as usize;
+            let (lo, hi) = run.partition.ranges[post][t];
+            let own = &mut self.own_fired;
+            own.clear();
+            let mine = |i: &&u32| (lo..hi).contains(&(**i as usize));
+            own.extend(self.fired[post].iter().filter(mine));
+            if own.is_empty() {
+                continue;
+            }
+            let ctx = run.contexts[ki][b].as_ptr();
+            // SAFETY: the list holds post neurons of this projection; the
+            // index addresses `n_post + 1` starts and their synapses.
+            unsafe {
+                f(
+                    ctx,
+                    step as i64,
+                    own.as_ptr() as u64,
+                    own.len() as u64,
+                    by_post.col_ptr.as_ptr() as u64,
+                    by_post.synapses.as_ptr() as u64,
+                );
+            }
         }
     }
 

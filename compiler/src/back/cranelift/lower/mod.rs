@@ -15,6 +15,13 @@
 //!   returns synapses delivered): `on_pre` for every synapse of the rows of
 //!   the spiking neurons in `list` (homogeneous delay), or of the synapses in
 //!   `list` (per-synapse delays).
+//! * `DeliverPost(k)` (a = list of post neurons that spiked, b = len, c =
+//!   their synapses' start/end in d, d = synapse indices by post neuron;
+//!   returns synapses visited): `on_post` for every synapse onto them.
+//!
+//! A plastic projection's weights (`Slot::Weights`) are per batch item, in
+//! the run's precision, read where each statement loads `w` and written by
+//! its stores to `w`; a static projection's are the table's f32s.
 //!
 //! Every kernel lowers statements of the step program ([`crate::kernel`]):
 //! the population loop in [`neurons`], synapse kernels with
@@ -121,6 +128,8 @@ pub enum KernelKind {
         proj: u32,
         rows: bool,
     },
+    /// `on_post` for every synapse onto the post neurons in the list.
+    DeliverPost(u32),
 }
 
 /// How a population's refractory count is found.
@@ -169,6 +178,7 @@ impl Plan {
                 .map(|j| {
                     j.weight.constant_value().is_some()
                         && matches!(j.connect, crate::ir::Connect::Rule(_))
+                        && !j.synapse.is_plastic()
                 })
                 .collect(),
             homogeneous_delay: module
@@ -1136,6 +1146,13 @@ impl Gen<'_, '_> {
             if pre.is_none() && used.iter().any(|v| matches!(v, Var::PreState(_))) {
                 pre = site.synapse.map(|s| self.pre_of(k, s));
             }
+            // A plastic weight is memory: read where the statement stands.
+            let weight = match (site.weight, site.synapse) {
+                (None, Some(s)) if used.contains(&Var::Weight) => {
+                    Some(self.load_f(sh, Slot::Weights { proj: k as u32 }, s))
+                }
+                (w, _) => w,
+            };
             let syn = self.syn_loads(sh, k, site.x, &used);
             let (post_state, post_cur) = self.post_loads(sh, k, site.target, &used);
             let pre_state = match pre {
@@ -1149,7 +1166,7 @@ impl Gen<'_, '_> {
                 post_cur,
                 pre_state,
                 local: local.clone(),
-                weight: site.weight,
+                weight,
                 rand: Some(rand),
                 ..base.clone()
             };
@@ -1177,7 +1194,11 @@ impl Gen<'_, '_> {
                     site.target,
                 ),
                 Place::Sum(proj) => (Slot::Scratch { proj }, site.target),
-                Place::State(_) | Place::Current(_) | Place::Weight => {
+                Place::Weight => (
+                    Slot::Weights { proj: k as u32 },
+                    site.synapse.expect("a weight is written at a synapse"),
+                ),
+                Place::State(_) | Place::Current(_) => {
                     unreachable!("{place:?} is not a place of a synapse kernel")
                 }
             };
@@ -1345,25 +1366,30 @@ impl Gen<'_, '_> {
         } else {
             x
         };
-        let w = if self.plan.homogeneous_weight[k] && sh.f32 && !sh.vector() {
+        let w = if j.synapse.is_plastic() {
+            // Read where a statement loads it (see `synapse_statements`).
+            None
+        } else if self.plan.homogeneous_weight[k] && sh.f32 && !sh.vector() {
             // f32 bits in the slot, read where used (one load, not a
             // conversion the optimiser would repeat per synapse).
             let off = self.slot_offset(Slot::Weight { proj: k as u32 });
             let ctx = self.ctx;
-            self.fb
-                .ins()
-                .load(types::F32, MemFlagsData::trusted(), ctx, off)
+            Some(
+                self.fb
+                    .ins()
+                    .load(types::F32, MemFlagsData::trusted(), ctx, off),
+            )
         } else if self.plan.homogeneous_weight[k] {
-            self.slot_float(Slot::Weight { proj: k as u32 }, sh)
+            Some(self.slot_float(Slot::Weight { proj: k as u32 }, sh))
         } else {
             let ws = self.slot(Slot::Weights { proj: k as u32 });
             let a = self.addr(ws, x, 4);
             let w = self.fb.ins().load(types::F32, mem(), a, 0);
-            if sh.f32 {
+            Some(if sh.f32 {
                 w
             } else {
                 self.fb.ins().fpromote(types::F64, w)
-            }
+            })
         };
         let program = self.program;
         let Some(kernel) = program.kernel(Phase::Events, Domain::PreEvents { proj: k as u32 })
@@ -1376,7 +1402,7 @@ impl Gen<'_, '_> {
             target,
             synapse: Some(x),
             pre,
-            weight: Some(w),
+            weight: w,
         };
         self.synapse_statements(sh, site, &kernel.body, kernel.locals, step);
     }
@@ -1385,67 +1411,121 @@ impl Gen<'_, '_> {
         let sh = Shape::scalar(self.plan.f32);
         let params = self.simple_open();
         let (step, list, len, rp, syn) = (params[1], params[2], params[3], params[4], params[5]);
-        let indirect = self.plan.deliver_indirect[k];
         let count = if rows {
-            // for each spiking neuron: for pos in rp[pre]..rp[pre+1].
-            let outer = self.fb.create_block();
-            self.fb.append_block_param(outer, types::I64);
-            self.fb.append_block_param(outer, types::I64);
-            let obody = self.fb.create_block();
-            let inner = self.fb.create_block();
-            self.fb.append_block_param(inner, types::I64);
-            let next_row = self.fb.create_block();
-            let exit = self.fb.create_block();
-            self.fb.append_block_param(exit, types::I64);
-            let zero = self.fb.ins().iconst(types::I64, 0);
-            self.jump(outer, &[zero, zero]);
-            self.fb.switch_to_block(outer);
-            let jv = self.fb.block_params(outer)[0];
-            let cnt = self.fb.block_params(outer)[1];
-            let c = self.fb.ins().icmp(IntCC::SignedLessThan, jv, len);
-            let cb: BlockArg = cnt.into();
-            self.fb.ins().brif(c, obody, &[], exit, &[cb]);
-            self.fb.switch_to_block(obody);
-            let a = self.addr(list, jv, 4);
-            let pre = self.fb.ins().uload32(mem(), a, 0);
-            let a = self.addr(rp, pre, 8);
-            let start = self.fb.ins().load(types::I64, mem(), a, 0);
-            let end = if indirect {
-                self.fb.ins().load(types::I64, mem(), a, 8)
-            } else {
-                let a = self.addr(syn, pre, 8);
-                self.fb.ins().load(types::I64, mem(), a, 0)
+            let rows = Rows {
+                list,
+                len,
+                starts: rp,
+                ends_or_synapses: syn,
+                indirect: self.plan.deliver_indirect[k],
             };
-            let rl = self.fb.ins().isub(end, start);
-            let cnt2 = self.fb.ins().iadd(cnt, rl);
-            // Rotated: one test and branch per synapse.
-            let c = self.fb.ins().icmp(IntCC::SignedLessThan, start, end);
-            let sb: BlockArg = start.into();
-            self.fb.ins().brif(c, inner, &[sb], next_row, &[]);
-            self.fb.switch_to_block(inner);
-            let pos = self.fb.block_params(inner)[0];
-            let x = if indirect {
-                let a = self.addr(syn, pos, 4);
-                self.fb.ins().uload32(mem(), a, 0)
-            } else {
-                pos
-            };
-            self.apply(sh, k, x, Some(pre), step);
-            let pn = self.fb.ins().iadd_imm_s(pos, 1);
-            let c = self.fb.ins().icmp(IntCC::SignedLessThan, pn, end);
-            let pb: BlockArg = pn.into();
-            self.fb.ins().brif(c, inner, &[pb], next_row, &[]);
-            self.fb.switch_to_block(next_row);
-            let jn = self.fb.ins().iadd_imm_s(jv, 1);
-            self.jump(outer, &[jn, cnt2]);
-            self.fb.switch_to_block(exit);
-            self.fb.block_params(exit)[0]
+            self.row_loop(rows, &mut |g, x, pre| g.apply(sh, k, x, Some(pre), step))
         } else {
             self.list_loop(list, len, &mut |g, x| g.apply(sh, k, x, None, step));
             len
         };
         self.fb.ins().return_(&[count]);
     }
+
+    /// `on_post` of every synapse onto the post neurons in the list.
+    fn deliver_post_kernel(&mut self, k: usize) {
+        let sh = Shape::scalar(self.plan.f32);
+        let params = self.simple_open();
+        let (step, list, len, col_ptr, synapses) =
+            (params[1], params[2], params[3], params[4], params[5]);
+        let rows = Rows {
+            list,
+            len,
+            starts: col_ptr,
+            ends_or_synapses: synapses,
+            indirect: true,
+        };
+        let program = self.program;
+        let kernel = program.kernel(Phase::PostEvents, Domain::PostEvents { proj: k as u32 });
+        let count = self.row_loop(rows, &mut |g, s, post| {
+            let Some(kernel) = kernel else { return };
+            let site = SynapseSite {
+                k,
+                x: s,
+                target: post,
+                synapse: Some(s),
+                pre: None,
+                weight: None,
+            };
+            g.synapse_statements(sh, site, &kernel.body, kernel.locals, step);
+        });
+        self.fb.ins().return_(&[count]);
+    }
+
+    /// `for row in list { for s in row's synapses { body(s, row) } }`;
+    /// returns the synapses visited. Rotated: one test and branch per
+    /// synapse.
+    fn row_loop(&mut self, r: Rows, body: &mut dyn FnMut(&mut Self, Value, Value)) -> Value {
+        let outer = self.fb.create_block();
+        self.fb.append_block_param(outer, types::I64);
+        self.fb.append_block_param(outer, types::I64);
+        let obody = self.fb.create_block();
+        let inner = self.fb.create_block();
+        self.fb.append_block_param(inner, types::I64);
+        let next_row = self.fb.create_block();
+        let exit = self.fb.create_block();
+        self.fb.append_block_param(exit, types::I64);
+        let zero = self.fb.ins().iconst(types::I64, 0);
+        self.jump(outer, &[zero, zero]);
+        self.fb.switch_to_block(outer);
+        let jv = self.fb.block_params(outer)[0];
+        let cnt = self.fb.block_params(outer)[1];
+        let c = self.fb.ins().icmp(IntCC::SignedLessThan, jv, r.len);
+        let cb: BlockArg = cnt.into();
+        self.fb.ins().brif(c, obody, &[], exit, &[cb]);
+        self.fb.switch_to_block(obody);
+        let a = self.addr(r.list, jv, 4);
+        let row = self.fb.ins().uload32(mem(), a, 0);
+        let a = self.addr(r.starts, row, 8);
+        let start = self.fb.ins().load(types::I64, mem(), a, 0);
+        let end = if r.indirect {
+            self.fb.ins().load(types::I64, mem(), a, 8)
+        } else {
+            let a = self.addr(r.ends_or_synapses, row, 8);
+            self.fb.ins().load(types::I64, mem(), a, 0)
+        };
+        let rl = self.fb.ins().isub(end, start);
+        let cnt2 = self.fb.ins().iadd(cnt, rl);
+        let c = self.fb.ins().icmp(IntCC::SignedLessThan, start, end);
+        let sb: BlockArg = start.into();
+        self.fb.ins().brif(c, inner, &[sb], next_row, &[]);
+        self.fb.switch_to_block(inner);
+        let pos = self.fb.block_params(inner)[0];
+        let x = if r.indirect {
+            let a = self.addr(r.ends_or_synapses, pos, 4);
+            self.fb.ins().uload32(mem(), a, 0)
+        } else {
+            pos
+        };
+        body(self, x, row);
+        let pn = self.fb.ins().iadd_imm_s(pos, 1);
+        let c = self.fb.ins().icmp(IntCC::SignedLessThan, pn, end);
+        let pb: BlockArg = pn.into();
+        self.fb.ins().brif(c, inner, &[pb], next_row, &[]);
+        self.fb.switch_to_block(next_row);
+        let jn = self.fb.ins().iadd_imm_s(jv, 1);
+        self.jump(outer, &[jn, cnt2]);
+        self.fb.switch_to_block(exit);
+        self.fb.block_params(exit)[0]
+    }
+}
+
+/// The rows a [`Gen::row_loop`] visits: `list[..len]` names rows; row `r`'s
+/// synapses are `starts[r]..starts[r + 1]` of `ends_or_synapses` (u32
+/// synapse indices) when `indirect`, else `starts[r]..ends_or_synapses[r]`
+/// themselves.
+#[derive(Clone, Copy)]
+struct Rows {
+    list: Value,
+    len: Value,
+    starts: Value,
+    ends_or_synapses: Value,
+    indirect: bool,
 }
 
 /// Generate one kernel.
@@ -1482,6 +1562,7 @@ fn gen(
             KernelKind::SynDecay(k) => g.syn_decay_kernel(k as usize),
             KernelKind::RangeDecay(k) => g.range_decay_kernel(k as usize),
             KernelKind::Deliver { proj, rows } => g.deliver_kernel(proj as usize, rows),
+            KernelKind::DeliverPost(k) => g.deliver_post_kernel(k as usize),
         }
         g.fb.seal_all_blocks();
         let slots = std::mem::take(&mut g.slots);
@@ -1572,6 +1653,20 @@ pub fn kernels(module: &Module, plan: &Plan, cc: TargetFrontendConfig) -> Vec<Ke
             },
             format!("deliver_{k}"),
         ));
+    }
+    for k in 0..m.projections.len() as u32 {
+        if program
+            .kernel(Phase::PostEvents, Domain::PostEvents { proj: k })
+            .is_some()
+        {
+            out.push(gen(
+                m,
+                plan,
+                cc,
+                KernelKind::DeliverPost(k),
+                format!("deliver_post_{k}"),
+            ));
+        }
     }
     out
 }
