@@ -132,6 +132,7 @@ fn cases() -> Vec<Case> {
     all.extend(layout_cases());
     all.extend(draw_cases());
     all.extend(snn_text_cases());
+    all.push(refractory_while_case());
     all.extend(example_cases());
     all
 }
@@ -590,6 +591,58 @@ network gates {
             Ok(())
         });
     vec![counter, injection, gate]
+}
+
+/// `refractory while`: V = -30 mV + 40 mV·sin(2π·50 Hz·t) (Euler) crosses
+/// -20 mV upward 5 times in 100 ms (at t = (asin(1/4)/2π + n)·20 ms). With
+/// `spike when V > -20 mV`, `Once` (refractory while V > -20 mV) spikes in
+/// exactly the steps of an upward crossing of its recorded trace, `Every`
+/// (no refractoriness) in every step that ends above.
+fn refractory_while_case() -> Case {
+    let swings = run_support::compile_text(
+        "
+neuron Once {
+    param f: Hz = 50 Hz
+    state V: mV = -30 mV
+    dV/dt = 40 mV * 6.283185307179586 * f * cos(6.283185307179586 * f * t)
+    spike when V > -20 mV
+    refractory while V > -20 mV
+}
+neuron Every {
+    param f: Hz = 50 Hz
+    state V: mV = -30 mV
+    dV/dt = 40 mV * 6.283185307179586 * f * cos(6.283185307179586 * f * t)
+    spike when V > -20 mV
+}
+network swings {
+    dt = 0.1 ms
+    duration = 100 ms
+    population Once = Once[1]
+    population Every = Every[1]
+}",
+    );
+    Case::new("refractory while a condition holds", swings, Spikes::Bitwise)
+        .states(1, 0.0)
+        .expect(|r| {
+            // Sample n is V at the start of step n: step n's spike condition
+            // sees sample n + 1.
+            let v: Vec<f64> = r.states.iter().map(|(_, it)| it[0][0].states[0][0]).collect();
+            let above = |n: usize| v[n + 1] > -0.020;
+            let steps = 0..v.len() - 1;
+            let rising = steps.clone().filter(|&n| above(n) && v[n] <= -0.020);
+            let rising: Vec<u32> = rising.map(|n| n as u32).collect();
+            let every: Vec<u32> = steps.filter(|&n| above(n)).map(|n| n as u32).collect();
+            let got = [steps_of(r, 0, 0, 0), steps_of(r, 1, 0, 0)];
+            if rising.len() == 5 && got[0] == rising && got[1] == every && every.len() > 100 {
+                Ok(())
+            } else {
+                Err(format!(
+                    "spikes {got:?}, want the upward crossings {rising:?} (5) and every step \
+                     above ({} steps)",
+                    every.len()
+                ))
+            }
+        })
 }
 
 // ---- the examples ---------------------------------------------------------------------

@@ -5,8 +5,8 @@ use super::suggest::{closest, closest_unit};
 use super::ty::{unit_ty, Ty};
 use crate::diagnostic::Diagnostic;
 use crate::front::ast::{
-    AssignOp, BinaryOp, Block, Expr, ExprKind, Ident, Member, ModelDef, ModelKind, Path, Stmt,
-    UnaryOp, UnitExpr,
+    AssignOp, BinaryOp, Block, Expr, ExprKind, Ident, Member, ModelDef, ModelKind, Path,
+    RefractoryDecl, RefractoryForm, Stmt, UnaryOp, UnitExpr,
 };
 use crate::front::units::{lookup, Base, Dimension, Rational};
 use crate::front::vocabulary::{INTEGRATION_METHODS, MATH_FUNCTIONS, RANDOM_FUNCTIONS};
@@ -376,10 +376,7 @@ impl Cx {
                     self.condition(&c, s.condition.span);
                 }
                 Member::Reset(b) | Member::OnPre(b) => self.block(b),
-                Member::Refractory(r) => {
-                    let p = self.expr(&r.period);
-                    mismatch(&p, &time(), &r.period, &mut self.diags);
-                }
+                Member::Refractory(r) => self.refractory(r),
                 Member::Integrate(method) => {
                     if !INTEGRATION_METHODS.contains(&method.name.as_str()) {
                         let mut d = Diagnostic::error(
@@ -469,6 +466,30 @@ impl Cx {
                 Diagnostic::error("E0201", format!("expected a condition, found {}", c.show()))
                     .with_primary(span, "this is not a comparison"),
             );
+        }
+    }
+
+    /// `refractory t_ref` takes a time, `refractory while c` a condition;
+    /// each one's misuse points at the other form.
+    fn refractory(&mut self, r: &RefractoryDecl) {
+        let ty = self.expr(&r.value);
+        let before = self.diags.len();
+        let other = match r.form {
+            RefractoryForm::For => {
+                mismatch(&ty, &time(), &r.value, &mut self.diags);
+                matches!(ty, Ty::Bool).then_some(
+                    "to stay refractory while a condition holds, write `refractory while …`",
+                )
+            }
+            RefractoryForm::While => {
+                self.condition(&ty, r.value.span);
+                ty.fits(&time())
+                    .then_some("a refractory period of a fixed time is written without `while`")
+            }
+        };
+        if let Some(help) = other.filter(|_| self.diags.len() > before) {
+            let d = self.diags.remove(before);
+            self.diags.insert(before, d.with_help(help));
         }
     }
 
