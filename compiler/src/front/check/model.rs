@@ -303,6 +303,7 @@ impl Cx {
         }
         let param_order = Rc::new(param_order);
         let mut params_seen = 0;
+        self.one_refractory(m);
         for member in &m.members {
             self.placement(m, member);
             match member {
@@ -465,6 +466,23 @@ impl Cx {
             self.diags.push(
                 Diagnostic::error("E0201", format!("expected a condition, found {}", c.show()))
                     .with_primary(span, "this is not a comparison"),
+            );
+        }
+    }
+
+    /// E0102: a model has at most one `refractory` (of either form).
+    fn one_refractory(&mut self, m: &ModelDef) {
+        let mut spans = m.members.iter().filter_map(|x| match x {
+            Member::Refractory(r) => Some(r.span),
+            _ => None,
+        });
+        let Some(first) = spans.next() else { return };
+        for again in spans {
+            self.diags.push(
+                Diagnostic::error("E0102", "`refractory` is written twice")
+                    .with_primary(again, "written again here")
+                    .with_secondary(first, "first written here")
+                    .with_help("a model has one refractory rule: a time or `while` a condition"),
             );
         }
     }
