@@ -622,28 +622,36 @@ network swings {
 }",
     );
     // (1e-12: the ulps of each backend's `cos`.)
-    Case::new("refractory while a condition holds", swings, Spikes::Bitwise)
-        .states(1, 1e-12)
-        .expect(|r| {
-            // Sample n is V at the start of step n: step n's spike condition
-            // sees sample n + 1.
-            let v: Vec<f64> = r.states.iter().map(|(_, it)| it[0][0].states[0][0]).collect();
-            let above = |n: usize| v[n + 1] > -0.020;
-            let steps = 0..v.len() - 1;
-            let rising = steps.clone().filter(|&n| above(n) && v[n] <= -0.020);
-            let rising: Vec<u32> = rising.map(|n| n as u32).collect();
-            let every: Vec<u32> = steps.filter(|&n| above(n)).map(|n| n as u32).collect();
-            let got = [steps_of(r, 0, 0, 0), steps_of(r, 1, 0, 0)];
-            if rising.len() == 5 && got[0] == rising && got[1] == every && every.len() > 100 {
-                Ok(())
-            } else {
-                Err(format!(
-                    "spikes {got:?}, want the upward crossings {rising:?} (5) and every step \
+    Case::new(
+        "refractory while a condition holds",
+        swings,
+        Spikes::Bitwise,
+    )
+    .states(1, 1e-12)
+    .expect(|r| {
+        // Sample n is V at the start of step n: step n's spike condition
+        // sees sample n + 1.
+        let v: Vec<f64> = r
+            .states
+            .iter()
+            .map(|(_, it)| it[0][0].states[0][0])
+            .collect();
+        let above = |n: usize| v[n + 1] > -0.020;
+        let steps = 0..v.len() - 1;
+        let rising = steps.clone().filter(|&n| above(n) && v[n] <= -0.020);
+        let rising: Vec<u32> = rising.map(|n| n as u32).collect();
+        let every: Vec<u32> = steps.filter(|&n| above(n)).map(|n| n as u32).collect();
+        let got = [steps_of(r, 0, 0, 0), steps_of(r, 1, 0, 0)];
+        if rising.len() == 5 && got[0] == rising && got[1] == every && every.len() > 100 {
+            Ok(())
+        } else {
+            Err(format!(
+                "spikes {got:?}, want the upward crossings {rising:?} (5) and every step \
                      above ({} steps)",
-                    every.len()
-                ))
-            }
-        })
+                every.len()
+            ))
+        }
+    })
 }
 
 // ---- the examples ---------------------------------------------------------------------

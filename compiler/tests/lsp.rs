@@ -484,7 +484,11 @@ fn completion_offers_units_models_and_populations() {
     let typed = FIXED.replace("    dV/dt = (-V", "    refractory \n    dV/dt = (-V");
     c.change(&u, 3, &typed);
     c.diagnostics(&u);
-    let items = c.at("textDocument/completion", &u, pos(&typed, "refractory \n", 0, 11));
+    let items = c.at(
+        "textDocument/completion",
+        &u,
+        pos(&typed, "refractory \n", 0, 11),
+    );
     let l = labels(&items);
     assert_eq!(l.first().map(String::as_str), Some("while"), "{l:?}");
     assert_eq!(c.shutdown(), 0);

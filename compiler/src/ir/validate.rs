@@ -162,7 +162,11 @@ pub fn validate(module: &Module) -> Result<ValidModule<'_>, Vec<ValidationError>
                 ck.err(&place, "exact ODE without an update".into());
             }
         }
-        for h in p.spike.into_iter().chain(p.refractory.map(Refractory::expr)) {
+        for h in p
+            .spike
+            .into_iter()
+            .chain(p.refractory.map(Refractory::expr))
+        {
             ck.expr(&place, h, scope);
         }
         for a in &p.reset {
