@@ -597,60 +597,91 @@ network gates {
 /// -20 mV upward 5 times in 100 ms (at t = (asin(1/4)/2π + n)·20 ms). With
 /// `spike when V > -20 mV`, `Once` (refractory while V > -20 mV) spikes in
 /// exactly the steps of an upward crossing of its recorded trace, `Every`
-/// (no refractoriness) in every step that ends above.
+/// (no refractoriness) in every step that ends above. `Apart` (refractory
+/// while V > -10 mV) follows the rule of the language reference, walked
+/// here over the trace: the step whose V is not above -10 mV ends the period
+/// without a spike, the next one above -20 mV spikes again.
 fn refractory_while_case() -> Case {
-    let swings = run_support::compile_text(
-        "
-neuron Once {
+    let swing = |name: &str, refractory: &str| {
+        format!(
+            "neuron {name} {{
     param f: Hz = 50 Hz
     state V: mV = -30 mV
     dV/dt = 40 mV * 6.283185307179586 * f * cos(6.283185307179586 * f * t)
     spike when V > -20 mV
-    refractory while V > -20 mV
-}
-neuron Every {
-    param f: Hz = 50 Hz
-    state V: mV = -30 mV
-    dV/dt = 40 mV * 6.283185307179586 * f * cos(6.283185307179586 * f * t)
-    spike when V > -20 mV
-}
-network swings {
+    {refractory}
+}}
+"
+        )
+    };
+    let text = [
+        swing("Once", "refractory while V > -20 mV"),
+        swing("Every", ""),
+        swing("Apart", "refractory while V > -10 mV"),
+        "network swings {
     dt = 0.1 ms
     duration = 100 ms
     population Once = Once[1]
     population Every = Every[1]
-}",
-    );
+    population Apart = Apart[1]
+}"
+        .into(),
+    ]
+    .concat();
     // (1e-12: the ulps of each backend's `cos`.)
     Case::new(
         "refractory while a condition holds",
-        swings,
+        run_support::compile_text(&text),
         Spikes::Bitwise,
     )
     .states(1, 1e-12)
     .expect(|r| {
         // Sample n is V at the start of step n: step n's spike condition
         // sees sample n + 1.
-        let v: Vec<f64> = r
-            .states
-            .iter()
+        let v: Vec<f64> = (r.states.iter())
             .map(|(_, it)| it[0][0].states[0][0])
             .collect();
-        let above = |n: usize| v[n + 1] > -0.020;
-        let steps = 0..v.len() - 1;
-        let rising = steps.clone().filter(|&n| above(n) && v[n] <= -0.020);
-        let rising: Vec<u32> = rising.map(|n| n as u32).collect();
-        let every: Vec<u32> = steps.filter(|&n| above(n)).map(|n| n as u32).collect();
-        let got = [steps_of(r, 0, 0, 0), steps_of(r, 1, 0, 0)];
-        if rising.len() == 5 && got[0] == rising && got[1] == every && every.len() > 100 {
-            Ok(())
-        } else {
-            Err(format!(
-                "spikes {got:?}, want the upward crossings {rising:?} (5) and every step \
-                     above ({} steps)",
-                every.len()
-            ))
+        let steps = 0..v.len() as u32 - 1;
+        let after = |n: u32| v[n as usize + 1];
+        let rising = (steps.clone())
+            .filter(|&n| after(n) > -0.020 && v[n as usize] <= -0.020)
+            .collect::<Vec<_>>();
+        let every = (steps.clone())
+            .filter(|&n| after(n) > -0.020)
+            .collect::<Vec<_>>();
+        let mut refractory = false;
+        let apart = steps
+            .filter(|&n| {
+                let spikes = !refractory && after(n) > -0.020;
+                refractory = if refractory {
+                    after(n) > -0.010
+                } else {
+                    spikes
+                };
+                spikes
+            })
+            .collect::<Vec<_>>();
+        let got = [0, 1, 2].map(|p| steps_of(r, p, 0, 0));
+        let want = [rising, every, apart];
+        if want[0].len() != 5 || want[1].len() <= 100 || want[2].len() <= 10 {
+            return Err(format!(
+                "the trace crosses -20 mV upward {} times, want 5",
+                want[0].len()
+            ));
         }
+        for ((name, got), want) in ["Once", "Every", "Apart"].iter().zip(&got).zip(&want) {
+            if got != want {
+                let k = got.iter().zip(want).take_while(|(g, w)| g == w).count();
+                return Err(format!(
+                    "{name}: {} spikes, want {}; spike {k} at step {:?}, want {:?}",
+                    got.len(),
+                    want.len(),
+                    got.get(k),
+                    want.get(k)
+                ));
+            }
+        }
+        Ok(())
     })
 }
 
