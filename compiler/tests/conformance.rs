@@ -600,7 +600,15 @@ network gates {
 /// (no refractoriness) in every step that ends above. `Apart` (refractory
 /// while V > -10 mV) follows the rule of the language reference, walked
 /// here over the trace: the step whose V is not above -10 mV ends the period
-/// without a spike, the next one above -20 mV spikes again.
+/// without a spike, the next one above -20 mV spikes again. `Held` resets V
+/// to -10 mV, which its period then holds: the condition stays true, one
+/// spike in all.
+/// The first sample after the first spike (step n's reset shows in sample
+/// n + 1).
+fn sample_after_first_spike(spikes: &[u32]) -> usize {
+    spikes.first().map_or(usize::MAX, |&n| n as usize + 1)
+}
+
 fn refractory_while_case() -> Case {
     let swing = |name: &str, refractory: &str| {
         format!(
@@ -618,12 +626,17 @@ fn refractory_while_case() -> Case {
         swing("Once", "refractory while V > -20 mV"),
         swing("Every", ""),
         swing("Apart", "refractory while V > -10 mV"),
+        swing(
+            "Held",
+            "reset { V = -10 mV }\n    refractory while V > -20 mV",
+        ),
         "network swings {
     dt = 0.1 ms
     duration = 100 ms
     population Once = Once[1]
     population Every = Every[1]
     population Apart = Apart[1]
+    population Held = Held[1]
 }"
         .into(),
     ]
@@ -661,15 +674,26 @@ fn refractory_while_case() -> Case {
                 spikes
             })
             .collect::<Vec<_>>();
-        let got = [0, 1, 2].map(|p| steps_of(r, p, 0, 0));
-        let want = [rising, every, apart];
+        let held = (r.states.iter()).map(|(_, it)| it[0][3].states[0][0]);
+        if let Some(v) = held
+            .skip(sample_after_first_spike(&rising))
+            .find(|&v| v != -0.010)
+        {
+            return Err(format!("Held: V = {v} after its spike, want -0.010 held"));
+        }
+        let got = [0, 1, 2, 3].map(|p| steps_of(r, p, 0, 0));
+        let want = [rising.clone(), every, apart, rising[..1].to_vec()];
         if want[0].len() != 5 || want[1].len() <= 100 || want[2].len() <= 10 {
             return Err(format!(
                 "the trace crosses -20 mV upward {} times, want 5",
                 want[0].len()
             ));
         }
-        for ((name, got), want) in ["Once", "Every", "Apart"].iter().zip(&got).zip(&want) {
+        for ((name, got), want) in ["Once", "Every", "Apart", "Held"]
+            .iter()
+            .zip(&got)
+            .zip(&want)
+        {
             if got != want {
                 let k = got.iter().zip(want).take_while(|(g, w)| g == w).count();
                 return Err(format!(
