@@ -132,6 +132,7 @@ fn cases() -> Vec<Case> {
     all.extend(layout_cases());
     all.extend(draw_cases());
     all.extend(snn_text_cases());
+    all.push(refractory_while_case());
     all.extend(example_cases());
     all
 }
@@ -590,6 +591,122 @@ network gates {
             Ok(())
         });
     vec![counter, injection, gate]
+}
+
+/// `refractory while`: V = -30 mV + 40 mV·sin(2π·50 Hz·t) (Euler) crosses
+/// -20 mV upward 5 times in 100 ms (at t = (asin(1/4)/2π + n)·20 ms). With
+/// `spike when V > -20 mV`, `Once` (refractory while V > -20 mV) spikes in
+/// exactly the steps of an upward crossing of its recorded trace, `Every`
+/// (no refractoriness) in every step that ends above. `Apart` (refractory
+/// while V > -10 mV) follows the rule of the language reference, walked
+/// here over the trace: the step whose V is not above -10 mV ends the period
+/// without a spike, the next one above -20 mV spikes again. `Held` resets V
+/// to -10 mV, which its period then holds: the condition stays true, one
+/// spike in all.
+/// The first sample after the first spike (step n's reset shows in sample
+/// n + 1).
+fn sample_after_first_spike(spikes: &[u32]) -> usize {
+    spikes.first().map_or(usize::MAX, |&n| n as usize + 1)
+}
+
+fn refractory_while_case() -> Case {
+    let swing = |name: &str, refractory: &str| {
+        format!(
+            "neuron {name} {{
+    param f: Hz = 50 Hz
+    state V: mV = -30 mV
+    dV/dt = 40 mV * 6.283185307179586 * f * cos(6.283185307179586 * f * t)
+    spike when V > -20 mV
+    {refractory}
+}}
+"
+        )
+    };
+    let text = [
+        swing("Once", "refractory while V > -20 mV"),
+        swing("Every", ""),
+        swing("Apart", "refractory while V > -10 mV"),
+        swing(
+            "Held",
+            "reset { V = -10 mV }\n    refractory while V > -20 mV",
+        ),
+        "network swings {
+    dt = 0.1 ms
+    duration = 100 ms
+    population Once = Once[1]
+    population Every = Every[1]
+    population Apart = Apart[1]
+    population Held = Held[1]
+}"
+        .into(),
+    ]
+    .concat();
+    // (1e-12: the ulps of each backend's `cos`.)
+    Case::new(
+        "refractory while a condition holds",
+        run_support::compile_text(&text),
+        Spikes::Bitwise,
+    )
+    .states(1, 1e-12)
+    .expect(|r| {
+        // Sample n is V at the start of step n: step n's spike condition
+        // sees sample n + 1.
+        let v: Vec<f64> = (r.states.iter())
+            .map(|(_, it)| it[0][0].states[0][0])
+            .collect();
+        let steps = 0..v.len() as u32 - 1;
+        let after = |n: u32| v[n as usize + 1];
+        let rising = (steps.clone())
+            .filter(|&n| after(n) > -0.020 && v[n as usize] <= -0.020)
+            .collect::<Vec<_>>();
+        let every = (steps.clone())
+            .filter(|&n| after(n) > -0.020)
+            .collect::<Vec<_>>();
+        let mut refractory = false;
+        let apart = steps
+            .filter(|&n| {
+                let spikes = !refractory && after(n) > -0.020;
+                refractory = if refractory {
+                    after(n) > -0.010
+                } else {
+                    spikes
+                };
+                spikes
+            })
+            .collect::<Vec<_>>();
+        let held = (r.states.iter()).map(|(_, it)| it[0][3].states[0][0]);
+        if let Some(v) = held
+            .skip(sample_after_first_spike(&rising))
+            .find(|&v| v != -0.010)
+        {
+            return Err(format!("Held: V = {v} after its spike, want -0.010 held"));
+        }
+        let got = [0, 1, 2, 3].map(|p| steps_of(r, p, 0, 0));
+        let want = [rising.clone(), every, apart, rising[..1].to_vec()];
+        if want[0].len() != 5 || want[1].len() <= 100 || want[2].len() <= 10 {
+            return Err(format!(
+                "the trace crosses -20 mV upward {} times, want 5",
+                want[0].len()
+            ));
+        }
+        for ((name, got), want) in ["Once", "Every", "Apart", "Held"]
+            .iter()
+            .zip(&got)
+            .zip(&want)
+        {
+            if got != want {
+                let k = got.iter().zip(want).take_while(|(g, w)| g == w).count();
+                return Err(format!(
+                    "{name}: {} spikes, want {}; spike {k} at step {:?}, want {:?}",
+                    got.len(),
+                    want.len(),
+                    got.get(k),
+                    want.get(k)
+                ));
+            }
+        }
+        Ok(())
+    })
 }
 
 // ---- the examples ---------------------------------------------------------------------

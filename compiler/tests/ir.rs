@@ -69,7 +69,7 @@ fn validator_names_loads_forward_references_and_indices() {
     let after = Handle::new(m.exprs.len() as u32 + 1);
     let forward = m.exprs.append(Expr::Unary(UnaryOp::Neg, after));
     m.populations[0].spike = Some(weight);
-    m.populations[0].refractory = Some(forward);
+    m.populations[0].refractory = Some(snnc::ir::Refractory::Period(forward));
     let states = m.populations[0].states.len() as u32;
     m.populations[0].held = vec![states];
     let problems: Vec<Problem> = validate(&m)

@@ -77,3 +77,43 @@ network quad {
         assert_eq!(count, lets, "{method:?}");
     }
 }
+
+/// `refractory while` is written once, in the step program: a spike starts
+/// the period (no count), a refractory neuron holds and ends it where the
+/// condition over the integrated states is false, and never counts down.
+#[test]
+fn refractory_while_ends_where_its_condition_is_false() {
+    let m = compile_text(
+        "
+neuron Swing {
+    state V: mV = -30 mV
+    dV/dt = 4 mV / ms
+    spike when V > -20 mV
+    reset { V = -25 mV }
+    refractory while V >= -20 mV
+}
+network swing {
+    dt = 0.1 ms
+    population S = Swing[1]
+}",
+    );
+    let program = schedule(&validate(&m).expect("valid"));
+    let text = snnc::kernel::print::program(&m, &program);
+    let update: String = text
+        .split("kernel ")
+        .find(|k| k.starts_with("S.update"))
+        .expect("update kernel")
+        .lines()
+        .map(str::trim)
+        .collect::<Vec<_>>()
+        .join(" ");
+    // V is held (the reset assigns it with `=`), the condition reads the
+    // held value (%1 after `%1 = %0`).
+    let want = "if refractory { %1 = %0 if (%1 >= -0.02) { } else { end refractory } } else {";
+    assert!(update.contains(want), "{update}");
+    assert!(
+        update.contains("spike %1 = -0.025 refractory until ended"),
+        "{update}"
+    );
+    assert!(!update.contains("count down"), "{update}");
+}

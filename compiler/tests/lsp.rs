@@ -480,6 +480,19 @@ fn completion_offers_units_models_and_populations() {
     ] {
         assert!(l.iter().any(|x| x == want), "no `{want}` in {l:?}");
     }
+    assert!(!l.iter().any(|x| x == "while"), "{l:?}");
+
+    // After `refractory`: `while` first (the condition form).
+    let typed = FIXED.replace("    dV/dt = (-V", "    refractory \n    dV/dt = (-V");
+    c.change(&u, 3, &typed);
+    c.diagnostics(&u);
+    let items = c.at(
+        "textDocument/completion",
+        &u,
+        pos(&typed, "refractory \n", 0, 11),
+    );
+    let l = labels(&items);
+    assert_eq!(l.first().map(String::as_str), Some("while"), "{l:?}");
     assert_eq!(c.shutdown(), 0);
 }
 

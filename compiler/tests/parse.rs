@@ -471,3 +471,28 @@ network n {
     assert!(matches!(p.clauses[1], ProjClause::Error(_)));
     assert!(matches!(p.clauses[2], ProjClause::Synapse(_)));
 }
+
+#[test]
+fn refractory_while_takes_a_condition_and_a_lone_while_is_a_name() {
+    let (file, errors) = parse_text(
+        "neuron N {\n    refractory while V > -20 mV\n}\n\
+         neuron M {\n    param while: ms = 1 ms\n    refractory while\n}\n",
+    );
+    assert!(errors.is_empty(), "{errors}");
+    let rules: Vec<(RefractoryForm, &ExprKind)> = (file.items.iter())
+        .filter_map(|i| match i {
+            Item::Model(m) => Some(&m.members),
+            _ => None,
+        })
+        .flatten()
+        .filter_map(|x| match x {
+            Member::Refractory(r) => Some((r.form, &r.value.kind)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(rules.len(), 2, "{rules:?}");
+    assert_eq!(rules[0].0, RefractoryForm::While);
+    assert!(matches!(rules[0].1, ExprKind::Binary { .. }), "{rules:?}");
+    assert_eq!(rules[1].0, RefractoryForm::For);
+    assert!(matches!(rules[1].1, ExprKind::Path(_)), "{rules:?}");
+}

@@ -9,7 +9,7 @@ pub mod html;
 pub mod markdown;
 
 use crate::diagnostic::Diagnostic;
-use crate::front::ast::{Block, Item, Member, ModelDef, ModelKind, Stmt};
+use crate::front::ast::{Block, Item, Member, ModelDef, ModelKind, RefractoryForm, Stmt};
 use crate::front::check::{check_source, unit_text, CheckOutput};
 use crate::source::{NoFiles, SourceLoader, SourceMap, Span};
 
@@ -214,8 +214,11 @@ fn model_doc(m: &ModelDef, text: &str, module: &str) -> ModelDoc {
                 text: block_text(text, b),
             }),
             Member::Refractory(r) => doc.rules.push(Rule {
-                keyword: "refractory",
-                text: code(r.period.span),
+                keyword: match r.form {
+                    RefractoryForm::For => "refractory",
+                    RefractoryForm::While => "refractory while",
+                },
+                text: code(r.value.span),
             }),
             Member::OnPre(b) => doc.rules.push(Rule {
                 keyword: "on_pre",

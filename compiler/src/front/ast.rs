@@ -90,7 +90,7 @@ pub enum Member {
     Spike(SpikeDecl),
     /// `reset { V = V_reset }`
     Reset(Block),
-    /// `refractory t_ref`
+    /// `refractory t_ref` or `refractory while cond`
     Refractory(RefractoryDecl),
     /// `on_pre { g += w }` (synapses)
     OnPre(Block),
@@ -157,8 +157,19 @@ pub struct SpikeDecl {
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct RefractoryDecl {
-    pub period: Expr,
+    pub form: RefractoryForm,
+    /// The period (`For`) or the condition (`While`).
+    pub value: Expr,
     pub span: Span,
+}
+
+/// How a refractory period ends.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub enum RefractoryForm {
+    /// `refractory t_ref`: after a time.
+    For,
+    /// `refractory while v > -20 mV`: once the condition is false.
+    While,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]

@@ -35,8 +35,9 @@ pub const KEYWORDS: &[&str] = &[
 
 /// Words with a meaning only in one position, usable as names elsewhere
 /// (a param may be called `delay` or `input`).
-pub const CONTEXTUAL_KEYWORDS: &[&str] =
-    &["weight", "delay", "from", "input", "spikes", "of", "every"];
+pub const CONTEXTUAL_KEYWORDS: &[&str] = &[
+    "weight", "delay", "from", "input", "spikes", "of", "every", "while",
+];
 
 /// Network settings: `dt = 0.1 ms`.
 pub const SETTINGS: &[&str] = &["dt", "duration", "seed"];

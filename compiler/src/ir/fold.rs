@@ -83,7 +83,7 @@ pub fn fold_params(module: &Module, swept: &dyn Fn(usize, usize) -> bool) -> Mod
             o.update = o.update.map(|u| f.fold(u));
         }
         p.spike = p.spike.map(|h| f.fold(h));
-        p.refractory = p.refractory.map(|h| f.fold(h));
+        p.refractory = p.refractory.map(|r| r.with_expr(f.fold(r.expr())));
         for r in &mut p.reset {
             r.value = f.fold(r.value);
         }

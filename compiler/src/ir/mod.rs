@@ -20,7 +20,10 @@
 //! 3. **Threshold.** A refractory neuron (counter > 0) decrements its counter
 //!    and cannot spike. Any other neuron evaluates the spike condition; if true
 //!    it is recorded as spiking at step `n`, runs its reset in order, and its
-//!    counter becomes `round(t_ref/dt)`.
+//!    counter becomes `round(t_ref/dt)`. With [`Refractory::While`] the
+//!    counter is a flag instead: set to 1 by the spike, kept while the
+//!    condition holds over the integrated states, cleared in the first step it
+//!    does not (the neuron cannot spike in that step either).
 //! 4. **Synapse dynamics.** Synapse states are integrated over the step (same
 //!    rules as 2, with the post and pre neurons' states at the end of 2–3).
 //! 5. **Events.** Each spike of step `n` through a synapse of delay `D` steps
@@ -134,6 +137,34 @@ pub struct StateVar {
     pub init: Handle<Expr>,
 }
 
+/// How a neuron's refractory period after a spike ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refractory {
+    /// After this time in seconds (may read params): `round(t/dt)` steps.
+    Period(Handle<Expr>),
+    /// In the first step whose integrated states make this condition false.
+    While(Handle<Expr>),
+}
+
+impl Refractory {
+    /// The period or the condition.
+    #[must_use]
+    pub fn expr(self) -> Handle<Expr> {
+        match self {
+            Refractory::Period(h) | Refractory::While(h) => h,
+        }
+    }
+
+    /// The same kind of rule over another expression.
+    #[must_use]
+    pub fn with_expr(self, h: Handle<Expr>) -> Self {
+        match self {
+            Refractory::Period(_) => Refractory::Period(h),
+            Refractory::While(_) => Refractory::While(h),
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Population {
     pub name: String,
@@ -145,8 +176,8 @@ pub struct Population {
     pub odes: Vec<Ode>,
     pub spike: Option<Handle<Expr>>,
     pub reset: Vec<Assign>,
-    /// Refractory period in seconds (may read params).
-    pub refractory: Option<Handle<Expr>>,
+    /// How the refractory period after a spike ends (none: no period).
+    pub refractory: Option<Refractory>,
     /// States held while refractory (those the reset assigns with `=`).
     pub held: Vec<u32>,
     /// Where the model declares it, for run-time errors about its values

@@ -6,7 +6,7 @@ use std::fmt::{self, Write};
 
 use super::arena::{Arena, Handle};
 use super::expr::{BinaryOp, Expr, MathOp, RandomKind, UnaryOp, Var};
-use super::{Assign, AssignOp, Connect, Module, Ode, Record, SynapseLayout};
+use super::{Assign, AssignOp, Connect, Module, Ode, Record, Refractory, SynapseLayout};
 use snnc_runtime::connectivity::Rule;
 use snnc_runtime::rng::Distribution;
 
@@ -239,8 +239,12 @@ impl fmt::Display for Module {
                 let held: Vec<String> = p.held.iter().map(|&h| name(&states, h, "state")).collect();
                 writeln!(
                     out,
-                    "    refractory {} (holds {})",
-                    expr(a, &n, r),
+                    "    refractory {}{} (holds {})",
+                    match r {
+                        Refractory::Period(_) => "",
+                        Refractory::While(_) => "while ",
+                    },
+                    expr(a, &n, r.expr()),
                     held.join(", ")
                 )?;
             }

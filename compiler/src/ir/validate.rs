@@ -7,7 +7,7 @@ use std::fmt;
 
 use super::arena::Handle;
 use super::expr::{Expr, Var};
-use super::{AssignOp, Module, Record, SynapseLayout};
+use super::{AssignOp, Module, Record, Refractory, SynapseLayout};
 
 /// A module that passed [`validate`].
 #[derive(Debug, Clone, Copy)]
@@ -300,8 +300,12 @@ pub fn validate(module: &Module) -> Result<ValidModule<'_>, Vec<ValidationError>
                 ck.err(&place, Problem::ExactOdeWithoutUpdate);
             }
         }
-        for h in p.spike.iter().chain(p.refractory.iter()) {
-            ck.expr(&place, *h, scope);
+        for h in p
+            .spike
+            .into_iter()
+            .chain(p.refractory.map(Refractory::expr))
+        {
+            ck.expr(&place, h, scope);
         }
         for a in &p.reset {
             if !matches!(a.target, Var::State(i) if (i as usize) < p.states.len()) {

@@ -158,6 +158,11 @@ pub enum Stmt {
     SetRefractory { duration: Handle<Expr> },
     /// One refractory step passes.
     CountDownRefractory,
+    /// The neuron is refractory until an `EndRefractory` (its counter
+    /// becomes 1, and nothing counts it down).
+    StartRefractory,
+    /// The neuron's refractory period ends (its counter becomes 0).
+    EndRefractory,
 }
 
 /// Where the value of a `Let` or `Store` goes.

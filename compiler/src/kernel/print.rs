@@ -196,6 +196,8 @@ fn block(
                 )?;
             }
             Stmt::CountDownRefractory => writeln!(out, "{pad}count down refractory")?,
+            Stmt::StartRefractory => writeln!(out, "{pad}refractory until ended")?,
+            Stmt::EndRefractory => writeln!(out, "{pad}end refractory")?,
         }
     }
     Ok(())

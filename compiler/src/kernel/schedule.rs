@@ -7,7 +7,9 @@ use std::collections::HashMap;
 
 use super::{Cond, Domain, Kernel, Phase, Place, StepProgram, Stmt};
 use crate::ir::SYNAPSE_KEY_BIT;
-use crate::ir::{Arena, AssignOp, BinaryOp, Expr, Handle, Method, Module, Ode, ValidModule, Var};
+use crate::ir::{
+    Arena, AssignOp, BinaryOp, Expr, Handle, Method, Module, Ode, Refractory, ValidModule, Var,
+};
 use snnc_runtime::rng::Purpose;
 
 /// The step program of `valid`.
@@ -325,7 +327,7 @@ impl Scheduler<'_> {
                 Var::State(q) => Some(Expr::Load(Var::Local(new[q as usize]))),
                 other => no_input(other),
             };
-            let refractory: Vec<Stmt> = pop
+            let mut refractory: Vec<Stmt> = pop
                 .held
                 .iter()
                 .map(|&h| {
@@ -335,8 +337,17 @@ impl Scheduler<'_> {
                         value,
                     }
                 })
-                .chain([Stmt::CountDownRefractory])
                 .collect();
+            // The period ends after its steps, or in the first step whose
+            // integrated (and held) states make the condition false.
+            refractory.push(match pop.refractory {
+                Some(Refractory::While(cond)) => Stmt::If {
+                    cond: Cond::Nonzero(self.substitute(cond, &at_new)),
+                    then: Vec::new(),
+                    otherwise: vec![Stmt::EndRefractory],
+                },
+                _ => Stmt::CountDownRefractory,
+            });
             let mut spiking = vec![Stmt::EmitSpike];
             for r in &pop.reset {
                 let Var::State(q) = r.target else { continue };
@@ -353,9 +364,13 @@ impl Scheduler<'_> {
                     value,
                 });
             }
-            if let Some(rf) = pop.refractory {
-                let duration = self.substitute(rf, &at_new);
-                spiking.push(Stmt::SetRefractory { duration });
+            match pop.refractory {
+                Some(Refractory::Period(rf)) => {
+                    let duration = self.substitute(rf, &at_new);
+                    spiking.push(Stmt::SetRefractory { duration });
+                }
+                Some(Refractory::While(_)) => spiking.push(Stmt::StartRefractory),
+                None => {}
             }
             let threshold = match pop.spike {
                 Some(cond) => {

@@ -36,8 +36,8 @@ use crate::ir::build::Builder;
 use crate::ir::classify::{classify, synapse_layout};
 use crate::ir::{
     Arena, Connect, Expr, Handle, Injection, Input, InputKind, Method, Module, NamedValue, Ode,
-    Output, Population, PopulationSource, Projection, ProjectionSource, Record, StateVar, Synapse,
-    SynapseLayout, Var,
+    Output, Population, PopulationSource, Projection, ProjectionSource, Record, Refractory,
+    StateVar, Synapse, SynapseLayout, Var,
 };
 use crate::source::Span;
 pub use error::{LowerError, Unchecked};
@@ -607,7 +607,13 @@ fn population(
                 });
             }
             Member::Spike(s) => spike = Some(lw.expr(&s.condition)?),
-            Member::Refractory(r) => refractory = Some(lw.expr(&r.period)?),
+            Member::Refractory(r) => {
+                let h = lw.expr(&r.value)?;
+                refractory = Some(match r.form {
+                    ast::RefractoryForm::For => Refractory::Period(h),
+                    ast::RefractoryForm::While => Refractory::While(h),
+                });
+            }
             _ => {}
         }
     }

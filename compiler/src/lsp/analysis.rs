@@ -162,7 +162,7 @@ impl Walker {
                     self.expr(&o.rhs, &cx);
                 }
                 Member::Spike(s) => self.expr(&s.condition, &cx),
-                Member::Refractory(r) => self.expr(&r.period, &cx),
+                Member::Refractory(r) => self.expr(&r.value, &cx),
                 Member::Reset(b) | Member::OnPre(b) | Member::OnPost(b) => self.block(b, &cx),
                 Member::Stmt(s) => self.stmt(s, &cx),
                 Member::Integrate(_) | Member::Error(_) => {}

@@ -191,6 +191,10 @@ pub fn completion(a: &Analysis, text: &str, offset: usize) -> Vec<CompletionItem
 
     match enclosing_item(&root.ast, offset) {
         Some(Item::Model(m)) => {
+            if trimmed.ends_with("refractory") {
+                let detail = "refractory while cond: refractory after a spike while cond holds";
+                items.add("while", CompletionItemKind::KEYWORD, Some(detail.into()), 0);
+            }
             items.members(m, &[], 1);
             items.add(
                 "t",
@@ -260,7 +264,10 @@ pub fn completion(a: &Analysis, text: &str, offset: usize) -> Vec<CompletionItem
                 CompletionItemKind::KEYWORD,
                 3,
             );
-            items.words(vocab::CONTEXTUAL_KEYWORDS, CompletionItemKind::KEYWORD, 3);
+            // (`while` belongs to models: `refractory while …`.)
+            for w in vocab::CONTEXTUAL_KEYWORDS.iter().filter(|&&w| w != "while") {
+                items.add(w, CompletionItemKind::KEYWORD, None, 3);
+            }
             items.words(vocab::CONNECT_RULES, CompletionItemKind::FUNCTION, 4);
             items.words(vocab::RANDOM_FUNCTIONS, CompletionItemKind::FUNCTION, 4);
         }

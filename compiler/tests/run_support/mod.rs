@@ -7,7 +7,8 @@ use snnc::ir::build::Builder;
 use snnc::ir::classify::classify;
 use snnc::ir::{
     Assign, AssignOp, BinaryOp, Connect, Expr, Handle, Injection, Method, Module, NamedValue, Ode,
-    Output, Population, Projection, RandomKind, Record, StateVar, Synapse, SynapseLayout, Var,
+    Output, Population, Projection, RandomKind, Record, Refractory, StateVar, Synapse,
+    SynapseLayout, Var,
 };
 use snnc_runtime::connectivity::Rule;
 use snnc_runtime::rng::Distribution;
@@ -78,7 +79,7 @@ pub fn add_lif(
             op: AssignOp::Set,
             value: v_reset,
         }],
-        refractory: Some(t_ref),
+        refractory: Some(Refractory::Period(t_ref)),
         held: vec![0],
         source: None,
     });

@@ -741,6 +741,8 @@ impl<'c, 'm> Gen<'c, 'm> {
                     self.set_refractory(fr.element, v);
                 }
                 Stmt::CountDownRefractory => self.count_down(fr.element),
+                Stmt::StartRefractory => self.set_refractory_flag(fr.element, 1),
+                Stmt::EndRefractory => self.set_refractory_flag(fr.element, 0),
             }
         }
     }
@@ -842,6 +844,14 @@ impl<'c, 'm> Gen<'c, 'm> {
         let capped = ir.intr2("llvm.minnum", v, ir.f(f64::from(u32::MAX)));
         let steps = ir.intr1("llvm.round", ir.fsel(ok, capped, ir.f(0.0)));
         self.st_u32(rf, idx, self.ir.fptosi(steps));
+    }
+
+    /// The counter set to 1 (refractory until ended) or 0 (not refractory).
+    fn set_refractory_flag(&mut self, el: Element<'c>, flag: i64) {
+        let Some((rf, idx)) = self.refractory_index(el) else {
+            return;
+        };
+        self.st_u32(rf, idx, self.ir.i64c(flag));
     }
 
     /// One refractory step passes (the counter stays at 0).
@@ -1315,7 +1325,10 @@ fn reads_pre(exprs: &Arena<Expr>, body: &[Stmt]) -> bool {
                     todo.push(*h);
                 }
             }
-            Stmt::EmitSpike | Stmt::CountDownRefractory => {}
+            Stmt::EmitSpike
+            | Stmt::CountDownRefractory
+            | Stmt::StartRefractory
+            | Stmt::EndRefractory => {}
         }
     }
     let mut seen = std::collections::HashSet::new();

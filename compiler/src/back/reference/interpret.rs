@@ -472,6 +472,12 @@ impl<'p> Run<'p> {
                         *r = r.saturating_sub(1);
                     }
                 }
+                Stmt::StartRefractory | Stmt::EndRefractory => {
+                    if let Element::Neuron { pop, i } = at.element {
+                        let refractory = matches!(stmt, Stmt::StartRefractory);
+                        memory.pops[pop].refractory[i] = u32::from(refractory);
+                    }
+                }
             }
         }
     }

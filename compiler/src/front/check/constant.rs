@@ -12,8 +12,8 @@
 
 use crate::diagnostic::Diagnostic;
 use crate::front::ast::{
-    Arg, BinaryOp, Block, Expr, ExprKind, Member, ModelDef, Override, Stmt, UnaryOp, UnitExpr,
-    UnitExprKind,
+    Arg, BinaryOp, Block, Expr, ExprKind, Member, ModelDef, Override, RefractoryForm, Stmt,
+    UnaryOp, UnitExpr, UnitExprKind,
 };
 use crate::front::units::lookup;
 use crate::source::Span;
@@ -323,11 +323,12 @@ fn body_faults(m: &ModelDef, values: &Values, out: Vec<Fault>) -> Vec<Fault> {
                 f.expr(&s.condition);
             }
             Member::Refractory(r) => {
-                if let Some(v) = f.expr(&r.period) {
+                let value = f.expr(&r.value);
+                if let (Some(v), RefractoryForm::For) = (value, r.form) {
                     if v < 0.0 {
                         f.faults.push(Fault {
                             code: "E0209",
-                            span: r.period.span,
+                            span: r.value.span,
                             message: format!(
                                 "a refractory period cannot be negative, found {} ms",
                                 v * 1e3

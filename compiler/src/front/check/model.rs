@@ -5,8 +5,8 @@ use super::suggest::{closest, closest_unit};
 use super::ty::{unit_ty, Ty};
 use crate::diagnostic::Diagnostic;
 use crate::front::ast::{
-    AssignOp, BinaryOp, Block, Expr, ExprKind, Ident, Member, ModelDef, ModelKind, Path, Stmt,
-    UnaryOp, UnitExpr,
+    AssignOp, BinaryOp, Block, Expr, ExprKind, Ident, Member, ModelDef, ModelKind, Path,
+    RefractoryDecl, RefractoryForm, Stmt, UnaryOp, UnitExpr,
 };
 use crate::front::units::{lookup, Base, Dimension, Rational};
 use crate::front::vocabulary::{INTEGRATION_METHODS, MATH_FUNCTIONS, RANDOM_FUNCTIONS};
@@ -307,6 +307,7 @@ impl Cx {
         }
         let param_order = Rc::new(param_order);
         let mut params_seen = 0;
+        self.one_refractory(m);
         for member in &m.members {
             self.placement(m, member);
             match member {
@@ -385,10 +386,7 @@ impl Cx {
                     self.block(b);
                     self.in_on_post = false;
                 }
-                Member::Refractory(r) => {
-                    let p = self.expr(&r.period);
-                    mismatch(&p, &time(), &r.period, &mut self.diags);
-                }
+                Member::Refractory(r) => self.refractory(r),
                 Member::Integrate(method) => {
                     if !INTEGRATION_METHODS.contains(&method.name.as_str()) {
                         let mut d = Diagnostic::error(
@@ -479,6 +477,47 @@ impl Cx {
                 Diagnostic::error("E0201", format!("expected a condition, found {}", c.show()))
                     .with_primary(span, "this is not a comparison"),
             );
+        }
+    }
+
+    /// E0102: a model has at most one `refractory` (of either form).
+    fn one_refractory(&mut self, m: &ModelDef) {
+        let mut spans = m.members.iter().filter_map(|x| match x {
+            Member::Refractory(r) => Some(r.span),
+            _ => None,
+        });
+        let Some(first) = spans.next() else { return };
+        for again in spans {
+            self.diags.push(
+                Diagnostic::error("E0102", "`refractory` is written twice")
+                    .with_primary(again, "written again here")
+                    .with_secondary(first, "first written here")
+                    .with_help("a model has one refractory rule: a time or `while` a condition"),
+            );
+        }
+    }
+
+    /// `refractory t_ref` takes a time, `refractory while c` a condition;
+    /// each one's misuse points at the other form.
+    fn refractory(&mut self, r: &RefractoryDecl) {
+        let ty = self.expr(&r.value);
+        let before = self.diags.len();
+        let other = match r.form {
+            RefractoryForm::For => {
+                mismatch(&ty, &time(), &r.value, &mut self.diags);
+                matches!(ty, Ty::Bool).then_some(
+                    "to stay refractory while a condition holds, write `refractory while …`",
+                )
+            }
+            RefractoryForm::While => {
+                self.condition(&ty, r.value.span);
+                ty.fits(&time())
+                    .then_some("a refractory period of a fixed time is written without `while`")
+            }
+        };
+        if let Some(help) = other.filter(|_| self.diags.len() > before) {
+            let d = self.diags.remove(before);
+            self.diags.insert(before, d.with_help(help));
         }
     }
 

@@ -97,9 +97,11 @@ impl Parser<'_> {
             }
             TokenKind::Keyword("refractory") => {
                 self.bump();
-                let period = self.expr()?;
+                let form = self.refractory_form();
+                let value = self.expr()?;
                 Ok(Member::Refractory(RefractoryDecl {
-                    period,
+                    form,
+                    value,
                     span: self.span_from(start),
                 }))
             }
@@ -127,6 +129,19 @@ impl Parser<'_> {
 
     /// `dV/…` at the start of a member: a derivative, even if what follows the
     /// slash is wrong (reported by [`Self::ode`]).
+    /// After `refractory`: `while` followed by more on its line starts a
+    /// condition (a param named `while` may still be the whole period).
+    fn refractory_form(&mut self) -> RefractoryForm {
+        let more = !matches!(self.nth(1), TokenKind::Newline | TokenKind::Eof)
+            && !self.nth_token(1).line_break_before;
+        if self.at_word("while") && more {
+            self.bump();
+            RefractoryForm::While
+        } else {
+            RefractoryForm::For
+        }
+    }
+
     fn is_derivative_head(&self, name: &str) -> bool {
         name.len() > 1
             && name.starts_with('d')

@@ -102,7 +102,7 @@ impl SlotSource<'_, '_> {
 
 /// Refractory count for a host-computable period, as the reference computes it.
 fn host_count(m: &Module, p: usize, params: &[f64], f32: bool) -> u64 {
-    let Some(rf) = m.populations[p].refractory else {
+    let Some(crate::ir::Refractory::Period(rf)) = m.populations[p].refractory else {
         return 0;
     };
     let v = eval(

@@ -192,8 +192,10 @@ impl Plan {
                 .populations
                 .iter()
                 .map(|p| match p.refractory {
-                    None => RefMode::None,
-                    Some(h) if host_computable(module, h) => RefMode::Host,
+                    None | Some(crate::ir::Refractory::While(_)) => RefMode::None,
+                    Some(crate::ir::Refractory::Period(h)) if host_computable(module, h) => {
+                        RefMode::Host
+                    }
                     Some(_) => RefMode::Kernel,
                 })
                 .collect(),

@@ -221,7 +221,9 @@ impl Gen<'_, '_> {
                     read(first, *duration);
                     *refractory = true;
                 }
-                Stmt::CountDownRefractory => *refractory = true,
+                Stmt::CountDownRefractory | Stmt::StartRefractory | Stmt::EndRefractory => {
+                    *refractory = true;
+                }
                 Stmt::EmitSpike => {}
             }
         }
@@ -490,6 +492,12 @@ impl Gen<'_, '_> {
                     let one = math::iconst(&mut self.fb, sh, 1);
                     let less = self.fb.ins().isub(old, one);
                     vals.refractory = Some(self.guarded_int(sh, mask, less, old));
+                }
+                Stmt::StartRefractory | Stmt::EndRefractory => {
+                    let flag = i64::from(matches!(stmt, Stmt::StartRefractory));
+                    let old = vals.refractory.expect("counter loaded");
+                    let set = math::iconst(&mut self.fb, sh, flag);
+                    vals.refractory = Some(self.guarded_int(sh, mask, set, old));
                 }
             }
         }
