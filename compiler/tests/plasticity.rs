@@ -383,3 +383,55 @@ network learning {
         assert!(same, "V traces differ on {name}");
     }
 }
+
+/// The learned weights come back from every executor and, in a run that
+/// writes files, as `weights_Pre_to_Post.npy` ([batch, synapses]) beside
+/// `synapses_Pre_to_Post.npy` ([synapses, 2]: pre, post).
+#[test]
+fn final_weights_are_reported_and_written() {
+    let w0 = table_weight(0.5);
+    // Potentiated at the post spike (20 ms), then depressed by the probe's
+    // pre spike (80 ms) reading Apost = −A−·exp(−60 ms/τ−).
+    let want =
+        w0 + A_PLUS * (-0.010 / TAU_PRE).exp() - A_MINUS * (-(PROBE - 0.020) / TAU_POST).exp();
+    let text = model(20.0, 0.5);
+    for opts in executors() {
+        let out = simulator(&text)
+            .run(&opts, &spikes(&[0.010, PROBE]), None)
+            .expect("runs");
+        let w = &out.weights[0];
+        assert_eq!((w.projection.as_str(), w.batch), ("Pre->Post", 1));
+        assert_eq!((w.pre.as_slice(), w.post.as_slice()), (&[0][..], &[0][..]));
+        assert_close(w.values[0], want, &format!("{:?}", opts.backend));
+    }
+    let dir = std::env::temp_dir().join(format!("snnc-plastic-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let input = dir.join("pre.npy");
+    let mut train =
+        snnc_runtime::npy_stream::NpyStreamWriter::<f64>::create(&input, &[2], 1 << 10).unwrap();
+    train.push_rows(&[0.0, 0.010, 0.0, PROBE]).unwrap();
+    train.finish().unwrap();
+    let mut opts = executors().remove(1);
+    opts.out_dir = dir.join("out");
+    opts.batch = 2;
+    opts.inputs = vec![("Pre".into(), input)];
+    let module = compile_source("stdp.snn", &text, &DiskLoader, None)
+        .module
+        .expect("compiles");
+    snnc::run::run(&module, &opts).expect("runs");
+    let read = |name: &str| {
+        let role = snnc_runtime::FileRole::Recording(name.into());
+        snnc_runtime::array_file::read_npy(&role, &dir.join("out").join(name), |_| Ok(()))
+            .expect("written")
+    };
+    let weights = read("weights_Pre_to_Post.npy");
+    assert_eq!(weights.shape, vec![2, 1]);
+    assert_close(weights.data[1], want, "item 1 from the file");
+    let synapses = read("synapses_Pre_to_Post.npy");
+    assert_eq!(
+        (synapses.shape, synapses.data),
+        (vec![1, 2], vec![0.0, 0.0])
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

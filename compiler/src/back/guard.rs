@@ -206,6 +206,7 @@ pub fn outcome_or_stop(
                 synaptic_events: 0,
                 wall_s: started.elapsed().as_secs_f64(),
                 threads: 0,
+                final_weights: Vec::new(),
             },
             Some(e),
         )),

@@ -55,6 +55,9 @@ pub struct Outcome {
     pub wall_s: f64,
     /// CPU threads that stepped the network.
     pub threads: u32,
+    /// Per projection: a plastic projection's weights at the end of the
+    /// run, per batch item (`[item][synapse]`); `None` for static ones.
+    pub final_weights: Vec<Option<Vec<Vec<f64>>>>,
 }
 
 /// One population's state for one batch item.

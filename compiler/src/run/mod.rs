@@ -37,7 +37,7 @@ use snnc_runtime::summary::{RunFacts, Summary, SweepSummary};
 use snnc_runtime::RuntimeError;
 
 pub use inputs::InputSource;
-pub use record::{RecordTo, Recorded, RecordedSpikes, RecordedTrace};
+pub use record::{FinalWeights, RecordTo, Recorded, RecordedSpikes, RecordedTrace};
 pub use simulator::Simulator;
 pub use snnc_runtime::summary::Summary as RunSummary;
 pub use tables::{rule_tables, synapse_table, value_error_at_source, TableCache};
@@ -204,6 +204,9 @@ pub struct RunOutput {
     /// The recordings, when they went to [`RecordTo::Memory`] (empty for
     /// files).
     pub recorded: Recorded,
+    /// Every plastic projection's weights at the end of the run (also
+    /// written to `weights_*.npy` / `synapses_*.npy` with files).
+    pub weights: Vec<FinalWeights>,
 }
 
 /// Run `module` as `opts` say, inputs from `opts.inputs` and recordings to
@@ -333,6 +336,7 @@ pub fn simulate(module: &Module, opts: &RunOptions, io: RunIo<'_>) -> Result<Run
     let (outcome, stopped) = guard::outcome_or_stop(result, spikes_seen, started)?;
     progress.finish();
     let recorded = record::finish(spike_sinks, trace_sinks)?;
+    let weights = record::final_weights(module, tables, &outcome.final_weights, io.record)?;
     let mut summary = summarize(module, opts, seed, steps, &outcome, &params);
     if let Some(e) = &stopped {
         guard::mark_stopped(&mut summary, e);
@@ -342,7 +346,11 @@ pub fn simulate(module: &Module, opts: &RunOptions, io: RunIo<'_>) -> Result<Run
     }
     match stopped {
         Some(e) => Err(e.into()),
-        None => Ok(RunOutput { summary, recorded }),
+        None => Ok(RunOutput {
+            summary,
+            recorded,
+            weights,
+        }),
     }
 }
 

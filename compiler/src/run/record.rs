@@ -250,3 +250,71 @@ pub(super) fn finish(spikes: SpikeSinks, traces: TraceSinks) -> Result<Recorded,
         traces: traces.finish()?,
     })
 }
+
+/// A plastic projection's weights at the end of a run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FinalWeights {
+    /// As the model names it (`Pre -> Post`).
+    pub projection: String,
+    /// The presynaptic and the postsynaptic neuron of each synapse.
+    pub pre: Vec<u32>,
+    pub post: Vec<u32>,
+    /// Batch items.
+    pub batch: usize,
+    /// `values[b * n + s]`: synapse `s`'s weight in item `b` (SI units).
+    pub values: Vec<f64>,
+}
+
+/// The file name part of a projection: `Pre->Post` → `Pre_to_Post`.
+fn file_stem(projection: &str) -> String {
+    projection.replace("->", "_to_").replace([' ', '/'], "")
+}
+
+/// The plastic projections' weights at the end of the run; to files too
+/// (`weights_P.npy`, `[batch, synapses]` f64, and `synapses_P.npy`,
+/// `[synapses, 2]` u32 pre/post) when the run writes files.
+pub(super) fn final_weights(
+    module: &Module,
+    tables: &[snnc_runtime::synapse_values::SynapseTable],
+    learned: &[Option<Vec<Vec<f64>>>],
+    to: RecordTo<'_>,
+) -> Result<Vec<FinalWeights>, RunError> {
+    let mut out = Vec::new();
+    for ((j, table), items) in module.projections.iter().zip(tables).zip(learned) {
+        let Some(items) = items else { continue };
+        let st = &table.structure;
+        let weights = FinalWeights {
+            projection: j.name.clone(),
+            pre: st.pre_of_each()?,
+            post: st.cols.clone(),
+            batch: items.len(),
+            values: items.concat(),
+        };
+        if let RecordTo::Files(dir) = to {
+            write_weights(dir, &weights)?;
+        }
+        out.push(weights);
+    }
+    Ok(out)
+}
+
+fn write_weights(dir: &Path, w: &FinalWeights) -> Result<(), RuntimeError> {
+    use snnc_runtime::npy_stream::NpyStreamWriter;
+    let stem = file_stem(&w.projection);
+    let n = w.pre.len() as u64;
+    let mut values =
+        NpyStreamWriter::<f64>::create(&dir.join(format!("weights_{stem}.npy")), &[n], 1 << 20)?;
+    values.push_rows(&w.values)?;
+    values.finish()?;
+    let pairs: Vec<u32> = w
+        .pre
+        .iter()
+        .zip(&w.post)
+        .flat_map(|(&a, &b)| [a, b])
+        .collect();
+    let mut synapses =
+        NpyStreamWriter::<u32>::create(&dir.join(format!("synapses_{stem}.npy")), &[2], 1 << 20)?;
+    synapses.push_rows(&pairs)?;
+    synapses.finish()?;
+    Ok(())
+}

@@ -306,6 +306,8 @@ pub fn run<D: Device>(
         synaptic_events: delivery.events,
         wall_s: start.elapsed().as_secs_f64(),
         threads: 1,
+        // Plastic projections are refused on the GPU.
+        final_weights: vec![None; m.projections.len()],
     })
 }
 

@@ -756,6 +756,9 @@ impl<'c, 'm> Gen<'c, 'm> {
             Place::Syn(q) => Var::Syn(q),
             Place::PostState(q) => Var::PostState(q),
             Place::Sum(k) => Var::Sum(k),
+            // Plastic projections are refused before code generation
+            // (`back::refuse_plastic`).
+            Place::Weight => unreachable!("a weight store in GPU code"),
         };
         let Some(s) = self.slot(el, var) else { return };
         let v = if s.ty == self.rt {

@@ -166,10 +166,18 @@ pub fn execute(valid: ValidModule<'_>, setup: Setup<'_>) -> Result<Outcome, Runt
     if let Some(w) = setup.watch.as_mut() {
         (w.sink)(setup.steps, &pops)?;
     }
+    let final_weights = (0..module.projections.len())
+        .map(|k| {
+            let per_item: Option<Vec<Vec<f64>>> =
+                projs.iter().map(|item| item[k].weights.clone()).collect();
+            per_item
+        })
+        .collect();
     Ok(Outcome {
         spikes: run.spikes,
         synaptic_events: run.events,
         wall_s: start.elapsed().as_secs_f64(),
         threads: 1,
+        final_weights,
     })
 }

@@ -168,6 +168,14 @@ impl ItemMemory {
     }
 }
 
+impl ItemMemory {
+    /// Projection `k`'s `n` learned weights, if it is plastic.
+    pub(super) fn learned_weights(&mut self, k: usize, n: usize, f32: bool) -> Option<Vec<f64>> {
+        let weights = self.plastic_weights[k].as_mut()?.shared();
+        Some((0..n).map(|s| read_real(weights, s, f32)).collect())
+    }
+}
+
 /// `count` zeroed arrays of `len` reals, with the initial values `init`
 /// gives through (array, index, value).
 fn initialised_arrays(

@@ -164,12 +164,23 @@ pub fn execute_cached(
     );
     let events = run_threads(&step_loop, &mut reporter)?;
     reporter.finish(setup.steps)?;
+    let final_weights = (0..m.projections.len())
+        .map(|k| {
+            let n = tables[k].structure.len();
+            let per_item: Option<Vec<Vec<f64>>> = items
+                .iter_mut()
+                .map(|item| item.learned_weights(k, n, setup.f32))
+                .collect();
+            per_item
+        })
+        .collect();
     drop(items);
     Ok(Outcome {
         spikes: reporter.spikes,
         synaptic_events: events,
         wall_s: start.elapsed().as_secs_f64(),
         threads: threads as u32,
+        final_weights,
     })
 }
 
