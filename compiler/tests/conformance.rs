@@ -962,6 +962,10 @@ fn run_case(case: &Case, failures: &mut Vec<String>, log: &mut String) {
     };
     let reference_s = started.elapsed().as_secs_f64();
     for &e in EXECUTORS {
+        if !e.runs(m) {
+            let _ = writeln!(log, "{:<48} {:<26} skipped (refused)", case.name, e.name());
+            continue;
+        }
         let started = std::time::Instant::now();
         let got = if e == Executor::Reference {
             Ok(None)

@@ -131,7 +131,7 @@ impl std::fmt::Display for PlasticityUnsupported {
         write!(
             f,
             "the {} backend cannot run projection '{}' yet: its synapse is plastic (`on_post` \
-             or an assignment to `w`); run it with `--backend reference`",
+             or an assignment to `w`); run it with `--backend cranelift` (the default) or `--backend reference`",
             self.backend, self.projection
         )
     }

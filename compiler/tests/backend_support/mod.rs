@@ -221,6 +221,16 @@ impl Executor {
         }
     }
 
+    /// Whether the executor runs `m` at all: the GPU refuses plastic
+    /// projections for now (`back::refuse_plastic`, a documented limit).
+    pub fn runs(self, m: &Module) -> bool {
+        match self {
+            #[cfg(feature = "cuda")]
+            Executor::NvptxHost => snnc::back::refuse_plastic(m, "cuda").is_ok(),
+            _ => true,
+        }
+    }
+
     /// Run `m` with its synapse `tables`; spikes sorted by (step, batch
     /// item, population, neuron) (the GPU kernels compact them with atomics,
     /// in no fixed order).
