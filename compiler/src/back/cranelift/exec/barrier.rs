@@ -1,6 +1,6 @@
 //! The per-step barrier of the JIT's worker threads.
 
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Condvar, Mutex, PoisonError};
 use std::time::Duration;
 
@@ -73,17 +73,17 @@ impl SpinBarrier {
 }
 
 /// Dropped when a worker's step loop ends; if it ends by a panic, the
-/// barrier is broken and `abort` set, so that the other threads leave at
-/// their next barrier instead of waiting for this one for ever.
+/// barrier is broken and `stop_at` set to step 0, so that the other threads
+/// leave at their next barrier instead of waiting for this one for ever.
 pub(super) struct ReleaseOnPanic<'a> {
     pub(super) barrier: &'a SpinBarrier,
-    pub(super) abort: &'a AtomicBool,
+    pub(super) stop_at: &'a AtomicU64,
 }
 
 impl Drop for ReleaseOnPanic<'_> {
     fn drop(&mut self) {
         if std::thread::panicking() {
-            self.abort.store(true, Ordering::Release);
+            self.stop_at.store(0, Ordering::Release);
             self.barrier.break_all();
         }
     }

@@ -26,7 +26,7 @@ mod spikes;
 mod step;
 mod threads;
 
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::AtomicU64;
 use std::time::Instant;
 
 use super::lower::Plan;
@@ -151,7 +151,7 @@ pub fn execute_cached(
         by_post: &by_post,
         schedule: &schedule,
         barrier: SpinBarrier::new(threads),
-        abort: AtomicBool::new(false),
+        stop_at: AtomicU64::new(u64::MAX),
     };
     let mut reporter = Reporter::new(
         m,

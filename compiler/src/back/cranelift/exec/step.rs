@@ -6,7 +6,7 @@
 //! dynamics that read `pre.X`, event delivery through the delay rings, and
 //! the spike callbacks (thread 0).
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::barrier::{ReleaseOnPanic, SpinBarrier};
 use super::context::Contexts;
@@ -51,9 +51,10 @@ pub(super) struct StepLoop<'a> {
     pub(super) by_post: &'a [Option<ByPost>],
     pub(super) schedule: &'a StateSchedule,
     pub(super) barrier: SpinBarrier,
-    /// Set before a barrier when a thread stops (a callback's error or a
-    /// panic): every thread leaves after that barrier.
-    pub(super) abort: AtomicBool,
+    /// The step after whose mid-step barrier every thread leaves
+    /// (`u64::MAX`: none yet): set by thread 0 before that barrier when a
+    /// callback fails, or to 0 when a thread panics.
+    pub(super) stop_at: AtomicU64,
 }
 
 /// One thread's own state in the loop.
@@ -85,7 +86,7 @@ impl StepLoop<'_> {
     ) -> (u64, Option<RuntimeError>) {
         let _release = ReleaseOnPanic {
             barrier: &self.barrier,
-            abort: &self.abort,
+            stop_at: &self.stop_at,
         };
         let mut w = Worker::new(self, t);
         for step in 0..self.steps {
@@ -95,15 +96,16 @@ impl StepLoop<'_> {
             for b in 0..self.nb {
                 w.update_before_barrier(step, b, parity);
             }
-            // `abort` is written only here, before this barrier, and read
-            // only after it: every thread leaves at the same step (a thread
-            // that left one step early would leave the others waiting at the
-            // next barrier for ever).
+            // Every thread leaves at the same step: a thread that left one
+            // step early would leave the others waiting at the next barrier
+            // for ever. A flag would not do: with no barrier between two
+            // steps' mid-step barriers, thread 0 can set it for this step
+            // before a slower thread has read it after the previous one.
             if w.error.is_some() {
-                self.abort.store(true, Ordering::Release);
+                self.stop_at.fetch_min(step, Ordering::AcqRel);
             }
             self.barrier.wait();
-            if self.abort.load(Ordering::Acquire) {
+            if self.stop_at.load(Ordering::Acquire) <= step {
                 break;
             }
             for b in 0..self.nb {
